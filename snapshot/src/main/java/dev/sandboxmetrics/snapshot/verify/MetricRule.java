@@ -78,7 +78,7 @@ final class MetricRule {
   private Set<ComboKey> seenSparse;
   private int seenSparseStamp;
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array of maps, filled right here
   private MetricRule(MetricMetadata m) throws Invalid {
     String promName = m.prometheusName();
     if (m.name().isEmpty() || promName.isEmpty()) {
