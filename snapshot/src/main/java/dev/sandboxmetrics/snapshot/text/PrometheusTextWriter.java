@@ -32,9 +32,11 @@ import java.util.Objects;
  * <p>Output is deterministic: metric names sorted after prefixing; for one name, snapshots in the order
  * given; within a snapshot, data points in the order the sandbox sent them.
  *
- * <p>This is the hot path of every scrape. It streams through a reusable byte buffer flushed in 32 KB
- * chunks, groups data points by name once per call (not once per name), and renders the added labels of
- * each snapshot once. The writer holds no state between calls: one instance may serve concurrent scrapes.
+ * <p>This is the hot path of every scrape. Each call renders into one byte buffer, handed to the stream in
+ * chunks of about 32 KB, so the response never exists as a whole, let alone as a String. Data points are
+ * grouped by name once per call (gVisor scans every snapshot once per name), and each snapshot's added
+ * labels are escaped once. The writer holds no state between calls: one instance may serve concurrent
+ * scrapes.
  */
 public final class PrometheusTextWriter implements ExpositionWriter {
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -238,15 +240,15 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
 
     /** Like Go's {@code %v} of a map[string]string, with newlines escaped to keep it one comment line. */
-    private void writeGoMap(Labels labels) {
+    private void writeGoMap(Labels added) {
       buf.putAscii("map[");
-      for (int i = 0; i < labels.size(); i++) {
+      for (int i = 0; i < added.size(); i++) {
         if (i > 0) {
           buf.put(' ');
         }
-        buf.putEscaped(labels.name(i), ExpositionBuffer.HELP);
+        buf.putEscaped(added.name(i), ExpositionBuffer.HELP);
         buf.put(':');
-        buf.putEscaped(labels.value(i), ExpositionBuffer.HELP);
+        buf.putEscaped(added.value(i), ExpositionBuffer.HELP);
       }
       buf.put(']');
     }
