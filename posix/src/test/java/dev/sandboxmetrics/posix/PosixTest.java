@@ -1,0 +1,102 @@
+package dev.sandboxmetrics.posix;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PosixTest {
+  @TempDir Path dir;
+
+  @Test
+  void flockExcludesAnotherProcessHoldingTheLock() throws Exception {
+    Path lock = dir.resolve("c1_sandbox:s1.lock");
+    Files.createFile(lock);
+    // A real flock(1) in another process holds the lock, as runsc would while writing the state file.
+    Process holder = new ProcessBuilder("flock", "-o", "-x", lock.toString(), "sleep", "30").start();
+    try {
+      waitUntilLocked(lock);
+      assertThat(Flock.tryLock(lock, false)).isNull();
+    } finally {
+      holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    try (Flock held = Flock.tryLock(lock, false)) {
+      assertThat(held).isNotNull();
+      // And ours excludes flock(1) in turn.
+      Process probe = new ProcessBuilder("flock", "-n", "-x", lock.toString(), "true").start();
+      assertThat(probe.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(probe.exitValue()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void tryLockWithoutCreateLeavesNoFileBehind() {
+    Path lock = dir.resolve("missing.lock");
+    assertThatThrownBy(() -> Flock.tryLock(lock, false)).isInstanceOf(NoSuchFileException.class);
+    assertThat(lock).doesNotExist();
+  }
+
+  @Test
+  void blockingLockCreatesTheFile() throws IOException {
+    Path lock = dir.resolve("new.lock");
+    try (Flock held = Flock.lock(lock)) {
+      assertThat(lock).exists();
+      assertThat(held.path()).isEqualTo(lock);
+    }
+  }
+
+  @Test
+  void livenessFollowsTheProcess() throws Exception {
+    Process p = new ProcessBuilder("sleep", "30").start();
+    assertThat(Processes.isRunning(p.pid())).isTrue();
+    p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    assertThat(Processes.isRunning(p.pid())).isFalse();
+    assertThat(Processes.isRunning(0)).isFalse();
+    assertThat(Processes.isRunning(-1)).isFalse();
+    assertThat(Processes.isRunning(Processes.currentPid())).isTrue();
+  }
+
+  @Test
+  void connectsToASocketWhosePathIsTooLongForSockaddr() throws Exception {
+    Path deep = dir;
+    while (deep.toString().length() < 120) {
+      deep = deep.resolve("a-rather-long-directory-name");
+    }
+    Files.createDirectories(deep);
+    Path socket = deep.resolve("runsc-s1.sock");
+    assertThat(PathHandle.tooLongForSocket(socket)).isTrue();
+    // Bind through the short name of the directory, as a sandbox in a deep root would have to.
+    try (PathHandle dirHandle = PathHandle.open(deep);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      server.bind(UnixDomainSocketAddress.of(dirHandle.procPath().resolve("runsc-s1.sock")));
+      assertThat(socket).exists();
+      try (PathHandle handle = PathHandle.open(socket);
+          SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(handle.procPath()))) {
+        assertThat(client.isConnected()).isTrue();
+      }
+    }
+  }
+
+  private static void waitUntilLocked(Path lock) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      Flock probe = Flock.tryLock(lock, false);
+      if (probe == null) {
+        return;
+      }
+      probe.close();
+      Thread.sleep(20);
+    }
+    throw new AssertionError("flock(1) never took the lock");
+  }
+}
