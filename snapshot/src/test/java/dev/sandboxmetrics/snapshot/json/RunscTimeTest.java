@@ -61,5 +61,9 @@ class RunscTimeTest {
         .isEqualTo("2024-01-02 03:04:05 +0000 UTC");
     assertThat(RunscTime.formatGoString(Instant.parse("2024-01-02T03:04:05.678Z")))
         .isEqualTo("2024-01-02 03:04:05.678 +0000 UTC");
+    assertThat(RunscTime.formatGoString(Instant.parse("+12024-01-02T03:04:05Z")))
+        .isEqualTo("12024-01-02 03:04:05 +0000 UTC");
+    assertThat(RunscTime.formatGoString(Instant.parse("0099-01-02T03:04:05Z")))
+        .isEqualTo("0099-01-02 03:04:05 +0000 UTC");
   }
 }
