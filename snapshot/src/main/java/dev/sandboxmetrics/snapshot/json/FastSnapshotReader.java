@@ -1,0 +1,1537 @@
+package dev.sandboxmetrics.snapshot.json;
+
+import dev.sandboxmetrics.snapshot.Bucket;
+import dev.sandboxmetrics.snapshot.DataPoint;
+import dev.sandboxmetrics.snapshot.Histogram;
+import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.Metric;
+import dev.sandboxmetrics.snapshot.MetricType;
+import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.Value;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The scrape path's decoder: a snapshot, or the {@code Metrics.Export} reply around one, straight from
+ * UTF-8 bytes into the model. {@link RunscJson#readSnapshot(byte[], int, int)} and
+ * {@link RunscJson#readExportReply} try it first, for every sandbox on every scrape.
+ *
+ * <p>Why a second decoder next to {@link RunscJsonReader}: decoding was most of the scrape's CPU time, and
+ * two thirds of it was Jackson producing tokens and member-name Strings. This class reads the bytes once,
+ * compares member names as bytes, and takes names, help texts, label sets and metrics from small caches
+ * shared by all sandboxes (they send the same ones on every scrape), so that a steady-state decode
+ * allocates little beyond the data points and their values.
+ *
+ * <p>It is a fast path, not a second definition of the format. It accepts only input it can vouch for:
+ * plain RFC 8259 JSON in the shapes runsc writes, plus the non-finite float tokens runsc's peers use. For
+ * anything else, malformed or merely unusual (a number beyond 64 bits or with 500 digits, deep nesting in an
+ * unknown member, a string of megabytes, a byte-order mark), it answers {@code null}, and
+ * {@link RunscJson} runs {@link RunscJsonReader} on the same bytes, which decodes what is unusual and rejects
+ * what is malformed with its message (path, line and column). So what is accepted, and every error
+ * message, are the reader's by construction; {@code FastSnapshotReaderDifferentialTest} checks on
+ * thousands of valid and corrupted inputs that wherever this class answers, it gives the reader's model.
+ *
+ * <p>Where it could differ from the reader without a test noticing, it is stricter, never laxer: strings
+ * must be well-formed UTF-8 without control characters, numbers must follow RFC 8259's grammar (no leading
+ * zeros, no bare dots), whitespace is space, tab, CR and LF.
+ *
+ * <p>Caches are bounded (entry count and entry size), direct-mapped, and safe to share between threads:
+ * an entry is an immutable object published through a racy array store, which final fields make safe. A
+ * hostile sandbox can at worst evict entries and so slow itself and others to the allocation rate of a
+ * cache miss; it cannot grow memory.
+ */
+final class FastSnapshotReader {
+  /** Thrown to give up on an input; carries nothing, costs nothing. */
+  private static final class Unhandled extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Unhandled() {
+      super(null, null, false, false);
+    }
+  }
+
+  private static final Unhandled UNHANDLED = new Unhandled();
+
+  /** Longest string accepted, in bytes; far below the reader's limit of 2^20 chars (never more than bytes). */
+  private static final int MAX_STRING_BYTES = 1 << 16;
+  /** Longest member name accepted, in bytes; far below the reader's limit. */
+  private static final int MAX_NAME_BYTES = 1024;
+  /** Longest number token; the reader allows 500. */
+  private static final int MAX_NUMBER_BYTES = 100;
+  /** Deepest nesting inside an unknown member; with runsc's shapes around it, far below the reader's 64. */
+  private static final int MAX_SKIP_DEPTH = 16;
+
+  private static final byte[] WHEN = ascii("when");
+  private static final byte[] DATA = ascii("data");
+  private static final byte[] METRIC = ascii("metric");
+  private static final byte[] NAME = ascii("name");
+  private static final byte[] TYPE = ascii("type");
+  private static final byte[] HELP = ascii("help");
+  private static final byte[] LABELS = ascii("labels");
+  private static final byte[] EXTERNAL_LABELS = ascii("external_labels");
+  private static final byte[] VAL = ascii("val");
+  private static final byte[] HISTOGRAM = ascii("histogram");
+  private static final byte[] INT = ascii("int");
+  private static final byte[] FLOAT = ascii("float");
+  private static final byte[] TOTAL = ascii("total");
+  private static final byte[] MIN = ascii("min");
+  private static final byte[] MAX = ascii("max");
+  private static final byte[] SSD = ascii("ssd");
+  private static final byte[] BUCKETS = ascii("buckets");
+  private static final byte[] LE = ascii("le");
+  private static final byte[] N = ascii("n");
+  private static final byte[] SUCCESS = ascii("success");
+  private static final byte[] ERR = ascii("err");
+  private static final byte[] RESULT = ascii("result");
+  private static final byte[] SNAPSHOT = ascii("snapshot");
+  private static final byte[] TRUE = ascii("true");
+  private static final byte[] FALSE = ascii("false");
+  private static final byte[] NULL = ascii("null");
+  private static final byte[] NAN = ascii("NaN");
+  private static final byte[] INFINITY = ascii("Infinity");
+  private static final byte[] MINUS_INFINITY = ascii("-Infinity");
+
+  /** Exact powers of ten as doubles: 10^22 is the largest a double holds exactly. */
+  private static final double[] POWERS_OF_TEN = new double[23];
+
+  static {
+    POWERS_OF_TEN[0] = 1;
+    for (int i = 1; i < POWERS_OF_TEN.length; i++) {
+      POWERS_OF_TEN[i] = POWERS_OF_TEN[i - 1] * 10;
+    }
+  }
+
+  private static final StringCache STRINGS = new StringCache();
+  private static final MetricCache METRICS = new MetricCache();
+  private static final LabelsCache LABEL_SETS = new LabelsCache();
+  private static final SpanCache<Metric> METRIC_OBJECTS = new SpanCache<>();
+  private static final SpanCache<Labels> LABELS_OBJECTS = new SpanCache<>();
+
+  /** {@code {"int":}, how Go starts nearly every number. */
+  private static final byte[] INT_OBJECT = ascii("{\"int\":");
+
+  // The pieces of a data point, histogram and bucket exactly as Go's encoder writes them.
+  private static final Literal GO_METRIC = new Literal("{\"metric\":");
+  private static final Literal GO_LABELS = new Literal(",\"labels\":");
+  private static final Literal GO_VAL_INT = new Literal(",\"val\":{\"int\":");
+  private static final Literal GO_VAL = new Literal(",\"val\":");
+  private static final Literal GO_HISTOGRAM = new Literal(",\"histogram\":");
+  private static final Literal GO_TOTAL = new Literal("{\"total\":");
+  private static final Literal GO_MIN = new Literal(",\"min\":");
+  private static final Literal GO_MAX = new Literal(",\"max\":");
+  private static final Literal GO_SSD = new Literal(",\"ssd\":");
+  private static final Literal GO_BUCKETS = new Literal(",\"buckets\":[");
+  private static final Literal GO_LE = new Literal("{\"le\":");
+  private static final Literal GO_N = new Literal(",\"n\":");
+
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+  /** Up to 16 bytes of fixed text, as two little-endian words and masks, to compare in two steps. */
+  private static final class Literal {
+    final byte[] bytes;
+    final long word0;
+    final long mask0;
+    final long word1;
+    final long mask1;
+
+    Literal(String text) {
+      bytes = ascii(text);
+      if (bytes.length > 16) {
+        throw new IllegalArgumentException(text);
+      }
+      long[] words = new long[2];
+      long[] masks = new long[2];
+      for (int i = 0; i < bytes.length; i++) {
+        words[i / 8] |= (bytes[i] & 0xffL) << (8 * (i % 8));
+        masks[i / 8] |= 0xffL << (8 * (i % 8));
+      }
+      word0 = words[0];
+      mask0 = masks[0];
+      word1 = words[1];
+      mask1 = masks[1];
+    }
+  }
+
+  private final byte[] b;
+  private final int end;
+  private final boolean intWinsWhenBothSet;
+  private int pos;
+
+  /** Where the last member name read by {@link #name()} starts. */
+  private int nameStart;
+  /** The last member name when it is not ASCII, decoded; null when it is ASCII. */
+  private String decodedName;
+
+  // Scratch for one label set at a time.
+  private String[] labelNames = new String[8];
+  private String[] labelValues = new String[8];
+
+  // The cache entries of the previous metric and label objects, from which the next ones are predicted.
+  private SpanCache.Entry<Metric> lastMetric;
+  private SpanCache.Entry<Labels> lastLabels;
+
+  // Scratch for the data points of the snapshot being read.
+  private DataPoint[] points = new DataPoint[256];
+
+  private FastSnapshotReader(byte[] b, int off, int len, RunscJson.BothSetPolicy policy) {
+    this.b = b;
+    this.pos = off;
+    this.end = off + len;
+    this.intWinsWhenBothSet = policy == RunscJson.BothSetPolicy.INT_WINS;
+  }
+
+  // ---- entry points ----
+
+  /**
+   * The snapshot in {@code b[off, off+len)}, or null when this class does not vouch for the input (then
+   * {@link RunscJsonReader} must decide). The range must lie within the array.
+   */
+  static Snapshot snapshot(byte[] b, int off, int len, RunscJson.BothSetPolicy policy) {
+    FastSnapshotReader r = new FastSnapshotReader(b, off, len, policy);
+    try {
+      if (r.ws() != '{') {
+        return null;
+      }
+      Snapshot s = r.snapshotObject();
+      r.endOfInput();
+      return s;
+    } catch (Unhandled e) {
+      return null;
+    }
+  }
+
+  /** The Export reply in {@code b[off, off+len)}, or null as for {@link #snapshot}. */
+  static ExportReply exportReply(byte[] b, int off, int len) {
+    FastSnapshotReader r = new FastSnapshotReader(b, off, len, RunscJson.BothSetPolicy.REJECT);
+    try {
+      if (r.ws() != '{') {
+        return null;
+      }
+      ExportReply reply = r.exportReplyObject();
+      r.endOfInput();
+      return reply;
+    } catch (Unhandled e) {
+      return null;
+    }
+  }
+
+  // ---- documents ----
+
+  private ExportReply exportReplyObject() {
+    pos++;
+    boolean success = false;
+    String err = "";
+    Snapshot result = null;
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int c = ws();
+        if (isName(len, SUCCESS)) {
+          success = bool(c);
+        } else if (isName(len, ERR)) {
+          err = string(c, false);
+        } else if (isName(len, RESULT)) {
+          if (c == 'n') {
+            // A null result leaves an earlier one in place, as in the reader.
+            literal(NULL);
+          } else {
+            result = resultObject(c, result);
+          }
+        } else {
+          skip(c, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    if (success && result == null) {
+      throw UNHANDLED;
+    }
+    return new ExportReply(success, err, success ? result : null);
+  }
+
+  private Snapshot resultObject(int c, Snapshot result) {
+    if (c != '{') {
+      throw UNHANDLED;
+    }
+    pos++;
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int v = ws();
+        if (isName(len, SNAPSHOT)) {
+          if (v == 'n') {
+            literal(NULL);
+            result = null;
+          } else if (v == '{') {
+            result = snapshotObject();
+          } else {
+            throw UNHANDLED;
+          }
+        } else {
+          skip(v, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    return result;
+  }
+
+  private Snapshot snapshotObject() {
+    pos++;
+    Instant when = RunscTime.GO_ZERO_TIME;
+    List<DataPoint> data = List.of();
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int c = ws();
+        if (isName(len, DATA)) {
+          data = dataArray(c);
+        } else if (isName(len, WHEN)) {
+          when = time(c);
+        } else {
+          skip(c, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    return new Snapshot(when, data);
+  }
+
+  private Instant time(int c) {
+    String text = string(c, false);
+    try {
+      return RunscTime.parseRfc3339(text);
+    } catch (IllegalArgumentException | DateTimeException e) {
+      throw UNHANDLED;
+    }
+  }
+
+  private List<DataPoint> dataArray(int c) {
+    if (c == 'n') {
+      literal(NULL);
+      return List.of();
+    }
+    if (c != '[') {
+      throw UNHANDLED;
+    }
+    pos++;
+    int n = 0;
+    if (ws() != ']') {
+      do {
+        DataPoint d = dataPoint(ws());
+        if (n == points.length) {
+          points = Arrays.copyOf(points, n * 2);
+        }
+        points[n++] = d;
+      } while (moreElements());
+    }
+    pos++;
+    // List.of copies once; the snapshot then keeps that immutable list as it is.
+    return n == 0 ? List.of() : List.of(Arrays.copyOf(points, n));
+  }
+
+  private DataPoint dataPoint(int c) {
+    int start = pos;
+    DataPoint d = goDataPoint();
+    if (d != null) {
+      return d;
+    }
+    pos = start;
+    return anyDataPoint(c);
+  }
+
+  /**
+   * A data point as Go writes it: {@code {"metric":M[,"labels":L],"val":V}} or with {@code "histogram":H}.
+   * Null when the input is shaped otherwise (then {@code pos} is anywhere inside the data point). The values
+   * themselves are read by the general methods, which throw only for what the reader rejects too.
+   */
+  private DataPoint goDataPoint() {
+    if (!take(GO_METRIC)) {
+      return null;
+    }
+    Metric metric = metric(ws());
+    Labels labels = Labels.EMPTY;
+    if (take(GO_LABELS)) {
+      labels = labels(ws());
+    }
+    Value val = null;
+    Histogram histogram = null;
+    if (take(GO_VAL_INT)) {
+      val = Value.ofInt(integer(ws()));
+      if (peek() != '}') {
+        return null;
+      }
+      pos++;
+    } else if (take(GO_VAL)) {
+      if (ws() != '{') {
+        return null;
+      }
+      val = number('{');
+    } else if (take(GO_HISTOGRAM)) {
+      histogram = goHistogram();
+      if (histogram == null) {
+        return null;
+      }
+    } else {
+      return null;
+    }
+    if (peek() != '}') {
+      return null;
+    }
+    pos++;
+    return new DataPoint(metric, labels, Labels.EMPTY, val, histogram);
+  }
+
+  /** A histogram as Go writes it, or null as for {@link #goDataPoint}. */
+  private Histogram goHistogram() {
+    if (!take(GO_TOTAL)) {
+      return null;
+    }
+    Value total = number(ws());
+    if (!take(GO_MIN)) {
+      return null;
+    }
+    Value min = number(ws());
+    if (!take(GO_MAX)) {
+      return null;
+    }
+    Value max = number(ws());
+    if (!take(GO_SSD)) {
+      return null;
+    }
+    Value ssd = number(ws());
+    if (!take(GO_BUCKETS)) {
+      return null;
+    }
+    Bucket[] list = new Bucket[32];
+    int n = 0;
+    if (peek() != ']') {
+      while (true) {
+        if (!take(GO_LE)) {
+          return null;
+        }
+        Value le = number(ws());
+        if (!take(GO_N)) {
+          return null;
+        }
+        long count = integer(ws());
+        if (count < 0 || peek() != '}') {
+          return null;
+        }
+        pos++;
+        if (n == list.length) {
+          list = Arrays.copyOf(list, n * 2);
+        }
+        list[n++] = new Bucket(le, count);
+        if (peek() != ',') {
+          break;
+        }
+        pos++;
+      }
+    }
+    if (peek() != ']') {
+      return null;
+    }
+    pos++;
+    if (peek() != '}') {
+      return null;
+    }
+    pos++;
+    return new Histogram(total, min, max, ssd, n == 0 ? List.of() : List.of(Arrays.copyOf(list, n)));
+  }
+
+  /** The byte at {@code pos} (0..255), or -1 at the end. */
+  private int peek() {
+    return pos < end ? b[pos] & 0xff : -1;
+  }
+
+  /** A data point in any shape the reader accepts, or at least not one it would decode differently. */
+  private DataPoint anyDataPoint(int c) {
+    if (c != '{') {
+      throw UNHANDLED;
+    }
+    pos++;
+    Metric metric = null;
+    Labels labels = Labels.EMPTY;
+    Labels external = Labels.EMPTY;
+    Value val = null;
+    Histogram histogram = null;
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int v = ws();
+        if (isName(len, METRIC)) {
+          metric = metric(v);
+        } else if (isName(len, VAL)) {
+          if (v == 'n') {
+            literal(NULL);
+            val = null;
+          } else {
+            val = number(v);
+          }
+        } else if (isName(len, LABELS)) {
+          labels = labels(v);
+        } else if (isName(len, HISTOGRAM)) {
+          if (v == 'n') {
+            literal(NULL);
+            histogram = null;
+          } else {
+            histogram = histogram(v);
+          }
+        } else if (isName(len, EXTERNAL_LABELS)) {
+          external = labels(v);
+        } else {
+          skip(v, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    if (metric == null) {
+      throw UNHANDLED;
+    }
+    return new DataPoint(metric, labels, external, val, histogram);
+  }
+
+  private Metric metric(int c) {
+    if (c != '{') {
+      throw UNHANDLED;
+    }
+    SpanCache.Entry<Metric> known = METRIC_OBJECTS.find(lastMetric, b, pos, end);
+    if (known == null) {
+      int start = pos;
+      Metric m = metricObject();
+      lastMetric = METRIC_OBJECTS.put(lastMetric, b, start, pos, m);
+      return m;
+    }
+    lastMetric = known;
+    pos += known.span.length;
+    return known.value;
+  }
+
+  private Metric metricObject() {
+    pos++;
+    String name = null;
+    MetricType type = MetricType.UNTYPED;
+    String help = "";
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int v = ws();
+        if (isName(len, NAME)) {
+          name = string(v, true);
+        } else if (isName(len, TYPE)) {
+          type = MetricType.fromCode(integer(v));
+          if (type == null) {
+            throw UNHANDLED;
+          }
+        } else if (isName(len, HELP)) {
+          help = string(v, true);
+        } else {
+          skip(v, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    if (name == null) {
+      throw UNHANDLED;
+    }
+    return METRICS.get(name, type, help);
+  }
+
+  private Labels labels(int c) {
+    if (c == 'n') {
+      literal(NULL);
+      return Labels.EMPTY;
+    }
+    if (c != '{') {
+      throw UNHANDLED;
+    }
+    SpanCache.Entry<Labels> known = LABELS_OBJECTS.find(lastLabels, b, pos, end);
+    if (known == null) {
+      int start = pos;
+      Labels labels = labelsObject();
+      lastLabels = LABELS_OBJECTS.put(lastLabels, b, start, pos, labels);
+      return labels;
+    }
+    lastLabels = known;
+    pos += known.span.length;
+    return known.value;
+  }
+
+  private Labels labelsObject() {
+    pos++;
+    int n = 0;
+    if (ws() != '}') {
+      do {
+        int len = name();
+        String key = decodedName != null ? decodedName : STRINGS.get(b, nameStart, len);
+        String value = string(ws(), true);
+        if (n == labelNames.length) {
+          labelNames = Arrays.copyOf(labelNames, n * 2);
+          labelValues = Arrays.copyOf(labelValues, n * 2);
+        }
+        // Go writes maps sorted by key, so this is one comparison; other producers get insertion sort.
+        int at = n;
+        while (at > 0) {
+          int order = labelNames[at - 1].compareTo(key);
+          if (order == 0) {
+            throw UNHANDLED; // a duplicate: the reader's error to report
+          }
+          if (order < 0) {
+            break;
+          }
+          labelNames[at] = labelNames[at - 1];
+          labelValues[at] = labelValues[at - 1];
+          at--;
+        }
+        labelNames[at] = key;
+        labelValues[at] = value;
+        n++;
+      } while (moreMembers());
+    }
+    pos++;
+    return n == 0 ? Labels.EMPTY : LABEL_SETS.get(labelNames, labelValues, n);
+  }
+
+  private Histogram histogram(int c) {
+    if (c != '{') {
+      throw UNHANDLED;
+    }
+    pos++;
+    Value total = Value.ZERO;
+    Value min = Value.ZERO;
+    Value max = Value.ZERO;
+    Value ssd = Value.ZERO;
+    List<Bucket> buckets = List.of();
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int v = ws();
+        if (isName(len, BUCKETS)) {
+          buckets = bucketArray(v);
+        } else if (isName(len, TOTAL)) {
+          total = number(v);
+        } else if (isName(len, MIN)) {
+          min = number(v);
+        } else if (isName(len, MAX)) {
+          max = number(v);
+        } else if (isName(len, SSD)) {
+          ssd = number(v);
+        } else {
+          skip(v, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    return new Histogram(total, min, max, ssd, buckets);
+  }
+
+  private List<Bucket> bucketArray(int c) {
+    if (c == 'n') {
+      literal(NULL);
+      return List.of();
+    }
+    if (c != '[') {
+      throw UNHANDLED;
+    }
+    pos++;
+    Bucket[] list = new Bucket[32];
+    int n = 0;
+    if (ws() != ']') {
+      do {
+        Bucket bucket = bucket(ws());
+        if (n == list.length) {
+          list = Arrays.copyOf(list, n * 2);
+        }
+        list[n++] = bucket;
+      } while (moreElements());
+    }
+    pos++;
+    return n == 0 ? List.of() : List.of(Arrays.copyOf(list, n));
+  }
+
+  private Bucket bucket(int c) {
+    if (c != '{') {
+      throw UNHANDLED;
+    }
+    pos++;
+    Value le = Value.ZERO;
+    long count = 0;
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int v = ws();
+        if (isName(len, LE)) {
+          le = number(v);
+        } else if (isName(len, N)) {
+          count = integer(v);
+          if (count < 0) {
+            throw UNHANDLED;
+          }
+        } else {
+          skip(v, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    return new Bucket(le, count);
+  }
+
+  /** {@code {"int": N}}, {@code {"float": F}} or {@code {}}, with the reader's rules for zero and both. */
+  private Value number(int c) {
+    if (c != '{') {
+      throw UNHANDLED;
+    }
+    if (lookingAt(INT_OBJECT)) {
+      // {"int":N} without whitespace, as Go writes it; anything else takes the general way below.
+      int start = pos;
+      pos += INT_OBJECT.length;
+      if (pos < end && (b[pos] == '-' || (b[pos] >= '0' && b[pos] <= '9'))) {
+        long v = integer(b[pos]);
+        if (pos < end && b[pos] == '}') {
+          pos++;
+          return Value.ofInt(v);
+        }
+      }
+      pos = start;
+    }
+    pos++;
+    long intValue = 0;
+    double floatValue = 0;
+    if (ws() != '}') {
+      do {
+        int len = name();
+        int v = ws();
+        if (isName(len, INT)) {
+          intValue = integer(v);
+        } else if (isName(len, FLOAT)) {
+          floatValue = floating(v);
+        } else {
+          skip(v, 0);
+        }
+      } while (moreMembers());
+    }
+    pos++;
+    boolean intSet = intValue != 0;
+    boolean floatSet = floatValue != 0; // true for NaN too
+    if (intSet && floatSet && !intWinsWhenBothSet) {
+      throw UNHANDLED;
+    }
+    if (intSet) {
+      return Value.ofInt(intValue);
+    }
+    return floatSet ? Value.ofFloat(floatValue) : Value.ZERO;
+  }
+
+  // ---- scalars ----
+
+  /** An integer token that fits in 64 bits; anything else (a float, a string, NaN) is not handled. */
+  private long integer(int c) {
+    int p = pos;
+    boolean negative = c == '-';
+    if (negative) {
+      p++;
+    }
+    int start = p;
+    long v = 0;
+    while (p < end) {
+      int d = b[p] - '0';
+      if (d < 0 || d > 9) {
+        break;
+      }
+      v = v * 10 + d;
+      p++;
+    }
+    int digits = p - start;
+    if (digits == 0 || (b[start] == '0' && digits > 1)) {
+      throw UNHANDLED;
+    }
+    if (p < end && (b[p] == '.' || b[p] == 'e' || b[p] == 'E')) {
+      throw UNHANDLED;
+    }
+    if (digits > 18) {
+      v = parseLongSlowly(pos, p);
+      pos = p;
+      return v;
+    }
+    pos = p;
+    return negative ? -v : v;
+  }
+
+  private long parseLongSlowly(int from, int to) {
+    if (to - from > 20) {
+      throw UNHANDLED;
+    }
+    try {
+      return Long.parseLong(new String(b, from, to - from, StandardCharsets.ISO_8859_1));
+    } catch (NumberFormatException e) {
+      throw UNHANDLED;
+    }
+  }
+
+  /**
+   * A float member's value: a number token (an integer token is taken as a long, then widened, as the
+   * reader does), one of the tokens NaN, Infinity, -Infinity, or one of runsc's strings for them.
+   */
+  private double floating(int c) {
+    if (c == '"') {
+      return nonFiniteString();
+    }
+    if (c == 'N') {
+      literal(NAN);
+      return Double.NaN;
+    }
+    if (c == 'I') {
+      literal(INFINITY);
+      return Double.POSITIVE_INFINITY;
+    }
+    if (c == '-' && pos + 1 < end && b[pos + 1] == 'I') {
+      literal(MINUS_INFINITY);
+      return Double.NEGATIVE_INFINITY;
+    }
+    return numberToken(c);
+  }
+
+  /** A number token per RFC 8259, as a double; out-of-range floats are the reader's to reject. */
+  private double numberToken(int c) {
+    int start = pos;
+    int p = pos;
+    boolean negative = c == '-';
+    if (negative) {
+      p++;
+    }
+    int intStart = p;
+    long mantissa = 0;
+    int significant = 0;
+    while (p < end && b[p] >= '0' && b[p] <= '9') {
+      if (significant > 0 || b[p] != '0') {
+        significant++;
+      }
+      mantissa = mantissa * 10 + (b[p] - '0');
+      p++;
+    }
+    int intDigits = p - intStart;
+    if (intDigits == 0 || (b[intStart] == '0' && intDigits > 1)) {
+      throw UNHANDLED;
+    }
+    boolean integral = true;
+    int exponent = 0;
+    if (p < end && b[p] == '.') {
+      integral = false;
+      p++;
+      int fracStart = p;
+      while (p < end && b[p] >= '0' && b[p] <= '9') {
+        if (significant > 0 || b[p] != '0') {
+          significant++;
+        }
+        mantissa = mantissa * 10 + (b[p] - '0');
+        p++;
+      }
+      if (p == fracStart) {
+        throw UNHANDLED;
+      }
+      exponent = -(p - fracStart);
+    }
+    if (p < end && (b[p] == 'e' || b[p] == 'E')) {
+      integral = false;
+      p++;
+      boolean negativeExponent = false;
+      if (p < end && (b[p] == '+' || b[p] == '-')) {
+        negativeExponent = b[p] == '-';
+        p++;
+      }
+      int expStart = p;
+      int e = 0;
+      while (p < end && b[p] >= '0' && b[p] <= '9') {
+        if (e < 100_000) {
+          e = e * 10 + (b[p] - '0');
+        }
+        p++;
+      }
+      if (p == expStart) {
+        throw UNHANDLED;
+      }
+      exponent += negativeExponent ? -e : e;
+    }
+    if (p - start > MAX_NUMBER_BYTES) {
+      throw UNHANDLED;
+    }
+    pos = p;
+    if (integral) {
+      long v = intDigits > 18 ? parseLongSlowly(start, p) : negative ? -mantissa : mantissa;
+      return v;
+    }
+    double d;
+    if (significant <= 15 && exponent >= -22 && exponent <= 22) {
+      // Both operands exact, so the one rounding of the product or quotient is the correct one.
+      double m = mantissa;
+      d = exponent >= 0 ? m * POWERS_OF_TEN[exponent] : m / POWERS_OF_TEN[-exponent];
+      d = negative ? -d : d;
+    } else {
+      d = Double.parseDouble(new String(b, start, p - start, StandardCharsets.ISO_8859_1));
+    }
+    if (Double.isInfinite(d)) {
+      throw UNHANDLED;
+    }
+    return d;
+  }
+
+  /** runsc's strings for non-finite floats; an escaped one is left to the reader. */
+  private double nonFiniteString() {
+    int s = pos + 1;
+    int p = s;
+    while (p < end && b[p] != '"' && b[p] != '\\' && p - s < 10) {
+      p++;
+    }
+    if (p >= end || b[p] != '"') {
+      throw UNHANDLED;
+    }
+    double d;
+    switch (new String(b, s, p - s, StandardCharsets.ISO_8859_1)) {
+      case "+Inf":
+      case "Inf":
+      case "Infinity":
+      case "+Infinity":
+        d = Double.POSITIVE_INFINITY;
+        break;
+      case "-Inf":
+      case "-Infinity":
+        d = Double.NEGATIVE_INFINITY;
+        break;
+      case "NaN":
+        d = Double.NaN;
+        break;
+      default:
+        throw UNHANDLED;
+    }
+    pos = p + 1;
+    return d;
+  }
+
+  private boolean bool(int c) {
+    if (c == 't') {
+      literal(TRUE);
+      return true;
+    }
+    if (c == 'f') {
+      literal(FALSE);
+      return false;
+    }
+    throw UNHANDLED;
+  }
+
+  /** Consumes {@code t} when the input at {@code pos} starts with it. */
+  private boolean take(Literal t) {
+    int n = t.bytes.length;
+    if (end - pos < n) {
+      return false;
+    }
+    if (pos + 16 > b.length) {
+      if (!lookingAt(t.bytes)) {
+        return false;
+      }
+    } else if (((long) LONGS.get(b, pos) & t.mask0) != t.word0
+        || ((long) LONGS.get(b, pos + 8) & t.mask1) != t.word1) {
+      return false;
+    }
+    pos += n;
+    return true;
+  }
+
+  /** True when the input at {@code pos} starts with {@code bytes}; consumes nothing. */
+  private boolean lookingAt(byte[] bytes) {
+    int n = bytes.length;
+    if (end - pos < n) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      if (b[pos + i] != bytes[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Consumes exactly {@code word}; what may follow it is checked by the caller's next step. */
+  private void literal(byte[] word) {
+    int n = word.length;
+    if (end - pos < n) {
+      throw UNHANDLED;
+    }
+    for (int i = 0; i < n; i++) {
+      if (b[pos + i] != word[i]) {
+        throw UNHANDLED;
+      }
+    }
+    pos += n;
+  }
+
+  /**
+   * A string value starting at the quote at {@code pos}. Plain ASCII strings come from the shared cache
+   * when {@code cached}; strings with escapes or other characters are decoded and checked the slow way.
+   */
+  private String string(int c, boolean cached) {
+    if (c != '"') {
+      throw UNHANDLED;
+    }
+    int s = pos + 1;
+    int p = s;
+    byte[] b = this.b;
+    int end = this.end;
+    while (true) {
+      if (p >= end) {
+        throw UNHANDLED;
+      }
+      byte x = b[p];
+      if (x == '"') {
+        break;
+      }
+      if (x == '\\' || x < 0x20) { // negative: not ASCII
+        return slowString(s);
+      }
+      p++;
+    }
+    int len = p - s;
+    if (len > MAX_STRING_BYTES) {
+      throw UNHANDLED;
+    }
+    pos = p + 1;
+    return cached ? STRINGS.get(b, s, len) : new String(b, s, len, StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * Decodes a string with escapes or non-ASCII characters from its first content byte {@code s}, leaving
+   * {@code pos} after the closing quote. Only well-formed UTF-8 (no overlong forms, no surrogates) and
+   * JSON's own escapes are accepted.
+   */
+  private String slowString(int s) {
+    StringBuilder sb = new StringBuilder();
+    int p = s;
+    while (true) {
+      if (p >= end) {
+        throw UNHANDLED;
+      }
+      int c = b[p] & 0xff;
+      if (c == '"') {
+        break;
+      }
+      if (c < 0x20) {
+        throw UNHANDLED;
+      }
+      if (c == '\\') {
+        p = escape(p + 1, sb);
+      } else if (c < 0x80) {
+        sb.append((char) c);
+        p++;
+      } else {
+        p = utf8(p, c, sb);
+      }
+      if (p - s > MAX_STRING_BYTES) {
+        throw UNHANDLED;
+      }
+    }
+    pos = p + 1;
+    return sb.toString();
+  }
+
+  /** One escape after its backslash, at {@code p}; returns the position after it. */
+  private int escape(int p, StringBuilder sb) {
+    if (p >= end) {
+      throw UNHANDLED;
+    }
+    int e = b[p];
+    switch (e) {
+      case '"':
+      case '\\':
+      case '/':
+        sb.append((char) e);
+        return p + 1;
+      case 'b':
+        sb.append('\b');
+        return p + 1;
+      case 'f':
+        sb.append('\f');
+        return p + 1;
+      case 'n':
+        sb.append('\n');
+        return p + 1;
+      case 'r':
+        sb.append('\r');
+        return p + 1;
+      case 't':
+        sb.append('\t');
+        return p + 1;
+      case 'u':
+        if (end - p < 5) {
+          throw UNHANDLED;
+        }
+        int v = 0;
+        for (int i = 1; i <= 4; i++) {
+          int h = Character.digit(b[p + i], 16);
+          if (h < 0 || b[p + i] < 0) {
+            throw UNHANDLED;
+          }
+          v = v << 4 | h;
+        }
+        sb.append((char) v);
+        return p + 5;
+      default:
+        throw UNHANDLED;
+    }
+  }
+
+  /** One multi-byte UTF-8 character whose lead byte {@code c} is at {@code p}; returns the position after it. */
+  private int utf8(int p, int c, StringBuilder sb) {
+    int more;
+    int cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      cp = c & 0x07;
+    } else {
+      throw UNHANDLED;
+    }
+    if (end - p <= more) {
+      throw UNHANDLED;
+    }
+    for (int i = 1; i <= more; i++) {
+      int x = b[p + i] & 0xff;
+      if ((x & 0xc0) != 0x80) {
+        throw UNHANDLED;
+      }
+      cp = cp << 6 | (x & 0x3f);
+    }
+    if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (more == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+      throw UNHANDLED;
+    }
+    sb.appendCodePoint(cp);
+    return p + 1 + more;
+  }
+
+  // ---- structure ----
+
+  /**
+   * Reads a member name and the colon after it; returns the name's length in bytes and its start in
+   * {@link #nameStart}. A name that is not plain ASCII (escapes, other characters) is decoded into
+   * {@link #decodedName}, which is null otherwise.
+   */
+  private int name() {
+    if (ws() != '"') {
+      throw UNHANDLED;
+    }
+    int s = pos + 1;
+    int p = s;
+    byte[] b = this.b;
+    while (true) {
+      if (p >= end) {
+        throw UNHANDLED;
+      }
+      byte x = b[p];
+      if (x == '"') {
+        break;
+      }
+      if (x == '\\' || x < 0x20) { // negative: not ASCII
+        return decodedName(s);
+      }
+      p++;
+    }
+    int len = p - s;
+    if (len > MAX_NAME_BYTES) {
+      throw UNHANDLED;
+    }
+    decodedName = null;
+    pos = p + 1;
+    return colon(s, len);
+  }
+
+  private int decodedName(int s) {
+    decodedName = slowString(s);
+    int len = pos - 1 - s;
+    if (len > MAX_NAME_BYTES) {
+      throw UNHANDLED;
+    }
+    return colon(s, len);
+  }
+
+  private int colon(int s, int len) {
+    if (ws() != ':') {
+      throw UNHANDLED;
+    }
+    pos++;
+    nameStart = s;
+    return len;
+  }
+
+  private boolean isName(int len, byte[] known) {
+    if (decodedName != null) {
+      return decodedName.equals(new String(known, StandardCharsets.ISO_8859_1));
+    }
+    if (len != known.length) {
+      return false;
+    }
+    int s = nameStart;
+    for (int i = 0; i < len; i++) {
+      if (b[s + i] != known[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** After a member: true after a comma, false with {@code pos} on the closing brace. */
+  private boolean moreMembers() {
+    int c = ws();
+    if (c == ',') {
+      pos++;
+      return true;
+    }
+    if (c == '}') {
+      return false;
+    }
+    throw UNHANDLED;
+  }
+
+  /** After an array element: true after a comma, false with {@code pos} on the closing bracket. */
+  private boolean moreElements() {
+    int c = ws();
+    if (c == ',') {
+      pos++;
+      return true;
+    }
+    if (c == ']') {
+      return false;
+    }
+    throw UNHANDLED;
+  }
+
+  /** Skips whitespace and returns the next byte (0..255) without consuming it; the end is not handled. */
+  private int ws() {
+    int p = pos;
+    while (p < end) {
+      int c = b[p] & 0xff;
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+        pos = p;
+        return c;
+      }
+      p++;
+    }
+    throw UNHANDLED;
+  }
+
+  private void endOfInput() {
+    for (int p = pos; p < end; p++) {
+      int c = b[p];
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+        throw UNHANDLED;
+      }
+    }
+  }
+
+  /** Checks and skips the value of a member this decoder does not know, as the reader skips it. */
+  private void skip(int c, int depth) {
+    switch (c) {
+      case '{':
+        if (depth >= MAX_SKIP_DEPTH) {
+          throw UNHANDLED;
+        }
+        pos++;
+        if (ws() != '}') {
+          do {
+            name();
+            skip(ws(), depth + 1);
+          } while (moreMembers());
+        }
+        pos++;
+        return;
+      case '[':
+        if (depth >= MAX_SKIP_DEPTH) {
+          throw UNHANDLED;
+        }
+        pos++;
+        if (ws() != ']') {
+          do {
+            skip(ws(), depth + 1);
+          } while (moreElements());
+        }
+        pos++;
+        return;
+      case '"':
+        string(c, false);
+        return;
+      case 't':
+        literal(TRUE);
+        return;
+      case 'f':
+        literal(FALSE);
+        return;
+      case 'n':
+        literal(NULL);
+        return;
+      default:
+        if (c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I') {
+          floating(c);
+          return;
+        }
+        throw UNHANDLED;
+    }
+  }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  // ---- caches ----
+
+  /**
+   * ASCII strings by their bytes: metric names, help texts, label names and values, which every sandbox
+   * sends again on every scrape. Also makes the verifier's and writer's lookups cheap: the same String
+   * instances come back, with their hash codes already computed.
+   */
+  private static final class StringCache {
+    private static final int SIZE = 2048;
+    private static final int MAX_LENGTH = 256;
+
+    private static final class Entry {
+      final byte[] key;
+      final String value;
+
+      Entry(byte[] key, String value) {
+        this.key = key;
+        this.value = value;
+      }
+    }
+
+    private final Entry[] table = new Entry[SIZE];
+
+    String get(byte[] b, int off, int len) {
+      if (len > MAX_LENGTH) {
+        return new String(b, off, len, StandardCharsets.ISO_8859_1);
+      }
+      int h = len;
+      for (int i = off, e = off + len; i < e; i++) {
+        h = 31 * h + b[i];
+      }
+      int slot = ((h * 0x9e3779b9) >>> 21) & (SIZE - 2);
+      Entry e = table[slot];
+      if (e != null && Arrays.equals(e.key, 0, e.key.length, b, off, off + len)) {
+        return e.value;
+      }
+      Entry other = table[slot + 1];
+      if (other != null && Arrays.equals(other.key, 0, other.key.length, b, off, off + len)) {
+        return other.value;
+      }
+      String s = new String(b, off, len, StandardCharsets.ISO_8859_1);
+      // Two ways: the newcomer takes the first place, the previous first moves to the second.
+      table[slot + 1] = e;
+      table[slot] = new Entry(Arrays.copyOfRange(b, off, off + len), s);
+      return s;
+    }
+  }
+
+  /**
+   * Values decoded from whole objects, by the objects' exact bytes: the metric objects and label objects of
+   * a sandbox are byte for byte the same on every scrape, so one comparison of the bytes (vectorized by the
+   * JIT) replaces reading them. Correct because a JSON object's extent is fixed by its bytes: when the input
+   * at the current position starts with the bytes of an object decoded before, that is the object there.
+   *
+   * <p>Which object to compare with is predicted: sandboxes send their metrics in the same order every
+   * time, so the object after a given one is most often the one that followed it last time (its
+   * {@link Entry#next}), or the same one again (data points of one metric with different labels). Only when
+   * both guesses fail is the object hashed, up to its first {@code '}'} and eight bytes at a time (for these
+   * flat objects that is all of it; for any object, the hash depends on its bytes alone), and looked up in
+   * a table of two ways per set, newest first. The {@code next} hints are written without synchronization:
+   * any value is safe, because every guess is checked against the bytes.
+   */
+  static final class SpanCache<T> {
+    private static final int SIZE = 1024;
+    /** Longest object kept; also how far {@link #key} looks for its {@code '}'}. */
+    static final int MAX_SPAN = 512;
+
+    static final class Entry<T> {
+      final long key;
+      final byte[] span;
+      final T value;
+      /** The entry whose object followed this one last time; a hint, may be anything. */
+      Entry<T> next;
+
+      Entry(long key, byte[] span, T value) {
+        this.key = key;
+        this.span = span;
+        this.value = value;
+      }
+    }
+
+    @SuppressWarnings("unchecked") // an array of a generic type, only ever holding Entry<T>
+    private final Entry<T>[] table = (Entry<T>[]) new Entry<?>[SIZE];
+
+    /**
+     * The entry whose bytes the input at {@code pos} starts with, or null; {@code previous} is the entry of
+     * the previous object of this kind in the document (null if none or not cached).
+     */
+    Entry<T> find(Entry<T> previous, byte[] b, int pos, int end) {
+      if (previous != null) {
+        Entry<T> next = previous.next;
+        if (next != null && matches(next.span, b, pos, end)) {
+          return next;
+        }
+        if (matches(previous.span, b, pos, end)) {
+          return previous;
+        }
+      }
+      long key = key(b, pos, end);
+      if (key == 0) {
+        return null;
+      }
+      int slot = slot(key);
+      Entry<T> e = table[slot];
+      if (e == null || e.key != key || !matches(e.span, b, pos, end)) {
+        e = table[slot + 1];
+        if (e == null || e.key != key || !matches(e.span, b, pos, end)) {
+          return null;
+        }
+      }
+      if (previous != null) {
+        previous.next = e;
+      }
+      return e;
+    }
+
+    /** Caches the object just decoded from {@code b[from, to)}; returns its entry, or null if not cached. */
+    Entry<T> put(Entry<T> previous, byte[] b, int from, int to, T value) {
+      if (to - from > MAX_SPAN) {
+        return null;
+      }
+      long key = key(b, from, to);
+      if (key == 0) {
+        return null;
+      }
+      Entry<T> e = new Entry<>(key, Arrays.copyOfRange(b, from, to), value);
+      int slot = slot(key);
+      table[slot + 1] = table[slot];
+      table[slot] = e;
+      if (previous != null) {
+        previous.next = e;
+      }
+      return e;
+    }
+
+    /** The key of the object starting at {@code pos}, or 0 when there is no {@code '}'} close enough. */
+    static long key(byte[] b, int pos, int end) {
+      int limit = Math.min(end, pos + MAX_SPAN);
+      long h = 0x243f6a8885a308d3L;
+      for (int p = pos; p < limit; p += 8) {
+        long w;
+        if (p + 8 <= b.length) {
+          w = (long) LONGS.get(b, p);
+        } else {
+          w = 0;
+          for (int i = 0; i < 8 && p + i < b.length; i++) {
+            w |= (b[p + i] & 0xffL) << (8 * i);
+          }
+        }
+        // The classic zero-byte test on w XOR '}'...'}': exact for the lowest (first) match.
+        long x = w ^ 0x7d7d7d7d7d7d7d7dL;
+        long m = (x - 0x0101010101010101L) & ~x & 0x8080808080808080L;
+        if (m != 0) {
+          int k = Long.numberOfTrailingZeros(m) >>> 3;
+          if (p + k >= limit) {
+            return 0;
+          }
+          if (k < 7) {
+            w &= (1L << ((k + 1) << 3)) - 1;
+          }
+          h = (h ^ w) * 0x9e3779b97f4a7c15L;
+          h ^= h >>> 32;
+          return h == 0 ? 1 : h;
+        }
+        h = (h ^ w) * 0x9e3779b97f4a7c15L;
+      }
+      return 0;
+    }
+
+    private static int slot(long key) {
+      return (int) (key >>> 54) & (SIZE - 2);
+    }
+
+    private static boolean matches(byte[] span, byte[] b, int pos, int end) {
+      return span.length <= end - pos && Arrays.equals(span, 0, span.length, b, pos, pos + span.length);
+    }
+  }
+
+  /** Metrics by name, type and help: consecutive and repeated data points share one instance. */
+  private static final class MetricCache {
+    private static final int SIZE = 1024;
+    private static final int MAX_TEXT = 1024;
+
+    private final Metric[] table = new Metric[SIZE];
+
+    Metric get(String name, MetricType type, String help) {
+      if (name.length() + help.length() > MAX_TEXT) {
+        return new Metric(name, type, help);
+      }
+      int h = name.hashCode() * 31 + help.hashCode() * 7 + type.ordinal();
+      int slot = (h ^ (h >>> 12)) & (SIZE - 1);
+      Metric m = table[slot];
+      if (m != null && m.type() == type && m.name().equals(name) && m.help().equals(help)) {
+        return m;
+      }
+      m = new Metric(name, type, help);
+      table[slot] = m;
+      return m;
+    }
+  }
+
+  /** Label sets by their names and values: a metric's field combinations recur on every scrape. */
+  private static final class LabelsCache {
+    private static final int SIZE = 1024;
+    private static final int MAX_LABELS = 16;
+    private static final int MAX_TEXT = 1024;
+
+    private final Labels[] table = new Labels[SIZE];
+
+    Labels get(String[] names, String[] values, int n) {
+      int h = n;
+      int text = 0;
+      for (int i = 0; i < n; i++) {
+        h = (h * 31 + names[i].hashCode()) * 31 + values[i].hashCode();
+        text += names[i].length() + values[i].length();
+      }
+      if (n > MAX_LABELS || text > MAX_TEXT) {
+        return Labels.ofSorted(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+      }
+      int slot = (h ^ (h >>> 12)) & (SIZE - 1);
+      Labels l = table[slot];
+      if (l != null && matches(l, names, values, n)) {
+        return l;
+      }
+      l = Labels.ofSorted(Arrays.copyOf(names, n), Arrays.copyOf(values, n));
+      table[slot] = l;
+      return l;
+    }
+
+    private static boolean matches(Labels l, String[] names, String[] values, int n) {
+      if (l.size() != n) {
+        return false;
+      }
+      for (int i = 0; i < n; i++) {
+        if (!l.name(i).equals(names[i]) || !l.value(i).equals(values[i])) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+}
