@@ -183,7 +183,19 @@ final class MetricRule {
    * key is then stored in {@code keys[index]}. Marks the combination seen in this snapshot ({@code stamp}).
    */
   int check(DataPoint d, int stamp, ComboKey[] keys, int index) throws VerificationException {
-    if (d.metric().type() != type || !d.metric().help().equals(help)) {
+    return check(d, stamp, keys, index, false, -1);
+  }
+
+  /**
+   * {@link #check(DataPoint, int, ComboKey[], int)} with what the verifier already knows from earlier
+   * snapshots: {@code knownDefinition} when {@code d.metric()} is an instance that passed this rule's
+   * definition check before, {@code knownSlot} (else -1) when {@code d.labels()} is an instance that mapped
+   * to that dense slot before. Both hold for the same objects whatever their values, so they skip work, not
+   * checks.
+   */
+  int check(DataPoint d, int stamp, ComboKey[] keys, int index, boolean knownDefinition, int knownSlot)
+      throws VerificationException {
+    if (!knownDefinition && (d.metric().type() != type || !d.metric().help().equals(help))) {
       throw fail(
           "invalid metric definition: got " + describe(d.metric().name(), d.metric().type(), d.metric().help())
               + " want " + describe(name, type, help));
@@ -191,7 +203,7 @@ final class MetricRule {
     if (!d.externalLabels().isEmpty()) {
       throw fail("external labels are not allowed from a sandbox: got " + d.externalLabels());
     }
-    int slot = checkLabels(d.labels(), stamp, keys, index);
+    int slot = knownSlot >= 0 ? markSeen(d.labels(), knownSlot, stamp) : checkLabels(d.labels(), stamp, keys, index);
 
     int specified = (d.value() != null ? 1 : 0) + (d.histogram() != null ? 1 : 0);
     if (specified != 1) {
@@ -256,14 +268,7 @@ final class MetricRule {
       }
     }
     if (indices == null) {
-      if (seenDense == null) {
-        seenDense = new int[denseCombinations];
-      }
-      if (seenDense[slot] == stamp) {
-        throw duplicate(labels);
-      }
-      seenDense[slot] = stamp;
-      return slot;
+      return markSeen(labels, slot, stamp);
     }
     if (seenSparse == null || seenSparseStamp != stamp) {
       seenSparse = new HashSet<>();
@@ -275,6 +280,18 @@ final class MetricRule {
     }
     keys[at] = key;
     return -1;
+  }
+
+  /** Marks a dense combination seen in this snapshot; a second time is a duplicate. */
+  private int markSeen(Labels labels, int slot, int stamp) throws VerificationException {
+    if (seenDense == null) {
+      seenDense = new int[denseCombinations];
+    }
+    if (seenDense[slot] == stamp) {
+      throw duplicate(labels);
+    }
+    seenDense[slot] = stamp;
+    return slot;
   }
 
   /** Forgets which combinations were seen; for when the verifier's stamp wraps around. */

@@ -1,6 +1,8 @@
 package dev.sandboxmetrics.snapshot.verify;
 
 import dev.sandboxmetrics.snapshot.DataPoint;
+import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.Metric;
 import dev.sandboxmetrics.snapshot.MetricMetadata;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
@@ -47,6 +49,15 @@ public final class Verifier {
   private int[] pointSlots = new int[0];
   private MetricRule.ComboKey[] pointKeys = new MetricRule.ComboKey[0];
 
+  // What the last accepted snapshot had at each position: its metric and label objects, their rule and
+  // dense slot. The decoder hands out one instance per distinct metric and label set, and a sandbox sends
+  // its metrics in the same order every time, so the next snapshot mostly repeats these instances: then
+  // the rule needs no lookup by name, the definition no comparison, the labels no lookups by value.
+  private Metric[] knownMetrics = new Metric[0];
+  private MetricRule[] knownRules = new MetricRule[0];
+  private Labels[] knownLabels = new Labels[0];
+  private int[] knownSlots = new int[0];
+
   private Verifier(Map<String, MetricRule> rules) {
     this.rules = rules;
   }
@@ -91,14 +102,19 @@ public final class Verifier {
     nextStamp();
 
     // Pass 1: the shape of every data point, read-only but for the per-snapshot duplicate marks.
+    boolean anySparse = false;
     for (int i = 0; i < n; i++) {
       DataPoint d = data.get(i);
-      MetricRule rule = rules.get(d.metric().name());
+      Metric metric = d.metric();
+      boolean known = i < knownMetrics.length && knownMetrics[i] == metric;
+      MetricRule rule = known ? knownRules[i] : rules.get(metric.name());
       if (rule == null) {
-        throw new VerificationException("snapshot contains unknown metric " + Go.quote(d.metric().name()));
+        throw new VerificationException("snapshot contains unknown metric " + Go.quote(metric.name()));
       }
       pointRules[i] = rule;
-      pointSlots[i] = rule.check(d, stamp, pointKeys, i);
+      int knownSlot = known && knownLabels[i] == d.labels() ? knownSlots[i] : -1;
+      pointSlots[i] = rule.check(d, stamp, pointKeys, i, known, knownSlot);
+      anySparse |= pointSlots[i] < 0;
     }
 
     if (lastAccepted != null && lastAccepted.isAfter(when)) {
@@ -117,14 +133,26 @@ public final class Verifier {
 
     // Pass 3: accepted; only now change memory.
     lastAccepted = when;
+    if (knownMetrics.length < n) {
+      knownMetrics = Arrays.copyOf(knownMetrics, n);
+      knownRules = Arrays.copyOf(knownRules, n);
+      knownLabels = Arrays.copyOf(knownLabels, n);
+      knownSlots = Arrays.copyOf(knownSlots, n);
+    }
     for (int i = 0; i < n; i++) {
       MetricRule rule = pointRules[i];
+      DataPoint d = data.get(i);
       if (rule.remembers()) {
-        rule.remember(data.get(i), pointSlots[i], pointKeys[i]);
+        rule.remember(d, pointSlots[i], pointKeys[i]);
       }
+      knownMetrics[i] = d.metric();
+      knownRules[i] = rule;
+      knownLabels[i] = d.labels();
+      knownSlots[i] = pointSlots[i];
     }
-    Arrays.fill(pointRules, 0, n, null);
-    Arrays.fill(pointKeys, 0, n, null);
+    if (anySparse) {
+      Arrays.fill(pointKeys, 0, n, null);
+    }
   }
 
   private void ensureScratch(int n) {

@@ -419,6 +419,33 @@ class VerifierTest {
     v.verify(new Snapshot(NOW, shuffled), NOW);
   }
 
+  @Test
+  void repeatedMetricAndLabelObjectsAreCheckedAsFullyAsNewOnes() throws Exception {
+    // The decoder hands out the same Metric and Labels instances on every scrape, and the verifier takes
+    // shortcuts for instances it accepted before; none of them may let a broken snapshot through.
+    Labels read = Labels.of("op", "read");
+    Labels write = Labels.of("op", "write");
+    Verifier v = verifier();
+    v.verify(snapshot(NOW.minusSeconds(3), syscalls(read, 5), syscalls(write, 5), opens(1)), NOW);
+
+    rejected(v, snapshot(NOW.minusSeconds(2), syscalls(read, 6), syscalls(read, 6), opens(1)),
+        "metric \"syscalls\": combination of field values \"read\" was already seen");
+    rejected(v, snapshot(NOW.minusSeconds(2), syscalls(read, 4), syscalls(write, 5), opens(1)),
+        "metric \"syscalls\": counter value decreased from 5 to 4");
+    rejected(v, snapshot(NOW.minusSeconds(2), syscalls(read, 6), syscalls(write, 6),
+        DataPoint.of(OPENS_METRIC, Labels.EMPTY, Value.ofFloat(1.5))),
+        "metric \"fs_opens\": integer metric got non-integer value");
+    // Another metric object at a known position, and a known one at another position.
+    Metric wrongHelp = new Metric("syscalls", MetricType.COUNTER, "Not what was registered.");
+    rejected(v, snapshot(NOW.minusSeconds(2), DataPoint.of(wrongHelp, read, Value.ofInt(6)), syscalls(write, 6)),
+        "metric \"syscalls\": invalid metric definition");
+    rejected(v, snapshot(NOW.minusSeconds(2), syscalls(Labels.of("op", "exec"), 6)),
+        "metric \"syscalls\": value \"exec\" is not allowed for field op");
+    v.verify(snapshot(NOW.minusSeconds(1), opens(2), syscalls(write, 7), syscalls(read, 7)), NOW);
+    rejected(v, snapshot(NOW, opens(2), syscalls(write, 6), syscalls(read, 7)),
+        "metric \"syscalls\": counter value decreased from 7 to 6");
+  }
+
   // ---- helpers ----
 
   private static MetricMetadata counter(String promName, String help) {
