@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -67,11 +68,16 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     return new Rendering(out, exports).run(commentHeader);
   }
 
+  private static final int SIMPLE = 0x40;
+  private static final MetricType[] TYPES = MetricType.values();
+
   /** One snapshot's share of a call, with what is the same for all of its lines rendered once. */
   private static final class ExportPlan {
     final SnapshotExport export;
     final List<DataPoint> data;
     final String[] extraNames;
+    /** The added labels' names; one instance for all exports of a call whose names are the same. */
+    List<String> addedNames;
     /** {@code name="escaped value"} for each added label, in name order. */
     final byte[][] extraPairs;
     /**
@@ -79,14 +85,37 @@ public final class PrometheusTextWriter implements ExpositionWriter {
      * the common case, copied in one go. Null when an added label is called "le", which must go last.
      */
     final byte[] extraJoined;
+    /**
+     * {@code {extraJoined} } with the braces and the space before the value, or just the space when there
+     * are no added labels: everything between the name and the value of a line without labels of its own.
+     * Null when {@link #extraJoined} is.
+     */
+    final byte[] extraBlock;
     /** {@code " <unix millis>\n"}: everything after a sample's value. */
     final byte[] lineEnd;
     /** Why none of this snapshot's data points can be rendered, or null. */
     final String problem;
+    /**
+     * Per data point, read once in the snapshot's own order: {@link #SIMPLE} for a scalar without labels of
+     * its own (the common line) plus its type's ordinal, 0 for everything else. Rendering goes name by name
+     * across all snapshots, so without this it would chase each data point's metric and label objects
+     * through memory at random just to learn that the line is a plain one.
+     */
+    final byte[] kinds;
 
     ExportPlan(SnapshotExport export) {
       this.export = export;
       this.data = export.snapshot().data();
+      int n = data.size();
+      kinds = new byte[n];
+      for (int i = 0; i < n; i++) {
+        DataPoint dp = data.get(i);
+        MetricType type = dp.metric().type();
+        if (type != MetricType.HISTOGRAM && dp.value() != null && dp.histogram() == null
+            && dp.labels().isEmpty() && dp.externalLabels().isEmpty()) {
+          kinds[i] = (byte) (SIMPLE | type.ordinal());
+        }
+      }
       Labels extra = export.extraLabels();
       extraNames = new String[extra.size()];
       extraPairs = new byte[extra.size()][];
@@ -117,6 +146,18 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         joined = scratch.toByteArray();
       }
       extraJoined = joined;
+      byte[] block = null;
+      if (joined != null) {
+        scratch.reset();
+        if (joined.length > 0) {
+          scratch.put('{');
+          scratch.put(joined);
+          scratch.put('}');
+        }
+        scratch.put(' ');
+        block = scratch.toByteArray();
+      }
+      extraBlock = block;
       byte[] end = null;
       try {
         scratch.reset();
@@ -129,6 +170,29 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       }
       lineEnd = end;
       problem = trouble;
+    }
+  }
+
+  /** One label set as it is written: {@code name="escaped value"} per label, and whether each name is valid. */
+  private static final class EscapedLabels {
+    final byte[][] pairs;
+    final boolean[] valid;
+
+    EscapedLabels(Labels set) {
+      pairs = new byte[set.size()][];
+      valid = new boolean[set.size()];
+      ExpositionBuffer scratch = new ExpositionBuffer(64);
+      for (int i = 0; i < set.size(); i++) {
+        valid[i] = isValidLabelName(set.name(i));
+        scratch.reset();
+        // An invalid name is never written (the data point is dropped), so any bytes will do for it.
+        scratch.putEscaped(set.name(i), ExpositionBuffer.RAW);
+        scratch.put('=');
+        scratch.put('"');
+        scratch.putEscaped(set.value(i), ExpositionBuffer.LABEL_VALUE);
+        scratch.put('"');
+        pairs[i] = scratch.toByteArray();
+      }
     }
   }
 
@@ -193,12 +257,22 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private int labelLength;
     private final List<String> dropped = new ArrayList<>();
     private long flushed;
+    /**
+     * Data points' own and external label sets, escaped once per call: the decoder hands out one instance per
+     * distinct set, so the same few sets recur in every snapshot.
+     */
+    private final Map<Labels, EscapedLabels> escaped = new IdentityHashMap<>();
+    /** The last merge worked out for each data-point label set. */
+    private final Map<Labels, Merge> merges = new IdentityHashMap<>();
 
     Rendering(OutputStream out, List<SnapshotExport> exports) {
       this.out = out;
       this.plans = new ExportPlan[exports.size()];
+      Map<List<String>, List<String>> addedNames = new HashMap<>();
       for (int i = 0; i < plans.length; i++) {
         plans[i] = new ExportPlan(Objects.requireNonNull(exports.get(i), "export"));
+        List<String> names = List.of(plans[i].extraNames);
+        plans[i].addedNames = addedNames.computeIfAbsent(names, k -> k);
       }
     }
 
@@ -255,15 +329,28 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       // Keyed by prefix, then by the unprefixed name, so that no full name is built per data point.
       Map<String, Map<String, MetricGroup>> byPrefix = new HashMap<>();
       List<MetricGroup> groups = new ArrayList<>();
+      // Sandboxes send the same metrics in the same order, and the decoder gives them the same name
+      // instances: the previous snapshot's name and group at the same position are the likely match.
+      String previousPrefix = null;
+      String[] previousNames = new String[0];
+      MetricGroup[] previousGroups = new MetricGroup[0];
       for (int e = 0; e < plans.length; e++) {
         String prefix = plans[e].export.prefix();
         Map<String, MetricGroup> byName = byPrefix.computeIfAbsent(prefix, p -> new HashMap<>());
         List<DataPoint> data = plans[e].data;
+        boolean predict = prefix.equals(previousPrefix);
+        if (previousNames.length < data.size()) {
+          previousNames = Arrays.copyOf(previousNames, data.size());
+          previousGroups = Arrays.copyOf(previousGroups, data.size());
+        }
         String lastName = null;
         MetricGroup last = null;
         for (int i = 0; i < data.size(); i++) {
           String name = data.get(i).metric().name();
-          if (!name.equals(lastName)) {
+          if (predict && previousNames[i] == name) {
+            last = previousGroups[i];
+            lastName = name;
+          } else if (!name.equals(lastName)) {
             last = byName.get(name);
             if (last == null) {
               last = new MetricGroup(prefix + name, plans.length - e);
@@ -273,7 +360,10 @@ public final class PrometheusTextWriter implements ExpositionWriter {
             lastName = name;
           }
           last.add(e, i);
+          previousNames[i] = name;
+          previousGroups[i] = last;
         }
+        previousPrefix = prefix;
       }
       groups.sort((a, b) -> a.fullName.compareTo(b.fullName));
       List<MetricGroup> merged = new ArrayList<>(groups.size());
@@ -291,7 +381,20 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private void writeGroup(MetricGroup group) throws IOException {
       for (int r = 0; r < group.refCount; r++) {
         ExportPlan plan = plans[(int) (group.refs[r] >>> 32)];
-        DataPoint dp = plan.data.get((int) group.refs[r]);
+        int index = (int) group.refs[r];
+        int kind = plan.kinds[index];
+        if ((kind & SIMPLE) != 0
+            && group.writtenType == TYPES[kind & 3]
+            && plan.problem == null
+            && plan.extraBlock != null) {
+          // Checked when the snapshot was planned; the header is out, the name valid (it has a type).
+          writeSimpleLine(group.nameBytes, plan, plan.data.get(index).value());
+          if (buf.size() >= FLUSH_AT) {
+            flush();
+          }
+          continue;
+        }
+        DataPoint dp = plan.data.get(index);
         String problem = plan.problem;
         if (problem == null && group.nameBytes == null) {
           problem = quote(group.fullName) + " is not a valid Prometheus metric name";
@@ -310,7 +413,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           writeHistogram(group, dp, plan);
         } else {
           writeHeaderOnce(group, dp);
-          writeLine(group.nameBytes, NO_SUFFIX, null, dp.value(), 0, plan.lineEnd);
+          writeLine(group.nameBytes, NO_SUFFIX, null, dp.value(), 0, plan);
         }
         if (buf.size() >= FLUSH_AT) {
           flush();
@@ -355,8 +458,10 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
 
     /**
-     * Merges the data point's labels, its external labels and the added labels (each already sorted)
-     * into {@link #labels}, {@code le} last. Null on success, else why the labels cannot be written.
+     * Puts the data point's labels, its external labels and the added labels together in {@link #labels},
+     * {@code le} last. Null on success, else why the labels cannot be written. How the three sorted sets
+     * interleave (and whether they can) depends only on the sets' names, so it is worked out once per label
+     * set and kind of added labels ({@link Merge}), and each line only copies escaped pairs.
      */
     private String renderLabels(DataPoint dp, ExportPlan plan, boolean histogram) {
       Labels own = dp.labels();
@@ -366,78 +471,133 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         labelLength = plan.extraJoined.length;
         return null;
       }
-      String[] added = plan.extraNames;
-      labels.reset();
-      int a = 0;
-      int b = 0;
-      int c = 0;
-      String previous = null;
-      int previousSource = -1;
-      int leSource = -1;
-      int leIndex = -1;
-      while (true) {
-        String name = null;
-        int source = -1;
-        if (a < own.size()) {
-          name = own.name(a);
-          source = 0;
-        }
-        if (b < external.size() && (name == null || external.name(b).compareTo(name) < 0)) {
-          name = external.name(b);
-          source = 1;
-        }
-        if (c < added.length && (name == null || added[c].compareTo(name) < 0)) {
-          name = added[c];
-          source = 2;
-        }
-        if (name == null) {
-          break;
-        }
-        if (name.equals(previous)) {
-          return "label " + quote(name) + " is set by both " + SOURCES[previousSource] + " and "
-              + SOURCES[source];
-        }
-        if (source != 2 && !isValidLabelName(name)) {
-          return name.isEmpty()
-              ? "an empty label name"
-              : "label name " + quote(name) + " is not a valid Prometheus label name";
-        }
-        int index = source == 0 ? a++ : source == 1 ? b++ : c++;
-        previous = name;
-        previousSource = source;
-        if (name.equals("le")) {
-          if (histogram) {
-            return "label \"le\" from " + SOURCES[source] + " clashes with the histogram's bucket bounds";
-          }
-          // Prometheus puts "le" last wherever it occurs; so does gVisor.
-          leSource = source;
-          leIndex = index;
-          continue;
-        }
-        appendLabel(own, external, plan, source, index);
+      Merge merge = merges.get(own);
+      if (merge == null
+          || merge.external != external
+          || merge.addedNames != plan.addedNames
+          || merge.histogram != histogram) {
+        merge = new Merge(own, external, plan, histogram);
+        merges.put(own, merge);
       }
-      if (leSource >= 0) {
-        appendLabel(own, external, plan, leSource, leIndex);
+      if (merge.problem != null) {
+        return merge.problem;
+      }
+      labels.reset();
+      byte[][] ownPairs = merge.ownPairs;
+      byte[][] externalPairs = merge.externalPairs;
+      byte[][] addedPairs = plan.extraPairs;
+      for (int i = 0; i < merge.sources.length; i++) {
+        if (i > 0) {
+          labels.put(',');
+        }
+        int index = merge.indices[i];
+        byte source = merge.sources[i];
+        labels.put(source == 0 ? ownPairs[index] : source == 1 ? externalPairs[index] : addedPairs[index]);
       }
       labelBytes = labels.array();
       labelLength = labels.size();
       return null;
     }
 
-    private void appendLabel(Labels own, Labels external, ExportPlan plan, int source, int index) {
-      if (labels.size() > 0) {
-        labels.put(',');
+    private EscapedLabels escaped(Labels set) {
+      EscapedLabels e = escaped.get(set);
+      if (e == null) {
+        e = new EscapedLabels(set);
+        escaped.put(set, e);
       }
-      if (source == 2) {
-        labels.put(plan.extraPairs[index]);
-        return;
+      return e;
+    }
+
+    /**
+     * How one data point's own and external labels merge with an export's added labels: the order of the
+     * pairs to write, or why they cannot be written. Valid for any export whose added labels have the same
+     * names ({@link ExportPlan#addedNames}), and for histograms or not as {@link #histogram} says.
+     */
+    private final class Merge {
+      final Labels external;
+      final List<String> addedNames;
+      final boolean histogram;
+      final byte[][] ownPairs;
+      final byte[][] externalPairs;
+      /** Per pair in output order: 0 own, 1 external, 2 added; and the index in that set. */
+      final byte[] sources;
+      final int[] indices;
+      final String problem;
+
+      Merge(Labels own, Labels external, ExportPlan plan, boolean histogram) {
+        this.external = external;
+        this.addedNames = plan.addedNames;
+        this.histogram = histogram;
+        EscapedLabels ownEscaped = escaped(own);
+        EscapedLabels externalEscaped = escaped(external);
+        ownPairs = ownEscaped.pairs;
+        externalPairs = externalEscaped.pairs;
+        String[] added = plan.extraNames;
+        int total = own.size() + external.size() + added.length;
+        byte[] order = new byte[total];
+        int[] at = new int[total];
+        int n = 0;
+        int a = 0;
+        int b = 0;
+        int c = 0;
+        String previous = null;
+        int previousSource = -1;
+        int leSource = -1;
+        int leIndex = -1;
+        String trouble = null;
+        while (trouble == null) {
+          String name = null;
+          int source = -1;
+          if (a < own.size()) {
+            name = own.name(a);
+            source = 0;
+          }
+          if (b < external.size() && (name == null || external.name(b).compareTo(name) < 0)) {
+            name = external.name(b);
+            source = 1;
+          }
+          if (c < added.length && (name == null || added[c].compareTo(name) < 0)) {
+            name = added[c];
+            source = 2;
+          }
+          if (name == null) {
+            break;
+          }
+          if (name.equals(previous)) {
+            trouble = "label " + quote(name) + " is set by both " + SOURCES[previousSource] + " and "
+                + SOURCES[source];
+            break;
+          }
+          if (source != 2 && !(source == 0 ? ownEscaped : externalEscaped).valid[source == 0 ? a : b]) {
+            trouble = name.isEmpty()
+                ? "an empty label name"
+                : "label name " + quote(name) + " is not a valid Prometheus label name";
+            break;
+          }
+          int index = source == 0 ? a++ : source == 1 ? b++ : c++;
+          previous = name;
+          previousSource = source;
+          if (name.equals("le")) {
+            if (histogram) {
+              trouble = "label \"le\" from " + SOURCES[source] + " clashes with the histogram's bucket bounds";
+              break;
+            }
+            // Prometheus puts "le" last wherever it occurs; so does gVisor.
+            leSource = source;
+            leIndex = index;
+            continue;
+          }
+          order[n] = (byte) source;
+          at[n++] = index;
+        }
+        if (trouble == null && leSource >= 0) {
+          order[n] = (byte) leSource;
+          at[n++] = leIndex;
+        }
+        sources = Arrays.copyOf(order, n);
+        indices = Arrays.copyOf(at, n);
+        problem = trouble;
       }
-      Labels from = source == 0 ? own : external;
-      labels.putAscii(from.name(index));
-      labels.put('=');
-      labels.put('"');
-      labels.putEscaped(from.value(index), ExpositionBuffer.LABEL_VALUE);
-      labels.put('"');
     }
 
     /**
@@ -445,15 +605,24 @@ public final class PrometheusTextWriter implements ExpositionWriter {
      * ({@code value}, or {@code count} when it is null) and the line end. Written straight into the
      * buffer's array after one bounds check, because this runs for every line of every scrape.
      */
-    private void writeLine(byte[] name, byte[] suffix, Value le, Value value, long count, byte[] lineEnd) {
+    private void writeLine(
+        byte[] name, byte[] suffix, Value le, Value value, long count, ExportPlan plan) {
+      byte[] lineEnd = plan.lineEnd;
       int max = name.length + suffix.length + labelLength + 16 + 2 * PrometheusNumbers.MAX_LENGTH + lineEnd.length;
       byte[] b = buf.room(max);
       int p = buf.size();
       System.arraycopy(name, 0, b, p, name.length);
       p += name.length;
-      System.arraycopy(suffix, 0, b, p, suffix.length);
-      p += suffix.length;
-      if (labelLength > 0 || le != null) {
+      if (suffix.length > 0) {
+        System.arraycopy(suffix, 0, b, p, suffix.length);
+        p += suffix.length;
+      }
+      if (le == null && labelBytes == plan.extraJoined) {
+        // The common line: only the added labels, braces and space included in one precomputed block.
+        byte[] block = plan.extraBlock;
+        System.arraycopy(block, 0, b, p, block.length);
+        p += block.length;
+      } else if (labelLength > 0 || le != null) {
         b[p++] = '{';
         System.arraycopy(labelBytes, 0, b, p, labelLength);
         p += labelLength;
@@ -469,9 +638,26 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           b[p++] = '"';
         }
         b[p++] = '}';
+        b[p++] = ' ';
+      } else {
+        b[p++] = ' ';
       }
-      b[p++] = ' ';
       p = value != null ? PrometheusNumbers.write(b, p, value) : PrometheusNumbers.writeLong(b, p, count);
+      System.arraycopy(lineEnd, 0, b, p, lineEnd.length);
+      buf.setSize(p + lineEnd.length);
+    }
+
+    /** A scalar line with only the added labels, from the plan's copy of the value. */
+    private void writeSimpleLine(byte[] name, ExportPlan plan, Value value) {
+      byte[] block = plan.extraBlock;
+      byte[] lineEnd = plan.lineEnd;
+      byte[] b = buf.room(name.length + block.length + PrometheusNumbers.MAX_LENGTH + lineEnd.length);
+      int p = buf.size();
+      System.arraycopy(name, 0, b, p, name.length);
+      p += name.length;
+      System.arraycopy(block, 0, b, p, block.length);
+      p += block.length;
+      p = PrometheusNumbers.write(b, p, value);
       System.arraycopy(lineEnd, 0, b, p, lineEnd.length);
       buf.setSize(p + lineEnd.length);
     }
@@ -505,13 +691,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       long cumulative = 0;
       for (Bucket bucket : h.buckets()) {
         cumulative += bucket.count();
-        writeLine(group.nameBytes, BUCKET, bucket.upperBound(), null, cumulative, plan.lineEnd);
+        writeLine(group.nameBytes, BUCKET, bucket.upperBound(), null, cumulative, plan);
       }
-      writeLine(group.nameBytes, SUM, null, h.total(), 0, plan.lineEnd);
-      writeLine(group.nameBytes, COUNT, null, null, cumulative, plan.lineEnd);
-      writeLine(group.nameBytes, MIN, null, h.min(), 0, plan.lineEnd);
-      writeLine(group.nameBytes, MAX, null, h.max(), 0, plan.lineEnd);
-      writeLine(group.nameBytes, SSD, null, h.ssd(), 0, plan.lineEnd);
+      writeLine(group.nameBytes, SUM, null, h.total(), 0, plan);
+      writeLine(group.nameBytes, COUNT, null, null, cumulative, plan);
+      writeLine(group.nameBytes, MIN, null, h.min(), 0, plan);
+      writeLine(group.nameBytes, MAX, null, h.max(), 0, plan);
+      writeLine(group.nameBytes, SSD, null, h.ssd(), 0, plan);
       buf.put('\n');
     }
 
