@@ -22,29 +22,33 @@ import java.util.List;
  * UTF-8 bytes into the model. {@link RunscJson#readSnapshot(byte[], int, int)} and
  * {@link RunscJson#readExportReply} try it first, for every sandbox on every scrape.
  *
- * <p>Why a second decoder next to {@link RunscJsonReader}: decoding was most of the scrape's CPU time, and
- * two thirds of it was Jackson producing tokens and member-name Strings. This class reads the bytes once,
- * compares member names as bytes, and takes names, help texts, label sets and metrics from small caches
- * shared by all sandboxes (they send the same ones on every scrape), so that a steady-state decode
- * allocates little beyond the data points and their values.
+ * <p>Why a second decoder next to {@link RunscJsonReader}: decoding was most of a scrape's CPU time, and most
+ * of that was Jackson turning every byte into tokens and Strings. A sandbox sends nearly the same bytes on
+ * every scrape, and only its numbers change. So this class matches Go's compact layout as whole words
+ * ({@code {"metric":}, {@code ,"val":{"int":}), recognises each metric and label object by comparing its
+ * bytes with the object met at that point last time ({@link SpanCache}), and reads only the numbers. A
+ * steady-state decode allocates the data points and their values, and little else; the metric and label
+ * objects it hands out are shared, which the verifier and the writer exploit in turn.
  *
  * <p>It is a fast path, not a second definition of the format. It accepts only input it can vouch for:
- * plain RFC 8259 JSON in the shapes runsc writes, plus the non-finite float tokens runsc's peers use. For
- * anything else, malformed or merely unusual (a number beyond 64 bits or with 500 digits, deep nesting in an
- * unknown member, a string of megabytes, a byte-order mark), it answers {@code null}, and
- * {@link RunscJson} runs {@link RunscJsonReader} on the same bytes, which decodes what is unusual and rejects
- * what is malformed with its message (path, line and column). So what is accepted, and every error
- * message, are the reader's by construction; {@code FastSnapshotReaderDifferentialTest} checks on
- * thousands of valid and corrupted inputs that wherever this class answers, it gives the reader's model.
+ * RFC 8259 JSON in the shapes runsc writes (any member order, whitespace, unknown members, escapes), plus
+ * the non-finite float tokens and strings the reader takes. For anything else, malformed or merely unusual
+ * (a number beyond 64 bits or of 100 characters, nesting deeper than 16 levels in an unknown member, a
+ * string of more than 64 KiB, a byte-order mark), it answers {@code null}, and {@link RunscJson} runs
+ * {@link RunscJsonReader} on the same bytes, which decodes what is unusual and rejects what is malformed
+ * with its message (path, line and column). So what is accepted, and every error message, are the reader's
+ * by construction; {@code FastSnapshotReaderDifferentialTest} checks on thousands of valid, unusual and
+ * corrupted inputs that wherever this class answers, the reader gives an equal model.
  *
  * <p>Where it could differ from the reader without a test noticing, it is stricter, never laxer: strings
  * must be well-formed UTF-8 without control characters, numbers must follow RFC 8259's grammar (no leading
  * zeros, no bare dots), whitespace is space, tab, CR and LF.
  *
- * <p>Caches are bounded (entry count and entry size), direct-mapped, and safe to share between threads:
- * an entry is an immutable object published through a racy array store, which final fields make safe. A
- * hostile sandbox can at worst evict entries and so slow itself and others to the allocation rate of a
- * cache miss; it cannot grow memory.
+ * <p>The caches are shared by all threads and sandboxes, bounded in entries and entry size (together at
+ * most a few MiB even under churn, about 100 KiB for a real sandbox's metrics), and safe without locks: an
+ * entry is an immutable object published by a racy array store, which final fields make safe. A hostile
+ * sandbox can at worst evict entries, costing a little time; it cannot grow memory or change a result,
+ * because every cached object is used only after its bytes compared equal.
  */
 final class FastSnapshotReader {
   /** Thrown to give up on an input; carries nothing, costs nothing. */
@@ -107,7 +111,6 @@ final class FastSnapshotReader {
     }
   }
 
-  private static final StringCache STRINGS = new StringCache();
   private static final MetricCache METRICS = new MetricCache();
   private static final LabelsCache LABEL_SETS = new LabelsCache();
   private static final SpanCache<Metric> METRIC_OBJECTS = new SpanCache<>();
@@ -166,7 +169,7 @@ final class FastSnapshotReader {
 
   /** Where the last member name read by {@link #name()} starts. */
   private int nameStart;
-  /** The last member name when it is not ASCII, decoded; null when it is ASCII. */
+  /** The last member name decoded when it is not plain ASCII (escapes, other characters), else null. */
   private String decodedName;
 
   // Scratch for one label set at a time.
@@ -236,7 +239,7 @@ final class FastSnapshotReader {
         if (isName(len, SUCCESS)) {
           success = bool(c);
         } else if (isName(len, ERR)) {
-          err = string(c, false);
+          err = string(c);
         } else if (isName(len, RESULT)) {
           if (c == 'n') {
             // A null result leaves an earlier one in place, as in the reader.
@@ -305,7 +308,7 @@ final class FastSnapshotReader {
   }
 
   private Instant time(int c) {
-    String text = string(c, false);
+    String text = string(c);
     try {
       return RunscTime.parseRfc3339(text);
     } catch (IllegalArgumentException | DateTimeException e) {
@@ -525,14 +528,14 @@ final class FastSnapshotReader {
         int len = name();
         int v = ws();
         if (isName(len, NAME)) {
-          name = string(v, true);
+          name = string(v);
         } else if (isName(len, TYPE)) {
           type = MetricType.fromCode(integer(v));
           if (type == null) {
             throw UNHANDLED;
           }
         } else if (isName(len, HELP)) {
-          help = string(v, true);
+          help = string(v);
         } else {
           skip(v, 0);
         }
@@ -571,8 +574,8 @@ final class FastSnapshotReader {
     if (ws() != '}') {
       do {
         int len = name();
-        String key = decodedName != null ? decodedName : STRINGS.get(b, nameStart, len);
-        String value = string(ws(), true);
+        String key = decodedName != null ? decodedName : new String(b, nameStart, len, StandardCharsets.ISO_8859_1);
+        String value = string(ws());
         if (n == labelNames.length) {
           labelNames = Arrays.copyOf(labelNames, n * 2);
           labelValues = Arrays.copyOf(labelValues, n * 2);
@@ -974,10 +977,10 @@ final class FastSnapshotReader {
   }
 
   /**
-   * A string value starting at the quote at {@code pos}. Plain ASCII strings come from the shared cache
-   * when {@code cached}; strings with escapes or other characters are decoded and checked the slow way.
+   * A string value starting at the quote at {@code pos}; one with escapes or other than ASCII characters is
+   * decoded and checked the slow way.
    */
-  private String string(int c, boolean cached) {
+  private String string(int c) {
     if (c != '"') {
       throw UNHANDLED;
     }
@@ -1003,7 +1006,7 @@ final class FastSnapshotReader {
       throw UNHANDLED;
     }
     pos = p + 1;
-    return cached ? STRINGS.get(b, s, len) : new String(b, s, len, StandardCharsets.ISO_8859_1);
+    return new String(b, s, len, StandardCharsets.ISO_8859_1);
   }
 
   /**
@@ -1269,7 +1272,7 @@ final class FastSnapshotReader {
         pos++;
         return;
       case '"':
-        string(c, false);
+        string(c);
         return;
       case 't':
         literal(TRUE);
@@ -1294,52 +1297,6 @@ final class FastSnapshotReader {
   }
 
   // ---- caches ----
-
-  /**
-   * ASCII strings by their bytes: metric names, help texts, label names and values, which every sandbox
-   * sends again on every scrape. Also makes the verifier's and writer's lookups cheap: the same String
-   * instances come back, with their hash codes already computed.
-   */
-  private static final class StringCache {
-    private static final int SIZE = 2048;
-    private static final int MAX_LENGTH = 256;
-
-    private static final class Entry {
-      final byte[] key;
-      final String value;
-
-      Entry(byte[] key, String value) {
-        this.key = key;
-        this.value = value;
-      }
-    }
-
-    private final Entry[] table = new Entry[SIZE];
-
-    String get(byte[] b, int off, int len) {
-      if (len > MAX_LENGTH) {
-        return new String(b, off, len, StandardCharsets.ISO_8859_1);
-      }
-      int h = len;
-      for (int i = off, e = off + len; i < e; i++) {
-        h = 31 * h + b[i];
-      }
-      int slot = ((h * 0x9e3779b9) >>> 21) & (SIZE - 2);
-      Entry e = table[slot];
-      if (e != null && Arrays.equals(e.key, 0, e.key.length, b, off, off + len)) {
-        return e.value;
-      }
-      Entry other = table[slot + 1];
-      if (other != null && Arrays.equals(other.key, 0, other.key.length, b, off, off + len)) {
-        return other.value;
-      }
-      String s = new String(b, off, len, StandardCharsets.ISO_8859_1);
-      // Two ways: the newcomer takes the first place, the previous first moves to the second.
-      table[slot + 1] = e;
-      table[slot] = new Entry(Arrays.copyOfRange(b, off, off + len), s);
-      return s;
-    }
-  }
 
   /**
    * Values decoded from whole objects, by the objects' exact bytes: the metric objects and label objects of
@@ -1471,10 +1428,13 @@ final class FastSnapshotReader {
     }
   }
 
-  /** Metrics by name, type and help: consecutive and repeated data points share one instance. */
+  /**
+   * Metrics by name, type and help, for metric objects whose bytes were not recognised (another layout,
+   * an evicted entry): equal metrics still share one instance.
+   */
   private static final class MetricCache {
     private static final int SIZE = 1024;
-    private static final int MAX_TEXT = 1024;
+    private static final int MAX_TEXT = 512;
 
     private final Metric[] table = new Metric[SIZE];
 
@@ -1494,11 +1454,11 @@ final class FastSnapshotReader {
     }
   }
 
-  /** Label sets by their names and values: a metric's field combinations recur on every scrape. */
+  /** Label sets by their names and values, as {@link MetricCache} for metrics. */
   private static final class LabelsCache {
     private static final int SIZE = 1024;
     private static final int MAX_LABELS = 16;
-    private static final int MAX_TEXT = 1024;
+    private static final int MAX_TEXT = 512;
 
     private final Labels[] table = new Labels[SIZE];
 
