@@ -40,6 +40,7 @@ public final class SandboxRegistry {
   private final RootDirectory root;
   private final String rootDir;
   private final String address;
+  private final boolean allowUnknownRoot;
 
   /** Served sandboxes by ID, with the identities of their state files when last loaded. */
   private final Map<String, Entry> served = new TreeMap<>();
@@ -64,11 +65,14 @@ public final class SandboxRegistry {
    * @param rootDir the {@code --root} string as given: it replaces {@code %RUNTIME_ROOT%} in the addresses
    *     sandboxes recorded, exactly as runsc does
    * @param address this server's {@code --metric-server} address (after its own replacement)
+   * @param allowUnknownRoot whether a root directory that cannot be listed is expected (then not logged as a
+   *     problem)
    */
-  public SandboxRegistry(RootDirectory root, String rootDir, String address) {
+  public SandboxRegistry(RootDirectory root, String rootDir, String address, boolean allowUnknownRoot) {
     this.root = root;
     this.rootDir = rootDir;
     this.address = address;
+    this.allowUnknownRoot = allowUnknownRoot;
   }
 
   /**
@@ -79,7 +83,9 @@ public final class SandboxRegistry {
     try {
       return scan();
     } catch (RootDirectoryException e) {
-      if (!Objects.equals(lastListingError, e.getMessage())) {
+      if (allowUnknownRoot) {
+        log.debug("{} (expected with --allow-unknown-root)", e.getMessage());
+      } else if (!Objects.equals(lastListingError, e.getMessage())) {
         log.warn("{}; serving the sandboxes known so far.", e.getMessage());
         lastListingError = e.getMessage();
       }

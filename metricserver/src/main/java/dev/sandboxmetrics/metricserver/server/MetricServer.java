@@ -96,7 +96,7 @@ public final class MetricServer implements AutoCloseable {
     this.work.allowCoreThreadTimeOut(true);
     this.scheduler = new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("sandbox-metrics-scheduler", true));
     this.scheduler.setRemoveOnCancelPolicy(true);
-    this.registry = new SandboxRegistry(new RootDirectory(Path.of(options.rootDir())), options.rootDir(), address);
+    this.registry = new SandboxRegistry(new RootDirectory(Path.of(options.rootDir())), options.rootDir(), address, options.allowUnknownRoot());
     ControlSocketClient client = new ControlSocketClient(transport, group, options.maxReplyBytes());
     Collector collector =
         new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries());
