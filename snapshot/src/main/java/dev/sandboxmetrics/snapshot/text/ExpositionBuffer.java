@@ -55,10 +55,28 @@ final class ExpositionBuffer {
     size += b.length;
   }
 
-  void put(ExpositionBuffer other) {
-    reserve(other.size);
-    System.arraycopy(other.bytes, 0, bytes, size, other.size);
-    size += other.size;
+  void put(byte[] b, int offset, int length) {
+    reserve(length);
+    System.arraycopy(b, offset, bytes, size, length);
+    size += length;
+  }
+
+  /** The backing array; valid up to {@link #size()} until the next write. */
+  byte[] array() {
+    return bytes;
+  }
+
+  /**
+   * For the hot path that writes a whole line at once: makes room for {@code length} more bytes and
+   * returns the array to write them into from {@link #size()} on; {@link #setSize} then takes them in.
+   */
+  byte[] room(int length) {
+    reserve(length);
+    return bytes;
+  }
+
+  void setSize(int newSize) {
+    size = newSize;
   }
 
   /** For text known to be ASCII: validated names, fixed words. */
