@@ -156,6 +156,17 @@ class HttpServerTest {
   }
 
   @Test
+  void http10ClientGetsAStreamedBodyWithoutChunksEndedByClosing() throws IOException {
+    try (RawHttp c = RawHttp.tcp(tcp)) {
+      c.sendRaw("GET /big HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      RawHttp.Response r = c.read();
+      assertThat(r.header("transfer-encoding")).isNull();
+      assertThat(r.header("connection")).isEqualTo("close");
+      assertThat(r.text()).isEqualTo(bigText());
+    }
+  }
+
+  @Test
   void idleConnectionIsClosedAfterTheTimeout() throws IOException {
     try (RawHttp c = RawHttp.tcp(tcp)) {
       assertThat(c.request("GET", "/hello", null).status()).isEqualTo(200);
