@@ -182,6 +182,14 @@ class HttpServerTest {
   }
 
   @Test
+  void headersTooLargeAre431() throws IOException {
+    try (RawHttp c = RawHttp.tcp(tcp)) {
+      RawHttp.Response r = c.request("GET", "/hello", null, "X-Big: " + "y".repeat(HttpServer.MAX_HEADER_BYTES + 10));
+      assertThat(r.status()).isEqualTo(431);
+    }
+  }
+
+  @Test
   void servesOnAUnixSocketToo() throws IOException {
     Path socket = dir.resolve("http.sock");
     server.listenUnix(socket);

@@ -355,6 +355,36 @@ class MetricServerScrapeTest {
     assertThat(first.indexOf("sandbox=\"a\"")).isLessThan(first.indexOf("sandbox=\"b\""));
   }
 
+  @Test
+  void shutdownLetsARunningExportFinishAnswers503MeanwhileAndRemovesItsFiles() throws Exception {
+    String socket = tmp.resolve("metrics.sock").toString();
+    Path pidFile = tmp.resolve("server.pid");
+    Simulator sim = simulator(socket);
+    sim.createRunning(healthy("ok"));
+    sim.createRunning(SandboxSpec.builder("stuck").fault(Fault.STALL).build());
+    MetricServer server = server(MetricServerOptions.of(root().toString(), socket).withPidFile(pidFile));
+    UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
+
+    try (RawHttp idle = RawHttp.connect(address); RawHttp exporting = RawHttp.connect(address)) {
+      assertThat(idle.request("GET", "/runsc-metrics/pid", null).status()).isEqualTo(200);
+      exporting.send("GET", "/metrics", null); // waits for "stuck" until the per-sandbox timeout
+      Thread.sleep(300);
+      server.shutdownAsync(MetricServer.Termination.REQUESTED);
+      Thread.sleep(300);
+
+      RawHttp.Response refused = idle.request("GET", "/metrics", null);
+      assertThat(refused.status()).isEqualTo(503);
+      assertThat(refused.text()).isEqualTo("server is shutting down\n");
+
+      RawHttp.Response finished = exporting.read();
+      assertThat(finished.status()).isEqualTo(200);
+      assertThat(sandboxesWithData(finished.text(), "runsc_")).containsExactly("ok");
+    }
+    assertThat(server.awaitTermination()).isEqualTo(MetricServer.Termination.REQUESTED);
+    assertThat(Path.of(socket)).doesNotExist();
+    assertThat(pidFile).doesNotExist();
+  }
+
   private static List<String> dataMetricNames(String text) {
     return dev.sandboxmetrics.metricserver.testing.Scrapes.samples(text).stream()
         .filter(l -> l.startsWith("runsc_") && !l.startsWith("runsc_meta_"))
