@@ -1,6 +1,5 @@
 package dev.sandboxmetrics.snapshot.text;
 
-import dev.sandboxmetrics.snapshot.Value;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Arrays;
@@ -55,10 +54,22 @@ final class ExpositionBuffer {
     size += b.length;
   }
 
-  void put(ExpositionBuffer other) {
-    reserve(other.size);
-    System.arraycopy(other.bytes, 0, bytes, size, other.size);
-    size += other.size;
+  /** The backing array; valid up to {@link #size()} until the next write. */
+  byte[] array() {
+    return bytes;
+  }
+
+  /**
+   * For the hot path that writes a whole line at once: makes room for {@code length} more bytes and
+   * returns the array to write them into from {@link #size()} on; {@link #setSize} then takes them in.
+   */
+  byte[] room(int length) {
+    reserve(length);
+    return bytes;
+  }
+
+  void setSize(int newSize) {
+    size = newSize;
   }
 
   /** For text known to be ASCII: validated names, fixed words. */
@@ -76,11 +87,6 @@ final class ExpositionBuffer {
   void putLong(long v) {
     reserve(PrometheusNumbers.MAX_LENGTH);
     size = PrometheusNumbers.writeLong(bytes, size, v);
-  }
-
-  void putValue(Value v) {
-    reserve(PrometheusNumbers.MAX_LENGTH);
-    size = PrometheusNumbers.write(bytes, size, v);
   }
 
   /** Writes {@code s} as UTF-8 with the escapes of {@code mode}; an unpaired surrogate becomes U+FFFD. */

@@ -23,6 +23,20 @@ final class PrometheusNumbers {
   private static final byte[] POS_INF = "+Inf".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] NEG_INF = "-Inf".getBytes(StandardCharsets.US_ASCII);
   private static final double TWO_TO_63 = 0x1p63;
+  private static final long[] POWERS_OF_TEN = new long[19];
+  private static final byte[] DIGIT_TENS = new byte[100];
+  private static final byte[] DIGIT_ONES = new byte[100];
+
+  static {
+    POWERS_OF_TEN[0] = 1;
+    for (int i = 1; i < POWERS_OF_TEN.length; i++) {
+      POWERS_OF_TEN[i] = POWERS_OF_TEN[i - 1] * 10;
+    }
+    for (int i = 0; i < 100; i++) {
+      DIGIT_TENS[i] = (byte) ('0' + i / 10);
+      DIGIT_ONES[i] = (byte) ('0' + i % 10);
+    }
+  }
 
   private PrometheusNumbers() {}
 
@@ -47,11 +61,19 @@ final class PrometheusNumbers {
     }
     int end = pos + digitCount(v);
     int p = end;
-    do {
-      long q = v / 10;
-      b[--p] = (byte) ('0' + (v - q * 10));
+    // Two digits per division, as Long.toString does.
+    while (v >= 100) {
+      long q = v / 100;
+      int r = (int) (v - q * 100);
       v = q;
-    } while (v != 0);
+      b[--p] = DIGIT_ONES[r];
+      b[--p] = DIGIT_TENS[r];
+    }
+    int r = (int) v;
+    b[--p] = DIGIT_ONES[r];
+    if (r >= 10) {
+      b[--p] = DIGIT_TENS[r];
+    }
     return end;
   }
 
@@ -118,14 +140,13 @@ final class PrometheusNumbers {
     return pos;
   }
 
+  /** Decimal digits of a non-negative v: log10 estimated from the bit length, then corrected by one compare. */
   private static int digitCount(long v) {
-    int n = 1;
-    long limit = 10;
-    while (n < 19 && v >= limit) {
-      n++;
-      limit *= 10;
+    if (v == 0) {
+      return 1;
     }
-    return n;
+    int log10Estimate = ((64 - Long.numberOfLeadingZeros(v)) * 1233) >>> 12;
+    return v >= POWERS_OF_TEN[log10Estimate] ? log10Estimate + 1 : log10Estimate;
   }
 
   private static int put(byte[] b, int pos, byte[] text) {

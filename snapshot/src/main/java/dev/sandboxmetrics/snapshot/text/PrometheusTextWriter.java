@@ -6,12 +6,11 @@ import dev.sandboxmetrics.snapshot.Histogram;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -31,9 +30,11 @@ import java.util.Objects;
  * <p>Output is deterministic: metric names sorted after prefixing; for one name, snapshots in the order
  * given; within a snapshot, data points in the order the sandbox sent them.
  *
- * <p>This is the hot path of every scrape. It streams through a reusable byte buffer flushed in 32 KB
- * chunks, groups data points by name once per call (not once per name), and renders the added labels of
- * each snapshot once. The writer holds no state between calls: one instance may serve concurrent scrapes.
+ * <p>This is the hot path of every scrape. Each call renders into one byte buffer, handed to the stream in
+ * chunks of about 32 KB, so the response never exists as a whole, let alone as a String. Data points are
+ * grouped by name once per call (gVisor scans every snapshot once per name), and each snapshot's added
+ * labels are escaped once. The writer holds no state between calls: one instance may serve concurrent
+ * scrapes.
  */
 public final class PrometheusTextWriter implements ExpositionWriter {
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -73,6 +74,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     final String[] extraNames;
     /** {@code name="escaped value"} for each added label, in name order. */
     final byte[][] extraPairs;
+    /**
+     * The added labels joined by commas: the whole label set of a data point without labels of its own,
+     * the common case, copied in one go. Null when an added label is called "le", which must go last.
+     */
+    final byte[] extraJoined;
     /** {@code " <unix millis>\n"}: everything after a sample's value. */
     final byte[] lineEnd;
     /** Why none of this snapshot's data points can be rendered, or null. */
@@ -99,6 +105,18 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         scratch.put('"');
         extraPairs[i] = scratch.toByteArray();
       }
+      byte[] joined = null;
+      if (extra.get("le") == null) {
+        scratch.reset();
+        for (int i = 0; i < extraPairs.length; i++) {
+          if (i > 0) {
+            scratch.put(',');
+          }
+          scratch.put(extraPairs[i]);
+        }
+        joined = scratch.toByteArray();
+      }
+      extraJoined = joined;
       byte[] end = null;
       try {
         scratch.reset();
@@ -119,13 +137,15 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     final String fullName;
     /** The name's bytes, or null when it is not a valid metric name. */
     final byte[] nameBytes;
-    long[] refs = new long[4];
+    long[] refs;
     int refCount;
     /** The type written in this name's TYPE line; null until it is written. */
     MetricType writtenType;
 
-    MetricGroup(String fullName) {
+    /** {@code expectedRefs}: typically one data point per export. */
+    MetricGroup(String fullName, int expectedRefs) {
       this.fullName = fullName;
+      this.refs = new long[Math.max(4, expectedRefs)];
       this.nameBytes = isValidMetricName(fullName) ? fullName.getBytes(StandardCharsets.US_ASCII) : null;
     }
 
@@ -151,8 +171,8 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private static final byte[] END = "\n# End of metric data.\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HELP = "# HELP ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] TYPE = "# TYPE ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] BUCKET = "_bucket{".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] LE = "le=\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NO_SUFFIX = {};
+    private static final byte[] BUCKET = "_bucket".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SUM = "_sum".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] COUNT = "_count".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] MIN = "_min".getBytes(StandardCharsets.US_ASCII);
@@ -163,8 +183,14 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private final OutputStream out;
     private final ExportPlan[] plans;
     private final ExpositionBuffer buf = new ExpositionBuffer(FLUSH_AT + 4096);
-    /** The current data point's labels, without braces and without a histogram's bucket bound. */
+    /** Where the current data point's labels are merged when it has labels of its own. */
     private final ExpositionBuffer labels = new ExpositionBuffer(256);
+    /**
+     * The current data point's labels, without braces and without a histogram's bucket bound: either the
+     * export's {@link ExportPlan#extraJoined} or the contents of {@link #labels}.
+     */
+    private byte[] labelBytes;
+    private int labelLength;
     private final List<String> dropped = new ArrayList<>();
     private long flushed;
 
@@ -197,12 +223,12 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       if (plans.length == 1) {
         Snapshot s = plans[0].export.snapshot();
         buf.putAscii("# Writing data from snapshot containing " + s.data().size() + " data points taken at "
-            + goTime(s.when()) + ".\n");
+            + RunscTime.formatGoString(s.when()) + ".\n");
       } else {
         buf.putAscii("# Writing data from " + plans.length + " snapshots:\n");
         for (ExportPlan plan : plans) {
           Snapshot s = plan.export.snapshot();
-          buf.putAscii("#   - Snapshot with " + s.data().size() + " data points taken at " + goTime(s.when())
+          buf.putAscii("#   - Snapshot with " + s.data().size() + " data points taken at " + RunscTime.formatGoString(s.when())
               + ": ");
           writeGoMap(plan.export.extraLabels());
           buf.put('\n');
@@ -212,15 +238,15 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
 
     /** Like Go's {@code %v} of a map[string]string, with newlines escaped to keep it one comment line. */
-    private void writeGoMap(Labels labels) {
+    private void writeGoMap(Labels added) {
       buf.putAscii("map[");
-      for (int i = 0; i < labels.size(); i++) {
+      for (int i = 0; i < added.size(); i++) {
         if (i > 0) {
           buf.put(' ');
         }
-        buf.putEscaped(labels.name(i), ExpositionBuffer.HELP);
+        buf.putEscaped(added.name(i), ExpositionBuffer.HELP);
         buf.put(':');
-        buf.putEscaped(labels.value(i), ExpositionBuffer.HELP);
+        buf.putEscaped(added.value(i), ExpositionBuffer.HELP);
       }
       buf.put(']');
     }
@@ -240,7 +266,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           if (!name.equals(lastName)) {
             last = byName.get(name);
             if (last == null) {
-              last = new MetricGroup(prefix + name);
+              last = new MetricGroup(prefix + name, plans.length - e);
               byName.put(name, last);
               groups.add(last);
             }
@@ -284,11 +310,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           writeHistogram(group, dp, plan);
         } else {
           writeHeaderOnce(group, dp);
-          buf.put(group.nameBytes);
-          writeLabelBlock();
-          buf.put(' ');
-          buf.putValue(dp.value());
-          buf.put(plan.lineEnd);
+          writeLine(group.nameBytes, NO_SUFFIX, null, dp.value(), 0, plan.lineEnd);
         }
         if (buf.size() >= FLUSH_AT) {
           flush();
@@ -339,6 +361,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private String renderLabels(DataPoint dp, ExportPlan plan, boolean histogram) {
       Labels own = dp.labels();
       Labels external = dp.externalLabels();
+      if (own.isEmpty() && external.isEmpty() && plan.extraJoined != null) {
+        labelBytes = plan.extraJoined;
+        labelLength = plan.extraJoined.length;
+        return null;
+      }
       String[] added = plan.extraNames;
       labels.reset();
       int a = 0;
@@ -392,6 +419,8 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       if (leSource >= 0) {
         appendLabel(own, external, plan, leSource, leIndex);
       }
+      labelBytes = labels.array();
+      labelLength = labels.size();
       return null;
     }
 
@@ -411,12 +440,40 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       labels.put('"');
     }
 
-    private void writeLabelBlock() {
-      if (labels.size() > 0) {
-        buf.put('{');
-        buf.put(labels);
-        buf.put('}');
+    /**
+     * One sample line: name and suffix, the current labels (with {@code le} when given), the value
+     * ({@code value}, or {@code count} when it is null) and the line end. Written straight into the
+     * buffer's array after one bounds check, because this runs for every line of every scrape.
+     */
+    private void writeLine(byte[] name, byte[] suffix, Value le, Value value, long count, byte[] lineEnd) {
+      int max = name.length + suffix.length + labelLength + 16 + 2 * PrometheusNumbers.MAX_LENGTH + lineEnd.length;
+      byte[] b = buf.room(max);
+      int p = buf.size();
+      System.arraycopy(name, 0, b, p, name.length);
+      p += name.length;
+      System.arraycopy(suffix, 0, b, p, suffix.length);
+      p += suffix.length;
+      if (labelLength > 0 || le != null) {
+        b[p++] = '{';
+        System.arraycopy(labelBytes, 0, b, p, labelLength);
+        p += labelLength;
+        if (le != null) {
+          if (labelLength > 0) {
+            b[p++] = ',';
+          }
+          b[p++] = 'l';
+          b[p++] = 'e';
+          b[p++] = '=';
+          b[p++] = '"';
+          p = PrometheusNumbers.write(b, p, le);
+          b[p++] = '"';
+        }
+        b[p++] = '}';
       }
+      b[p++] = ' ';
+      p = value != null ? PrometheusNumbers.write(b, p, value) : PrometheusNumbers.writeLong(b, p, count);
+      System.arraycopy(lineEnd, 0, b, p, lineEnd.length);
+      buf.setSize(p + lineEnd.length);
     }
 
     private void writeHeaderOnce(MetricGroup group, DataPoint dp) {
@@ -448,44 +505,14 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       long cumulative = 0;
       for (Bucket bucket : h.buckets()) {
         cumulative += bucket.count();
-        buf.put(group.nameBytes);
-        buf.put(BUCKET);
-        if (labels.size() > 0) {
-          buf.put(labels);
-          buf.put(',');
-        }
-        buf.put(LE);
-        buf.putValue(bucket.upperBound());
-        buf.put('"');
-        buf.put('}');
-        buf.put(' ');
-        buf.putLong(cumulative);
-        buf.put(plan.lineEnd);
+        writeLine(group.nameBytes, BUCKET, bucket.upperBound(), null, cumulative, plan.lineEnd);
       }
-      writeHistogramLine(group, SUM, plan);
-      buf.putValue(h.total());
-      buf.put(plan.lineEnd);
-      writeHistogramLine(group, COUNT, plan);
-      buf.putLong(cumulative);
-      buf.put(plan.lineEnd);
-      writeHistogramLine(group, MIN, plan);
-      buf.putValue(h.min());
-      buf.put(plan.lineEnd);
-      writeHistogramLine(group, MAX, plan);
-      buf.putValue(h.max());
-      buf.put(plan.lineEnd);
-      writeHistogramLine(group, SSD, plan);
-      buf.putValue(h.ssd());
-      buf.put(plan.lineEnd);
+      writeLine(group.nameBytes, SUM, null, h.total(), 0, plan.lineEnd);
+      writeLine(group.nameBytes, COUNT, null, null, cumulative, plan.lineEnd);
+      writeLine(group.nameBytes, MIN, null, h.min(), 0, plan.lineEnd);
+      writeLine(group.nameBytes, MAX, null, h.max(), 0, plan.lineEnd);
+      writeLine(group.nameBytes, SSD, null, h.ssd(), 0, plan.lineEnd);
       buf.put('\n');
-    }
-
-    /** Name, suffix, labels and the space before the value. */
-    private void writeHistogramLine(MetricGroup group, byte[] suffix, ExportPlan plan) {
-      buf.put(group.nameBytes);
-      buf.put(suffix);
-      writeLabelBlock();
-      buf.put(' ');
     }
 
     private void flush() throws IOException {
@@ -500,35 +527,6 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
   }
 
-  /** Go's {@code time.Time.String()} of the instant in UTC: {@code 2024-01-02 03:04:05.678 +0000 UTC}. */
-  static String goTime(Instant when) {
-    LocalDateTime t = LocalDateTime.ofEpochSecond(when.getEpochSecond(), 0, ZoneOffset.UTC);
-    StringBuilder sb = new StringBuilder(40);
-    int year = t.getYear();
-    if (year >= 0 && year < 1000) {
-      sb.append(year < 10 ? "000" : year < 100 ? "00" : "0");
-    }
-    sb.append(year).append('-');
-    twoDigits(sb, t.getMonthValue()).append('-');
-    twoDigits(sb, t.getDayOfMonth()).append(' ');
-    twoDigits(sb, t.getHour()).append(':');
-    twoDigits(sb, t.getMinute()).append(':');
-    twoDigits(sb, t.getSecond());
-    int nanos = when.getNano();
-    if (nanos != 0) {
-      String fraction = Integer.toString(1_000_000_000 + nanos).substring(1);
-      int end = fraction.length();
-      while (fraction.charAt(end - 1) == '0') {
-        end--;
-      }
-      sb.append('.').append(fraction, 0, end);
-    }
-    return sb.append(" +0000 UTC").toString();
-  }
-
-  private static StringBuilder twoDigits(StringBuilder sb, int v) {
-    return sb.append(v < 10 ? "0" : "").append(v);
-  }
 
   /** {@code [a-zA-Z_][a-zA-Z0-9_]*}: the Prometheus label name grammar. */
   static boolean isValidLabelName(String name) {
@@ -540,15 +538,30 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     return isValidName(name, true);
   }
 
-  private static boolean isValidName(String name, boolean colonAllowed) {
-    if (name.isEmpty()) {
+  /** Per ASCII char: 1 may start a label name, 2 may continue one, 4 may start or continue a metric name. */
+  private static final byte[] NAME_CHARS = new byte[128];
+
+  static {
+    for (char c = 0; c < 128; c++) {
+      boolean letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+      boolean digit = c >= '0' && c <= '9';
+      NAME_CHARS[c] = (byte) ((letter ? 1 | 2 | 4 : 0) | (digit ? 2 : 0) | (c == ':' ? 4 : 0));
+    }
+  }
+
+  private static boolean isValidName(String name, boolean metric) {
+    int n = name.length();
+    if (n == 0) {
       return false;
     }
-    for (int i = 0; i < name.length(); i++) {
+    char first = name.charAt(0);
+    if (first >= 128 || (NAME_CHARS[first] & (metric ? 4 : 1)) == 0) {
+      return false;
+    }
+    int rest = metric ? 4 | 2 : 2;
+    for (int i = 1; i < n; i++) {
       char c = name.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
-          || (colonAllowed && c == ':') || (i > 0 && c >= '0' && c <= '9');
-      if (!ok) {
+      if (c >= 128 || (NAME_CHARS[c] & rest) == 0) {
         return false;
       }
     }

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * A deliberately strict reader of the Prometheus text format 0.0.4, for tests: it accepts exactly what a
@@ -25,6 +26,11 @@ import java.util.Set;
  */
 final class StrictPrometheusTextParser {
   private static final Set<String> TYPES = Set.of("counter", "gauge", "histogram", "summary", "untyped");
+  private static final Pattern METRIC_NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
+  private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
+  private static final Pattern VALUE =
+      Pattern.compile("[+-]Inf|NaN|-?(0|[1-9][0-9]*)|-?(0|[1-9][0-9]*)\\.[0-9]{6}");
+  private static final Pattern TIMESTAMP = Pattern.compile("-?(0|[1-9][0-9]*)");
   private static final String[] HISTOGRAM_SUFFIXES = {"_bucket", "_sum", "_count", "_min", "_max", "_ssd"};
 
   record Sample(String name, String family, List<Map.Entry<String, String>> labels, String value, long timestamp) {}
@@ -188,10 +194,10 @@ final class StrictPrometheusTextParser {
     if (rest.length != 2) {
       throw new ParseException(lineNo, "expected exactly 'value timestamp' after the labels", line);
     }
-    if (!rest[0].matches("[+-]Inf|NaN|-?(0|[1-9][0-9]*)|-?(0|[1-9][0-9]*)\\.[0-9]{6}")) {
+    if (!VALUE.matcher(rest[0]).matches()) {
       throw new ParseException(lineNo, "value not in runsc's number form", line);
     }
-    if (!rest[1].matches("-?(0|[1-9][0-9]*)")) {
+    if (!TIMESTAMP.matcher(rest[1]).matches()) {
       throw new ParseException(lineNo, "bad timestamp", line);
     }
     if (name.endsWith("_bucket") && "histogram".equals(types.get(family))
@@ -242,10 +248,10 @@ final class StrictPrometheusTextParser {
   }
 
   static boolean isMetricName(String s) {
-    return s.matches("[a-zA-Z_:][a-zA-Z0-9_:]*");
+    return METRIC_NAME.matcher(s).matches();
   }
 
   static boolean isLabelName(String s) {
-    return s.matches("[a-zA-Z_][a-zA-Z0-9_]*");
+    return LABEL_NAME.matcher(s).matches();
   }
 }
