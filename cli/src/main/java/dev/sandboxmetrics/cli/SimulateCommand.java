@@ -99,16 +99,16 @@ final class SimulateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintStream out = System.out;
-    Path rootDir = Path.of(root != null ? root : global.root);
-    String address = metricServer != null ? metricServer : global.metricServer;
+    PrintStream out = global.out();
+    Path rootDir = Path.of(root != null ? root : global.root());
+    String address = metricServer != null ? metricServer : global.metricServer();
     List<SandboxSpec> specs = specs();
 
     Simulator sim;
     try {
       sim = Simulator.start(rootDir, address);
     } catch (IOException | RuntimeException e) {
-      return fail("cannot use root directory " + rootDir + ": " + e.getMessage());
+      throw new CommandFailure("cannot use root directory " + rootDir + ": " + e.getMessage(), e);
     }
     CountDownLatch stop = new CountDownLatch(1);
     Thread cleanup = new Thread(sim::close, "simulate-cleanup");
@@ -117,7 +117,7 @@ final class SimulateCommand implements Callable<Integer> {
       createAll(sim, specs);
     } catch (IOException | RuntimeException e) {
       sim.close();
-      return fail("cannot create the sandboxes: " + e.getMessage());
+      throw new CommandFailure("cannot create the sandboxes: " + e.getMessage(), e);
     }
     installSignals(stop);
     describe(out, sim, address);
@@ -134,7 +134,7 @@ final class SimulateCommand implements Callable<Integer> {
     } catch (IllegalStateException alreadyShuttingDown) {
       // The JVM is exiting anyway; the hook finds everything closed.
     }
-    return 0;
+    return Main.EXIT_OK;
   }
 
   /**
@@ -301,10 +301,5 @@ final class SimulateCommand implements Callable<Integer> {
 
   private CommandLine.ParameterException usage(String message) {
     return new CommandLine.ParameterException(spec.commandLine(), message);
-  }
-
-  private static int fail(String message) {
-    System.err.println("sandbox-metrics simulate: " + message);
-    return 1;
   }
 }

@@ -86,6 +86,16 @@ class SimulateCommandTest {
   }
 
   /** Runs the command; stderr is read by the caller (usage errors) or discarded (logs could fill the pipe). */
+  @Test
+  void aRootThatCannotBeMadeIsAOneLineFailure() throws Exception {
+    Path file = Files.writeString(tmp.resolve("not-a-directory"), "x");
+    Process p = start(ProcessBuilder.Redirect.PIPE, "--root", file.resolve("root").toString(), "simulate");
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).isEqualTo(1);
+    assertThat(err).startsWith("sandbox-metrics: cannot use root directory " + file.resolve("root"));
+  }
+
   private static Process start(String... args) throws IOException {
     return start(ProcessBuilder.Redirect.DISCARD, args);
   }

@@ -173,10 +173,10 @@ class ControlProtocolTest {
       for (PlainClient c : clients) {
         c.send("{\"method\":\"Metrics.Export\",\"arg\":{}}");
       }
-      assertThat(sb.openConnections()).isEqualTo(64);
       for (PlainClient c : clients) {
         assertThat(c.readReply().get("success").asBoolean()).isTrue();
       }
+      assertThat(sb.openConnections()).isEqualTo(64);
     } finally {
       for (PlainClient c : clients) {
         c.close();

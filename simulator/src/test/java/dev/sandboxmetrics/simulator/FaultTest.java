@@ -128,14 +128,10 @@ class FaultTest {
       c.send(EXPORT);
       c.send(EXPORT);
       assertThat(c.answersWithin(Duration.ofMillis(500))).isFalse();
-      assertThat(sb.openConnections()).isEqualTo(1);
+      assertThat(awaitConnections(sb, 1)).isEqualTo(1);
     }
     // The client gave up; the stalled sandbox notices and lets the connection go.
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (sb.openConnections() > 0 && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertThat(sb.openConnections()).isZero();
+    assertThat(awaitConnections(sb, 0)).isZero();
   }
 
   @Test
@@ -257,6 +253,15 @@ class FaultTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("explode")
         .hasMessageContaining("stall");
+  }
+
+  /** Open connections once they reach {@code expected}, or after a generous deadline. */
+  private static int awaitConnections(SimulatedSandbox sb, int expected) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (sb.openConnections() != expected && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    return sb.openConnections();
   }
 
   private static String expectedComplaint(Fault fault) {
