@@ -87,6 +87,33 @@ class SimulateCommandTest {
 
   /** Runs the command; stderr is read by the caller (usage errors) or discarded (logs could fill the pipe). */
   @Test
+  void theSandboxProcessesDieWithTheSimulatorEvenWhenItIsKilled() throws Exception {
+    Path root = tmp.resolve("root");
+    Process p = start("--root", root.toString(), "--metric-server", "localhost:1337", "simulate", "--sandboxes", "3");
+    List<Long> pids = new ArrayList<>();
+    try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("Running until")) {
+        if (line.startsWith("sim-")) {
+          pids.add(Long.parseLong(line.split("\\s+")[1]));
+        }
+      }
+    }
+    assertThat(pids).hasSize(3).allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    p.destroyForcibly(); // SIGKILL: no clean-up code runs in the simulator
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (pids.stream().anyMatch(SimulateCommandTest::alive) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(pids).noneMatch(SimulateCommandTest::alive);
+  }
+
+  private static boolean alive(long pid) {
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+  }
+
+  @Test
   void aRootThatCannotBeMadeIsAOneLineFailure() throws Exception {
     Path file = Files.writeString(tmp.resolve("not-a-directory"), "x");
     Process p = start(ProcessBuilder.Redirect.PIPE, "--root", file.resolve("root").toString(), "simulate");

@@ -1,72 +1,74 @@
 package dev.sandboxmetrics.simulator;
 
+import dev.sandboxmetrics.posix.Processes;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
+import org.slf4j.LoggerFactory;
 
 /**
  * The real process whose PID a simulated sandbox's state file names, so that a metric server checking
- * liveness with signal 0 gets an honest answer. It is a {@code cat} reading a pipe from this JVM and writing
- * nowhere: it costs about a megabyte, does nothing, and exits by itself on end of file if the JVM dies, so a
- * crashed test leaves nothing running. The JVM reaps it, so a killed holder's PID is really gone (no zombie
- * answering signal 0).
+ * liveness with signal 0 gets an honest answer: it lives exactly as long as the sandbox. It is a {@code cat}
+ * waiting for input that never comes, costs about 100 KB, and is started and reaped by the simulator's
+ * {@link HolderHost}, so that it also ends when the JVM does.
  */
 final class Holder {
-  private final Process process;
+  private static final long GONE_DEADLINE_NANOS = 10_000_000_000L;
 
-  private Holder(Process process) {
-    this.process = process;
+  private final long pid;
+  private final Optional<ProcessHandle> handle;
+
+  private Holder(long pid) {
+    this.pid = pid;
+    // The handle remembers the process's start time, so we never signal a recycled PID.
+    this.handle = ProcessHandle.of(pid);
   }
 
-  static Holder start() throws IOException {
-    ProcessBuilder pb =
-        new ProcessBuilder("cat")
-            .redirectInput(ProcessBuilder.Redirect.PIPE)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .redirectError(ProcessBuilder.Redirect.DISCARD);
-    try {
-      return new Holder(pb.start());
-    } catch (IOException e) {
-      throw new IOException("cannot start the holder process (cat) of a simulated sandbox: " + e.getMessage(), e);
+  static Holder start(HolderHost host, String sandboxId) throws IOException {
+    Holder h = new Holder(host.spawn(sandboxId));
+    if (h.handle.isEmpty()) {
+      throw new IOException("holder process " + h.pid + " of sandbox " + sandboxId + " died at once");
     }
+    return h;
   }
 
   long pid() {
-    return process.pid();
+    return pid;
   }
 
   boolean isAlive() {
-    return process.isAlive();
+    return handle.map(ProcessHandle::isAlive).orElse(false);
   }
 
-  /** Sends SIGTERM without waiting, so that many holders can end at once; {@link #stop} then reaps. */
+  /** Sends SIGTERM without waiting, so that many holders can end at once; {@link #stop} then waits. */
   void signalStop() {
-    process.destroy();
+    handle.ifPresent(ProcessHandle::destroy);
   }
 
-  /** Ends the process the polite way (SIGTERM) and waits until it is reaped. */
+  /** SIGTERM, and wait until the PID is gone (reaped by the host, not a zombie answering signal 0). */
   void stop() {
-    process.destroy();
-    awaitExit();
+    signalStop();
+    awaitGone();
   }
 
-  /** SIGKILL, and wait until it is reaped. */
+  /** SIGKILL, and wait until the PID is gone. */
   void kill() {
-    process.destroyForcibly();
-    awaitExit();
+    handle.ifPresent(ProcessHandle::destroyForcibly);
+    awaitGone();
   }
 
-  private void awaitExit() {
-    try {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  private void awaitGone() {
+    long deadline = System.nanoTime() + GONE_DEADLINE_NANOS;
+    while (Processes.isRunning(pid)) {
+      if (System.nanoTime() > deadline) {
+        LoggerFactory.getLogger(Holder.class).warn("holder process {} is still there after 10 s", pid);
+        return;
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    try {
-      process.getOutputStream().close();
-    } catch (IOException ignored) {
-      // The pipe is gone with the process.
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 }

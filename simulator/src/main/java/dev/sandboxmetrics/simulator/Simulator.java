@@ -39,10 +39,9 @@ import org.slf4j.LoggerFactory;
  * }                                  // close(): kills every process, removes every file it created
  * }</pre>
  *
- * <p>Costs: one {@code cat} process per sandbox (about 115 KB of memory of its own, 1.6 MB RSS counting
- * shared libc pages) and a JDK "process reaper" thread waiting for it; every control socket of every sandbox
- * is served by two selector threads, however many sandboxes and connections there are. A thousand sandboxes
- * take about 220 MB in the JVM (most of it heap the GC has not returned) plus 115 MB in holders. Thread-safe.
+ * <p>Costs: one idle {@code cat} process per sandbox (about 100 KB of memory of its own), all children of one
+ * {@code bash} that starts and reaps them ({@link HolderHost}); every control socket of every sandbox is
+ * served by two selector threads, however many sandboxes and connections there are. Thread-safe.
  */
 public final class Simulator implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Simulator.class);
@@ -52,6 +51,7 @@ public final class Simulator implements AutoCloseable {
   private final String metricServerAddress;
   private final ZoneId zone = ZoneId.systemDefault();
   private final ControlServer control;
+  private HolderHost holders;
   private final Map<String, SimulatedSandbox> sandboxes = new LinkedHashMap<>();
   /** Directories we created (the root, socket directories), removed in reverse order on close if empty. */
   private final Deque<Path> createdDirectories = new ArrayDeque<>();
@@ -75,6 +75,7 @@ public final class Simulator implements AutoCloseable {
     Simulator sim = new Simulator(absolute, metricServerAddress);
     try {
       sim.createDirectories(absolute, "rwx--x--x");
+      sim.holders = HolderHost.start();
     } catch (IOException | RuntimeException e) {
       sim.close();
       throw e;
@@ -190,6 +191,9 @@ public final class Simulator implements AutoCloseable {
       }
     }
     control.close();
+    if (holders != null) {
+      holders.close();
+    }
     synchronized (this) {
       while (!createdDirectories.isEmpty()) {
         Path dir = createdDirectories.pop();
@@ -227,7 +231,7 @@ public final class Simulator implements AutoCloseable {
     Binding binding = null;
     List<ContainerState> written = new ArrayList<>();
     try {
-      holder = Holder.start();
+      holder = Holder.start(holders, id);
       binding = control.bind(socket, endpoint);
       List<ContainerState> containers = containers(spec, createdAt, holder.pid(), socket, workload);
       for (ContainerState c : containers) {
