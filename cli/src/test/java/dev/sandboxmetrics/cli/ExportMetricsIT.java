@@ -254,6 +254,22 @@ class ExportMetricsIT {
     assertOneLineFailure(export("--verify", "s1"), "its state file has no registered metrics");
   }
 
+  @Test
+  void dataPointTheWriterCannotRenderIsReportedNotACrash() throws Exception {
+    // A label named like one the command adds: gVisor writes half a line; we leave the point out and say so.
+    String snapshot = "{\"when\":\"2024-01-02T03:04:05Z\",\"data\":["
+        + "{\"metric\":{\"name\":\"good\",\"type\":1},\"val\":{\"int\":1}},"
+        + "{\"metric\":{\"name\":\"evil\",\"type\":1},\"labels\":{\"sandbox\":\"other\"},\"val\":{\"int\":2}}]}";
+    try (var sandbox = FixedSandbox.start(root, "s1", "2024-01-01T00:00:00Z", "", "", snapshot, Map.of())) {
+      Cli.Result r = export("s1");
+      assertThat(r.exit()).as(r.toString()).isZero();
+      assertThat(r.samples()).hasSize(1).allSatisfy(l -> assertThat(l).startsWith("runsc_good{"));
+      assertThat(r.errLines()).hasSize(1);
+      assertThat(r.err()).startsWith("sandbox-metrics: warning: left out a data point of sandbox s1: ")
+          .contains("evil");
+    }
+  }
+
   // ---- state files and sockets ----
 
   @Test
