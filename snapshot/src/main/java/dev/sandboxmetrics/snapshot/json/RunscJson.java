@@ -1,84 +1,270 @@
 package dev.sandboxmetrics.snapshot.json;
 
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.Objects;
 
 /**
  * The codec for the JSON shapes runsc speaks (runsc-compat.md section 4): snapshots, registrations, uRPC
- * calls and replies. Decoding is strict about shapes and lenient about unknown fields; encoding omits empty
- * fields as Go's encoding/json does. Written on Jackson's streaming API.
+ * calls and replies. The metric server's control client decodes replies with it, the state-file reader
+ * decodes registrations, and the simulator encodes everything a real sandbox would send.
  *
- * <p>TODO(codec): implementation arrives with the foundation issue; the signatures are the contract.
+ * <p>Decoding is strict about shapes and lenient about unknown members (skipped, as Go does). Every
+ * malformed input gives a {@link RunscJsonException} naming the path and the line/column, never another
+ * exception. Decoders for streams and parsers let genuine I/O failures through as {@link IOException};
+ * the byte-array decoders never throw one. Encoding omits empty members as Go's encoding/json does.
+ *
+ * <p>Numbers: {@code {"int": N}}, {@code {"float": F}} or {@code {}} (zero). As in Go, a member that is zero
+ * counts as absent. Floats may also be the tokens {@code Infinity}, {@code -Infinity}, {@code NaN} or the
+ * strings {@code "+Inf"}, {@code "-Inf"}, {@code "Inf"}, {@code "NaN"}, {@code "Infinity"},
+ * {@code "-Infinity"}. A number with both int and float set is rejected unless the caller asks for
+ * {@link BothSetPolicy#INT_WINS}: our model cannot hold both, so the strict decoder is where runsc-compat's
+ * "never both set" rule is enforced for everything a sandbox sends; the verifier never sees such a value.
+ *
+ * <p>All parsers and generators come from one {@link JsonFactory} configured here: non-numeric numbers on,
+ * field names canonicalized but not {@code String.intern}ed (hostile names must not fill the JVM's pool),
+ * input neither closed nor trusted for size ({@link StreamReadConstraints} as a second line of defence
+ * behind the decoder's own depth limit).
  */
 public final class RunscJson {
+  /** What to do with a number that has both {@code int} and {@code float} set. */
+  public enum BothSetPolicy {
+    /** An error: what everything from a sandbox gets. */
+    REJECT,
+    /** Keep the integer, as gVisor's text writer prints it: for rendering tests against gVisor's output. */
+    INT_WINS
+  }
+
+  /** Longest string token accepted; runsc's strings are names, help texts and error messages. */
+  private static final int MAX_STRING_LENGTH = 1 << 20;
+
+  private static final JsonFactory FACTORY =
+      JsonFactory.builder()
+          .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
+          .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+          .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+          .disable(StreamReadFeature.AUTO_CLOSE_SOURCE)
+          .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
+          .streamReadConstraints(
+              StreamReadConstraints.builder()
+                  .maxNestingDepth(RunscJsonReader.MAX_DEPTH + 36)
+                  .maxNumberLength(500)
+                  .maxStringLength(MAX_STRING_LENGTH)
+                  .maxNameLength(64 * 1024)
+                  .build())
+          .build();
+
   private RunscJson() {}
+
+  /** The shared factory, for callers that build their own parsers or generators on runsc JSON. */
+  public static JsonFactory factory() {
+    return FACTORY;
+  }
+
+  /**
+   * A parser over a stream, configured for runsc JSON: e.g. for the simulator's control server, which reads
+   * several calls from one connection with {@link #readCall}. Closing the parser does not close the stream.
+   */
+  public static JsonParser createParser(InputStream in) throws IOException {
+    return FACTORY.createParser(in);
+  }
 
   // ---- decoding ----
 
+  /** Decodes a snapshot, strictly. */
   public static Snapshot readSnapshot(byte[] json, int off, int len) throws RunscJsonException {
-    throw new UnsupportedOperationException("not yet");
+    return readSnapshot(json, off, len, BothSetPolicy.REJECT);
   }
 
+  public static Snapshot readSnapshot(byte[] json, int off, int len, BothSetPolicy policy)
+      throws RunscJsonException {
+    return decodeBytes(json, off, len, policy, r -> r.snapshot(r.nextToken()));
+  }
+
+  /** Decodes a snapshot that is the whole stream; the stream is not closed. */
   public static Snapshot readSnapshot(InputStream in) throws RunscJsonException, IOException {
-    throw new UnsupportedOperationException("not yet");
+    try (JsonParser p = FACTORY.createParser(in)) {
+      return RunscJsonReader.decodeDocument(p, BothSetPolicy.REJECT, r -> r.snapshot(r.nextToken()));
+    }
   }
 
-  /** Decodes a registration; the parser is positioned on (or just before) its START_OBJECT. */
+  /**
+   * Decodes the snapshot the parser is on (or just before); afterwards the parser is on its END_OBJECT.
+   * For snapshots embedded in other documents, e.g. test cases.
+   */
+  public static Snapshot readSnapshot(JsonParser parser, BothSetPolicy policy)
+      throws RunscJsonException, IOException {
+    return RunscJsonReader.decodeValue(parser, policy, r -> r.snapshot(r.currentOrNextValue()));
+  }
+
+  /**
+   * Decodes a registration; the parser is positioned on (or just before) its START_OBJECT, and ends on its
+   * END_OBJECT. Works with any parser, e.g. one from a databind mapper reading a state file.
+   *
+   * @return null when the value is JSON null: a sandbox that did not register metrics (runsc writes
+   *     {@code "registeredMetrics": null} then)
+   */
   public static Registration readRegistration(JsonParser parser) throws RunscJsonException, IOException {
-    throw new UnsupportedOperationException("not yet");
+    return RunscJsonReader.decodeValue(
+        parser,
+        BothSetPolicy.REJECT,
+        r -> {
+          JsonToken t = r.currentOrNextValue();
+          return t == JsonToken.VALUE_NULL ? null : r.registration(t);
+        });
   }
 
   public static Registration readRegistration(byte[] json, int off, int len) throws RunscJsonException {
-    throw new UnsupportedOperationException("not yet");
+    return decodeBytes(json, off, len, BothSetPolicy.REJECT, r -> r.registration(r.nextToken()));
   }
 
+  /**
+   * Decodes a reply to {@code Metrics.Export}. A successful reply must carry a snapshot; an unsuccessful one
+   * gives {@code snapshot == null} and the sandbox's message in {@code err}.
+   */
   public static ExportReply readExportReply(byte[] json, int off, int len) throws RunscJsonException {
-    throw new UnsupportedOperationException("not yet");
+    RunscJsonReader.Reply<Snapshot> reply =
+        decodeBytes(
+            json,
+            off,
+            len,
+            BothSetPolicy.REJECT,
+            r -> r.reply(r.nextToken(), "snapshot", rr -> rr.snapshot(rr.current())));
+    return new ExportReply(reply.success(), reply.err(), reply.result());
   }
 
+  /** Decodes a reply to {@code Metrics.GetRegisteredMetrics}; a successful one must carry a registration. */
   public static RegisteredMetricsReply readRegisteredMetricsReply(byte[] json, int off, int len)
       throws RunscJsonException {
-    throw new UnsupportedOperationException("not yet");
+    RunscJsonReader.Reply<Registration> reply =
+        decodeBytes(
+            json,
+            off,
+            len,
+            BothSetPolicy.REJECT,
+            r -> r.reply(r.nextToken(), "RegisteredMetrics", rr -> rr.registration(rr.current())));
+    return new RegisteredMetricsReply(reply.success(), reply.err(), reply.result());
   }
 
   /**
    * Reads the next call from a stream of calls (several per connection), or returns null at the end of the
-   * stream.
+   * stream. The parser must come from {@link #createParser} (or share its settings) and be positioned
+   * before the call: fresh, or just after the previous one. A missing {@code method} reads as "", which a
+   * server answers as an unknown method, as runsc's does.
    */
   public static UrpcCall readCall(JsonParser parser) throws RunscJsonException, IOException {
-    throw new UnsupportedOperationException("not yet");
+    return RunscJsonReader.decodeValue(
+        parser,
+        BothSetPolicy.REJECT,
+        r -> {
+          JsonToken t = r.nextToken();
+          return t == null ? null : r.call(t);
+        });
+  }
+
+  private static <T> T decodeBytes(
+      byte[] json, int off, int len, BothSetPolicy policy, RunscJsonReader.Body<T> body)
+      throws RunscJsonException {
+    Objects.checkFromIndexSize(off, len, json.length);
+    try (JsonParser p = FACTORY.createParser(json, off, len)) {
+      return RunscJsonReader.decodeDocument(p, Objects.requireNonNull(policy, "policy"), body);
+    } catch (RunscJsonException e) {
+      throw e;
+    } catch (IOException e) {
+      // Unreachable for an in-memory source; kept checked for the contract.
+      throw new RunscJsonException("cannot read JSON: " + e.getMessage(), e);
+    }
   }
 
   // ---- encoding ----
 
   public static void writeSnapshot(OutputStream out, Snapshot snapshot) throws IOException {
-    throw new UnsupportedOperationException("not yet");
+    try (JsonGenerator g = generator(out)) {
+      RunscJsonWriter.snapshot(g, snapshot);
+    }
   }
 
   public static void writeRegistration(OutputStream out, Registration registration) throws IOException {
-    throw new UnsupportedOperationException("not yet");
+    try (JsonGenerator g = generator(out)) {
+      RunscJsonWriter.registration(g, registration);
+    }
   }
 
-  /** Writes {@code {"method":M,"arg":{"only_metrics":RE}}} (arg {} for GetRegisteredMetrics). */
+  /**
+   * Writes {@code {"method":M,"arg":{"only_metrics":RE}}} for {@code Metrics.Export} ({@code only_metrics} is
+   * written even when empty: runsc's struct has no omitempty), and {@code {"method":M,"arg":{}}} for any
+   * other method.
+   */
   public static void writeCall(OutputStream out, String method, String onlyMetrics) throws IOException {
-    throw new UnsupportedOperationException("not yet");
+    try (JsonGenerator g = generator(out)) {
+      g.writeStartObject();
+      g.writeStringField("method", method);
+      g.writeObjectFieldStart("arg");
+      if (UrpcCall.EXPORT.equals(method)) {
+        g.writeStringField("only_metrics", onlyMetrics == null ? "" : onlyMetrics);
+      }
+      g.writeEndObject();
+      g.writeEndObject();
+    }
   }
 
+  /** Writes {@code {"success":true,"err":"","result":{"snapshot":...}}}. */
   public static void writeExportReply(OutputStream out, Snapshot snapshot) throws IOException {
-    throw new UnsupportedOperationException("not yet");
+    try (JsonGenerator g = generator(out)) {
+      RunscJsonWriter.replyStart(g, true, "");
+      g.writeStartObject();
+      g.writeFieldName("snapshot");
+      if (snapshot == null) {
+        g.writeNull();
+      } else {
+        RunscJsonWriter.snapshot(g, snapshot);
+      }
+      g.writeEndObject();
+      g.writeEndObject();
+    }
   }
 
+  /** Writes {@code {"success":true,"err":"","result":{"RegisteredMetrics":...}}}. */
   public static void writeRegisteredMetricsReply(OutputStream out, Registration registration)
       throws IOException {
-    throw new UnsupportedOperationException("not yet");
+    try (JsonGenerator g = generator(out)) {
+      RunscJsonWriter.replyStart(g, true, "");
+      g.writeStartObject();
+      g.writeFieldName("RegisteredMetrics");
+      if (registration == null) {
+        g.writeNull();
+      } else {
+        RunscJsonWriter.registration(g, registration);
+      }
+      g.writeEndObject();
+      g.writeEndObject();
+    }
   }
 
   /** Writes {@code {"success":false,"err":MESSAGE,"result":null}}. */
   public static void writeErrorReply(OutputStream out, String err) throws IOException {
-    throw new UnsupportedOperationException("not yet");
+    try (JsonGenerator g = generator(out)) {
+      RunscJsonWriter.replyStart(g, false, err);
+      g.writeNull();
+      g.writeEndObject();
+    }
+  }
+
+  private static JsonGenerator generator(OutputStream out) throws IOException {
+    return FACTORY.createGenerator(out, JsonEncoding.UTF8);
   }
 }

@@ -1,17 +1,47 @@
 package dev.sandboxmetrics.snapshot.text;
 
+import dev.sandboxmetrics.snapshot.Bucket;
+import dev.sandboxmetrics.snapshot.DataPoint;
+import dev.sandboxmetrics.snapshot.Histogram;
+import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.MetricType;
+import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.Value;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 /**
- * The Prometheus text format 0.0.4 as runsc writes it (runsc-compat.md section 8), with gVisor's rendering
- * bugs fixed.
+ * The Prometheus text format 0.0.4 as runsc writes it (runsc-compat.md section 8): the body of
+ * metric-server's {@code /metrics} and the output of {@code export-metrics}. Sample lines, blank lines and
+ * their order are byte for byte gVisor's ({@code pkg/prometheus}), with gVisor's rendering bugs fixed:
+ * escaping follows the Prometheus format, every 64-bit integer prints correctly, HELP/TYPE are written
+ * once per full (prefixed) name, and a data point that cannot be rendered (colliding or invalid label
+ * names, no value, a histogram type without a histogram, ...) is left out whole and named in the
+ * {@link WriteReport} instead of leaving half a line.
  *
- * <p>TODO(writer): implementation arrives with the foundation issue; the signatures are the contract.
+ * <p>Output is deterministic: metric names sorted after prefixing; for one name, snapshots in the order
+ * given; within a snapshot, data points in the order the sandbox sent them.
+ *
+ * <p>This is the hot path of every scrape. Each call renders into one byte buffer, handed to the stream in
+ * chunks of about 32 KB, so the response never exists as a whole, let alone as a String. Data points are
+ * grouped by name once per call (gVisor scans every snapshot once per name), and each snapshot's added
+ * labels are escaped once. The writer holds no state between calls: one instance may serve concurrent
+ * scrapes.
  */
 public final class PrometheusTextWriter implements ExpositionWriter {
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  private static final int FLUSH_AT = 32 * 1024;
 
   @Override
   public String contentType() {
@@ -20,12 +50,556 @@ public final class PrometheusTextWriter implements ExpositionWriter {
 
   @Override
   public boolean accepts(String acceptHeader) {
+    // The text format is what every Prometheus client falls back to.
     return true;
   }
 
+  /**
+   * Renders the exports. Writes nothing at all when {@code exports} is empty (as gVisor does). Does not
+   * flush or close {@code out}.
+   */
   @Override
   public WriteReport write(OutputStream out, String commentHeader, List<SnapshotExport> exports)
       throws IOException {
-    throw new UnsupportedOperationException("not yet");
+    Objects.requireNonNull(out, "out");
+    Objects.requireNonNull(exports, "exports");
+    if (exports.isEmpty()) {
+      return new WriteReport(0, List.of());
+    }
+    return new Rendering(out, exports).run(commentHeader);
+  }
+
+  /** One snapshot's share of a call, with what is the same for all of its lines rendered once. */
+  private static final class ExportPlan {
+    final SnapshotExport export;
+    final List<DataPoint> data;
+    final String[] extraNames;
+    /** {@code name="escaped value"} for each added label, in name order. */
+    final byte[][] extraPairs;
+    /**
+     * The added labels joined by commas: the whole label set of a data point without labels of its own,
+     * the common case, copied in one go. Null when an added label is called "le", which must go last.
+     */
+    final byte[] extraJoined;
+    /** {@code " <unix millis>\n"}: everything after a sample's value. */
+    final byte[] lineEnd;
+    /** Why none of this snapshot's data points can be rendered, or null. */
+    final String problem;
+
+    ExportPlan(SnapshotExport export) {
+      this.export = export;
+      this.data = export.snapshot().data();
+      Labels extra = export.extraLabels();
+      extraNames = new String[extra.size()];
+      extraPairs = new byte[extra.size()][];
+      String trouble = null;
+      ExpositionBuffer scratch = new ExpositionBuffer(64);
+      for (int i = 0; i < extra.size(); i++) {
+        extraNames[i] = extra.name(i);
+        if (!isValidLabelName(extraNames[i])) {
+          trouble = "the added label name " + quote(extraNames[i]) + " is not a valid Prometheus label name";
+        }
+        scratch.reset();
+        scratch.putEscaped(extraNames[i], ExpositionBuffer.RAW);
+        scratch.put('=');
+        scratch.put('"');
+        scratch.putEscaped(extra.value(i), ExpositionBuffer.LABEL_VALUE);
+        scratch.put('"');
+        extraPairs[i] = scratch.toByteArray();
+      }
+      byte[] joined = null;
+      if (extra.get("le") == null) {
+        scratch.reset();
+        for (int i = 0; i < extraPairs.length; i++) {
+          if (i > 0) {
+            scratch.put(',');
+          }
+          scratch.put(extraPairs[i]);
+        }
+        joined = scratch.toByteArray();
+      }
+      extraJoined = joined;
+      byte[] end = null;
+      try {
+        scratch.reset();
+        scratch.put(' ');
+        scratch.putLong(export.snapshot().when().toEpochMilli());
+        scratch.put('\n');
+        end = scratch.toByteArray();
+      } catch (ArithmeticException e) {
+        trouble = "the snapshot time " + export.snapshot().when() + " is out of range";
+      }
+      lineEnd = end;
+      problem = trouble;
+    }
+  }
+
+  /** All data points rendered under one full metric name: references (export, index) in output order. */
+  private static final class MetricGroup {
+    final String fullName;
+    /** The name's bytes, or null when it is not a valid metric name. */
+    final byte[] nameBytes;
+    long[] refs;
+    int refCount;
+    /** The type written in this name's TYPE line; null until it is written. */
+    MetricType writtenType;
+
+    /** {@code expectedRefs}: typically one data point per export. */
+    MetricGroup(String fullName, int expectedRefs) {
+      this.fullName = fullName;
+      this.refs = new long[Math.max(4, expectedRefs)];
+      this.nameBytes = isValidMetricName(fullName) ? fullName.getBytes(StandardCharsets.US_ASCII) : null;
+    }
+
+    void add(int export, int index) {
+      if (refCount == refs.length) {
+        refs = Arrays.copyOf(refs, refCount * 2);
+      }
+      refs[refCount++] = ((long) export << 32) | index;
+    }
+
+    void absorb(MetricGroup other) {
+      // The same full name from two prefixes ("a_" + "b_c" and "a_b_" + "c"): one group, still in
+      // (export, index) order, which is the numeric order of the packed references.
+      for (int i = 0; i < other.refCount; i++) {
+        add((int) (other.refs[i] >>> 32), (int) other.refs[i]);
+      }
+      Arrays.sort(refs, 0, refCount);
+    }
+  }
+
+  /** The state of one call to {@link #write}. */
+  private static final class Rendering {
+    private static final byte[] END = "\n# End of metric data.\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HELP = "# HELP ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TYPE = "# TYPE ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NO_SUFFIX = {};
+    private static final byte[] BUCKET = "_bucket".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SUM = "_sum".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] COUNT = "_count".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MIN = "_min".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MAX = "_max".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SSD = "_ssd".getBytes(StandardCharsets.US_ASCII);
+    private static final String[] SOURCES = {"the data point's labels", "its external labels", "the added labels"};
+
+    private final OutputStream out;
+    private final ExportPlan[] plans;
+    private final ExpositionBuffer buf = new ExpositionBuffer(FLUSH_AT + 4096);
+    /** Where the current data point's labels are merged when it has labels of its own. */
+    private final ExpositionBuffer labels = new ExpositionBuffer(256);
+    /**
+     * The current data point's labels, without braces and without a histogram's bucket bound: either the
+     * export's {@link ExportPlan#extraJoined} or the contents of {@link #labels}.
+     */
+    private byte[] labelBytes;
+    private int labelLength;
+    private final List<String> dropped = new ArrayList<>();
+    private long flushed;
+
+    Rendering(OutputStream out, List<SnapshotExport> exports) {
+      this.out = out;
+      this.plans = new ExportPlan[exports.size()];
+      for (int i = 0; i < plans.length; i++) {
+        plans[i] = new ExportPlan(Objects.requireNonNull(exports.get(i), "export"));
+      }
+    }
+
+    WriteReport run(String commentHeader) throws IOException {
+      writeCommentHeader(commentHeader);
+      for (MetricGroup group : groupByFullName()) {
+        writeGroup(group);
+      }
+      buf.put(END);
+      flush();
+      return new WriteReport(flushed, dropped);
+    }
+
+    private void writeCommentHeader(String commentHeader) {
+      if (commentHeader != null && !commentHeader.isEmpty()) {
+        for (String line : commentHeader.split("\n", -1)) {
+          buf.putAscii("# ");
+          buf.putEscaped(line, ExpositionBuffer.RAW);
+          buf.put('\n');
+        }
+      }
+      if (plans.length == 1) {
+        Snapshot s = plans[0].export.snapshot();
+        buf.putAscii("# Writing data from snapshot containing " + s.data().size() + " data points taken at "
+            + goTime(s.when()) + ".\n");
+      } else {
+        buf.putAscii("# Writing data from " + plans.length + " snapshots:\n");
+        for (ExportPlan plan : plans) {
+          Snapshot s = plan.export.snapshot();
+          buf.putAscii("#   - Snapshot with " + s.data().size() + " data points taken at " + goTime(s.when())
+              + ": ");
+          writeGoMap(plan.export.extraLabels());
+          buf.put('\n');
+        }
+      }
+      buf.put('\n');
+    }
+
+    /** Like Go's {@code %v} of a map[string]string, with newlines escaped to keep it one comment line. */
+    private void writeGoMap(Labels added) {
+      buf.putAscii("map[");
+      for (int i = 0; i < added.size(); i++) {
+        if (i > 0) {
+          buf.put(' ');
+        }
+        buf.putEscaped(added.name(i), ExpositionBuffer.HELP);
+        buf.put(':');
+        buf.putEscaped(added.value(i), ExpositionBuffer.HELP);
+      }
+      buf.put(']');
+    }
+
+    private List<MetricGroup> groupByFullName() {
+      // Keyed by prefix, then by the unprefixed name, so that no full name is built per data point.
+      Map<String, Map<String, MetricGroup>> byPrefix = new HashMap<>();
+      List<MetricGroup> groups = new ArrayList<>();
+      for (int e = 0; e < plans.length; e++) {
+        String prefix = plans[e].export.prefix();
+        Map<String, MetricGroup> byName = byPrefix.computeIfAbsent(prefix, p -> new HashMap<>());
+        List<DataPoint> data = plans[e].data;
+        String lastName = null;
+        MetricGroup last = null;
+        for (int i = 0; i < data.size(); i++) {
+          String name = data.get(i).metric().name();
+          if (!name.equals(lastName)) {
+            last = byName.get(name);
+            if (last == null) {
+              last = new MetricGroup(prefix + name, plans.length - e);
+              byName.put(name, last);
+              groups.add(last);
+            }
+            lastName = name;
+          }
+          last.add(e, i);
+        }
+      }
+      groups.sort((a, b) -> a.fullName.compareTo(b.fullName));
+      List<MetricGroup> merged = new ArrayList<>(groups.size());
+      for (MetricGroup g : groups) {
+        MetricGroup previous = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+        if (previous != null && previous.fullName.equals(g.fullName)) {
+          previous.absorb(g);
+        } else {
+          merged.add(g);
+        }
+      }
+      return merged;
+    }
+
+    private void writeGroup(MetricGroup group) throws IOException {
+      for (int r = 0; r < group.refCount; r++) {
+        ExportPlan plan = plans[(int) (group.refs[r] >>> 32)];
+        DataPoint dp = plan.data.get((int) group.refs[r]);
+        String problem = plan.problem;
+        if (problem == null && group.nameBytes == null) {
+          problem = quote(group.fullName) + " is not a valid Prometheus metric name";
+        }
+        if (problem == null) {
+          problem = checkShape(dp, group);
+        }
+        if (problem == null) {
+          problem = renderLabels(dp, plan, dp.metric().type() == MetricType.HISTOGRAM);
+        }
+        if (problem != null) {
+          dropped.add(describe(group, dp, plan) + ": " + problem);
+          continue;
+        }
+        if (dp.metric().type() == MetricType.HISTOGRAM) {
+          writeHistogram(group, dp, plan);
+        } else {
+          writeHeaderOnce(group, dp);
+          writeLine(group.nameBytes, NO_SUFFIX, null, dp.value(), 0, plan.lineEnd);
+        }
+        if (buf.size() >= FLUSH_AT) {
+          flush();
+        }
+      }
+    }
+
+    /** Null when the data point carries what its type needs, else why not. */
+    private static String checkShape(DataPoint dp, MetricGroup group) {
+      MetricType type = dp.metric().type();
+      if (group.writtenType != null && group.writtenType != type) {
+        return "it is of type " + type.text() + " but an earlier data point of this name was written as "
+            + group.writtenType.text();
+      }
+      if (type != MetricType.HISTOGRAM) {
+        if (dp.value() == null) {
+          return "a " + type.text() + " without a value";
+        }
+        if (dp.histogram() != null) {
+          return "a " + type.text() + " with a histogram";
+        }
+        return null;
+      }
+      Histogram h = dp.histogram();
+      if (h == null) {
+        return "a histogram without histogram data";
+      }
+      if (dp.value() != null) {
+        return "a histogram with a scalar value";
+      }
+      long total = 0;
+      for (Bucket b : h.buckets()) {
+        if (b.count() < 0) {
+          return "a histogram bucket with a negative count";
+        }
+        total += b.count();
+        if (total < 0) {
+          return "histogram bucket counts add up to more than 2^63-1";
+        }
+      }
+      return null;
+    }
+
+    /**
+     * Merges the data point's labels, its external labels and the added labels (each already sorted)
+     * into {@link #labels}, {@code le} last. Null on success, else why the labels cannot be written.
+     */
+    private String renderLabels(DataPoint dp, ExportPlan plan, boolean histogram) {
+      Labels own = dp.labels();
+      Labels external = dp.externalLabels();
+      if (own.isEmpty() && external.isEmpty() && plan.extraJoined != null) {
+        labelBytes = plan.extraJoined;
+        labelLength = plan.extraJoined.length;
+        return null;
+      }
+      String[] added = plan.extraNames;
+      labels.reset();
+      int a = 0;
+      int b = 0;
+      int c = 0;
+      String previous = null;
+      int previousSource = -1;
+      int leSource = -1;
+      int leIndex = -1;
+      while (true) {
+        String name = null;
+        int source = -1;
+        if (a < own.size()) {
+          name = own.name(a);
+          source = 0;
+        }
+        if (b < external.size() && (name == null || external.name(b).compareTo(name) < 0)) {
+          name = external.name(b);
+          source = 1;
+        }
+        if (c < added.length && (name == null || added[c].compareTo(name) < 0)) {
+          name = added[c];
+          source = 2;
+        }
+        if (name == null) {
+          break;
+        }
+        if (name.equals(previous)) {
+          return "label " + quote(name) + " is set by both " + SOURCES[previousSource] + " and "
+              + SOURCES[source];
+        }
+        if (source != 2 && !isValidLabelName(name)) {
+          return name.isEmpty()
+              ? "an empty label name"
+              : "label name " + quote(name) + " is not a valid Prometheus label name";
+        }
+        int index = source == 0 ? a++ : source == 1 ? b++ : c++;
+        previous = name;
+        previousSource = source;
+        if (name.equals("le")) {
+          if (histogram) {
+            return "label \"le\" from " + SOURCES[source] + " clashes with the histogram's bucket bounds";
+          }
+          // Prometheus puts "le" last wherever it occurs; so does gVisor.
+          leSource = source;
+          leIndex = index;
+          continue;
+        }
+        appendLabel(own, external, plan, source, index);
+      }
+      if (leSource >= 0) {
+        appendLabel(own, external, plan, leSource, leIndex);
+      }
+      labelBytes = labels.array();
+      labelLength = labels.size();
+      return null;
+    }
+
+    private void appendLabel(Labels own, Labels external, ExportPlan plan, int source, int index) {
+      if (labels.size() > 0) {
+        labels.put(',');
+      }
+      if (source == 2) {
+        labels.put(plan.extraPairs[index]);
+        return;
+      }
+      Labels from = source == 0 ? own : external;
+      labels.putAscii(from.name(index));
+      labels.put('=');
+      labels.put('"');
+      labels.putEscaped(from.value(index), ExpositionBuffer.LABEL_VALUE);
+      labels.put('"');
+    }
+
+    /**
+     * One sample line: name and suffix, the current labels (with {@code le} when given), the value
+     * ({@code value}, or {@code count} when it is null) and the line end. Written straight into the
+     * buffer's array after one bounds check, because this runs for every line of every scrape.
+     */
+    private void writeLine(byte[] name, byte[] suffix, Value le, Value value, long count, byte[] lineEnd) {
+      int max = name.length + suffix.length + labelLength + 16 + 2 * PrometheusNumbers.MAX_LENGTH + lineEnd.length;
+      byte[] b = buf.room(max);
+      int p = buf.size();
+      System.arraycopy(name, 0, b, p, name.length);
+      p += name.length;
+      System.arraycopy(suffix, 0, b, p, suffix.length);
+      p += suffix.length;
+      if (labelLength > 0 || le != null) {
+        b[p++] = '{';
+        System.arraycopy(labelBytes, 0, b, p, labelLength);
+        p += labelLength;
+        if (le != null) {
+          if (labelLength > 0) {
+            b[p++] = ',';
+          }
+          b[p++] = 'l';
+          b[p++] = 'e';
+          b[p++] = '=';
+          b[p++] = '"';
+          p = PrometheusNumbers.write(b, p, le);
+          b[p++] = '"';
+        }
+        b[p++] = '}';
+      }
+      b[p++] = ' ';
+      p = value != null ? PrometheusNumbers.write(b, p, value) : PrometheusNumbers.writeLong(b, p, count);
+      System.arraycopy(lineEnd, 0, b, p, lineEnd.length);
+      buf.setSize(p + lineEnd.length);
+    }
+
+    private void writeHeaderOnce(MetricGroup group, DataPoint dp) {
+      if (group.writtenType != null) {
+        return;
+      }
+      buf.put('\n');
+      String help = dp.metric().help();
+      if (!help.isEmpty()) {
+        buf.put(HELP);
+        buf.put(group.nameBytes);
+        buf.put(' ');
+        buf.putEscaped(help, ExpositionBuffer.HELP);
+        buf.put('\n');
+      }
+      buf.put(TYPE);
+      buf.put(group.nameBytes);
+      buf.put(' ');
+      buf.putAscii(dp.metric().type().text());
+      buf.put('\n');
+      group.writtenType = dp.metric().type();
+    }
+
+    private void writeHistogram(MetricGroup group, DataPoint dp, ExportPlan plan) {
+      Histogram h = dp.histogram();
+      // gVisor sets every histogram apart with a blank line before (ahead of the HELP line) and after.
+      buf.put('\n');
+      writeHeaderOnce(group, dp);
+      long cumulative = 0;
+      for (Bucket bucket : h.buckets()) {
+        cumulative += bucket.count();
+        writeLine(group.nameBytes, BUCKET, bucket.upperBound(), null, cumulative, plan.lineEnd);
+      }
+      writeLine(group.nameBytes, SUM, null, h.total(), 0, plan.lineEnd);
+      writeLine(group.nameBytes, COUNT, null, null, cumulative, plan.lineEnd);
+      writeLine(group.nameBytes, MIN, null, h.min(), 0, plan.lineEnd);
+      writeLine(group.nameBytes, MAX, null, h.max(), 0, plan.lineEnd);
+      writeLine(group.nameBytes, SSD, null, h.ssd(), 0, plan.lineEnd);
+      buf.put('\n');
+    }
+
+    private void flush() throws IOException {
+      buf.writeTo(out);
+      flushed += buf.size();
+      buf.reset();
+    }
+
+    private static String describe(MetricGroup group, DataPoint dp, ExportPlan plan) {
+      return "dropped " + group.fullName + dp.labels() + " of the snapshot with added labels "
+          + plan.export.extraLabels();
+    }
+  }
+
+  /** Go's {@code time.Time.String()} of the instant in UTC: {@code 2024-01-02 03:04:05.678 +0000 UTC}. */
+  static String goTime(Instant when) {
+    LocalDateTime t = LocalDateTime.ofEpochSecond(when.getEpochSecond(), 0, ZoneOffset.UTC);
+    StringBuilder sb = new StringBuilder(40);
+    int year = t.getYear();
+    if (year >= 0 && year < 1000) {
+      sb.append(year < 10 ? "000" : year < 100 ? "00" : "0");
+    }
+    sb.append(year).append('-');
+    twoDigits(sb, t.getMonthValue()).append('-');
+    twoDigits(sb, t.getDayOfMonth()).append(' ');
+    twoDigits(sb, t.getHour()).append(':');
+    twoDigits(sb, t.getMinute()).append(':');
+    twoDigits(sb, t.getSecond());
+    int nanos = when.getNano();
+    if (nanos != 0) {
+      String fraction = Integer.toString(1_000_000_000 + nanos).substring(1);
+      int end = fraction.length();
+      while (fraction.charAt(end - 1) == '0') {
+        end--;
+      }
+      sb.append('.').append(fraction, 0, end);
+    }
+    return sb.append(" +0000 UTC").toString();
+  }
+
+  private static StringBuilder twoDigits(StringBuilder sb, int v) {
+    return sb.append(v < 10 ? "0" : "").append(v);
+  }
+
+  /** {@code [a-zA-Z_][a-zA-Z0-9_]*}: the Prometheus label name grammar. */
+  static boolean isValidLabelName(String name) {
+    return isValidName(name, false);
+  }
+
+  /** {@code [a-zA-Z_:][a-zA-Z0-9_:]*}: the Prometheus metric name grammar. */
+  static boolean isValidMetricName(String name) {
+    return isValidName(name, true);
+  }
+
+  /** Per ASCII char: 1 may start a label name, 2 may continue one, 4 may start or continue a metric name. */
+  private static final byte[] NAME_CHARS = new byte[128];
+
+  static {
+    for (char c = 0; c < 128; c++) {
+      boolean letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+      boolean digit = c >= '0' && c <= '9';
+      NAME_CHARS[c] = (byte) ((letter ? 1 | 2 | 4 : 0) | (digit ? 2 : 0) | (c == ':' ? 4 : 0));
+    }
+  }
+
+  private static boolean isValidName(String name, boolean metric) {
+    int n = name.length();
+    if (n == 0) {
+      return false;
+    }
+    char first = name.charAt(0);
+    if (first >= 128 || (NAME_CHARS[first] & (metric ? 4 : 1)) == 0) {
+      return false;
+    }
+    int rest = metric ? 4 | 2 : 2;
+    for (int i = 1; i < n; i++) {
+      char c = name.charAt(i);
+      if (c >= 128 || (NAME_CHARS[c] & rest) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String quote(String s) {
+    return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + '"';
   }
 }

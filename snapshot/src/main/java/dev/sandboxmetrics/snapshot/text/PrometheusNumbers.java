@@ -1,0 +1,156 @@
+package dev.sandboxmetrics.snapshot.text;
+
+import dev.sandboxmetrics.snapshot.Value;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Numbers as runsc prints them in the exposition, written straight into a byte array: integers in decimal
+ * (all 64 bits, unlike gVisor, which loses digits from 10^18 on), zero of either kind as {@code 0}, floats as
+ * Go's {@code %f} (six decimals, correctly rounded half-to-even from the exact binary value, sign kept, so a
+ * tiny negative value is {@code -0.000000}), and {@code +Inf}, {@code -Inf}, {@code NaN}.
+ *
+ * <p>Used by {@link ExpositionBuffer} on every sample line, so the common cases avoid allocation: only a
+ * float beyond 2^63 or one whose sixth decimal is (nearly) a tie takes the exact {@link BigDecimal} path.
+ */
+final class PrometheusNumbers {
+  /** Room a caller must leave: the longest text, {@code -Double.MAX_VALUE} as %f, is 317 bytes. */
+  static final int MAX_LENGTH = 320;
+
+  private static final byte[] LONG_MIN = "-9223372036854775808".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] NAN = "NaN".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] POS_INF = "+Inf".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] NEG_INF = "-Inf".getBytes(StandardCharsets.US_ASCII);
+  private static final double TWO_TO_63 = 0x1p63;
+  private static final long[] POWERS_OF_TEN = new long[19];
+  private static final byte[] DIGIT_TENS = new byte[100];
+  private static final byte[] DIGIT_ONES = new byte[100];
+
+  static {
+    POWERS_OF_TEN[0] = 1;
+    for (int i = 1; i < POWERS_OF_TEN.length; i++) {
+      POWERS_OF_TEN[i] = POWERS_OF_TEN[i - 1] * 10;
+    }
+    for (int i = 0; i < 100; i++) {
+      DIGIT_TENS[i] = (byte) ('0' + i / 10);
+      DIGIT_ONES[i] = (byte) ('0' + i % 10);
+    }
+  }
+
+  private PrometheusNumbers() {}
+
+  /** The text of a value, for tests and messages; the writer uses {@link #write(byte[], int, Value)}. */
+  static String toText(Value v) {
+    byte[] b = new byte[MAX_LENGTH];
+    return new String(b, 0, write(b, 0, v), StandardCharsets.US_ASCII);
+  }
+
+  /** Writes {@code v} at {@code pos}; returns the position after it. Needs {@link #MAX_LENGTH} bytes. */
+  static int write(byte[] b, int pos, Value v) {
+    return v.isInteger() ? writeLong(b, pos, v.longValue()) : writeDouble(b, pos, v.doubleValue());
+  }
+
+  static int writeLong(byte[] b, int pos, long v) {
+    if (v == Long.MIN_VALUE) {
+      return put(b, pos, LONG_MIN);
+    }
+    if (v < 0) {
+      b[pos++] = '-';
+      v = -v;
+    }
+    int end = pos + digitCount(v);
+    int p = end;
+    // Two digits per division, as Long.toString does.
+    while (v >= 100) {
+      long q = v / 100;
+      int r = (int) (v - q * 100);
+      v = q;
+      b[--p] = DIGIT_ONES[r];
+      b[--p] = DIGIT_TENS[r];
+    }
+    int r = (int) v;
+    b[--p] = DIGIT_ONES[r];
+    if (r >= 10) {
+      b[--p] = DIGIT_TENS[r];
+    }
+    return end;
+  }
+
+  static int writeDouble(byte[] b, int pos, double d) {
+    if (Double.isNaN(d)) {
+      return put(b, pos, NAN);
+    }
+    if (d == Double.POSITIVE_INFINITY) {
+      return put(b, pos, POS_INF);
+    }
+    if (d == Double.NEGATIVE_INFINITY) {
+      return put(b, pos, NEG_INF);
+    }
+    if (d == 0) {
+      // gVisor tests Float == 0, which holds for -0.0 too.
+      b[pos] = '0';
+      return pos + 1;
+    }
+    double a = Math.abs(d);
+    if (a >= TWO_TO_63) {
+      return writeExact(b, pos, d);
+    }
+    long whole = (long) a;
+    // Exact: whole <= a < whole + 1 <= 2 * whole (Sterbenz), or whole == 0.
+    double fraction = a - whole;
+    long micros = 0;
+    if (fraction != 0) {
+      // fraction * 1e6 is off by at most half an ulp of a number below 2^20, about 6e-11; only a result
+      // within that distance of .5 could round the wrong way, and those go the exact way.
+      double scaled = fraction * 1e6;
+      double floor = Math.floor(scaled);
+      double rest = scaled - floor;
+      if (Math.abs(rest - 0.5) < 1e-6) {
+        return writeExact(b, pos, d);
+      }
+      micros = (long) floor + (rest > 0.5 ? 1 : 0);
+      if (micros == 1_000_000) {
+        whole++;
+        micros = 0;
+      }
+    }
+    if (d < 0) {
+      b[pos++] = '-';
+    }
+    pos = writeLong(b, pos, whole);
+    b[pos++] = '.';
+    for (int i = pos + 5; i >= pos; i--) {
+      long q = micros / 10;
+      b[i] = (byte) ('0' + (micros - q * 10));
+      micros = q;
+    }
+    return pos + 6;
+  }
+
+  /** Go's %f the slow, obviously exact way: the binary value's full decimal expansion, rounded half-even. */
+  private static int writeExact(byte[] b, int pos, double d) {
+    String digits = new BigDecimal(Math.abs(d)).setScale(6, RoundingMode.HALF_EVEN).toPlainString();
+    if (d < 0) {
+      b[pos++] = '-';
+    }
+    for (int i = 0; i < digits.length(); i++) {
+      b[pos++] = (byte) digits.charAt(i);
+    }
+    return pos;
+  }
+
+  /** Decimal digits of a non-negative v: log10 estimated from the bit length, then corrected by one compare. */
+  private static int digitCount(long v) {
+    if (v == 0) {
+      return 1;
+    }
+    int log10Estimate = ((64 - Long.numberOfLeadingZeros(v)) * 1233) >>> 12;
+    return v >= POWERS_OF_TEN[log10Estimate] ? log10Estimate + 1 : log10Estimate;
+  }
+
+  private static int put(byte[] b, int pos, byte[] text) {
+    System.arraycopy(text, 0, b, pos, text.length);
+    return pos + text.length;
+  }
+}
