@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.SerializedString;
 import dev.sandboxmetrics.snapshot.Bucket;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.Histogram;
@@ -43,8 +44,6 @@ final class RunscJsonReader {
   /** The deepest nesting accepted anywhere, counted from the top-level value. runsc's shapes need 8. */
   static final int MAX_DEPTH = 64;
 
-  private static final ThreadLocal<StringCache> STRINGS = ThreadLocal.withInitial(StringCache::new);
-
   /** The body of one decoding call. */
   interface Body<T> {
     T read(RunscJsonReader reader) throws IOException, RunscJsonException;
@@ -52,7 +51,6 @@ final class RunscJsonReader {
 
   private final JsonParser p;
   private final boolean intWinsWhenBothSet;
-  private final StringCache strings = STRINGS.get();
 
   // The path to the value being read: a name, or (when the name is null) an array index.
   private final String[] pathNames = new String[MAX_DEPTH + 1];
@@ -121,6 +119,31 @@ final class RunscJsonReader {
     return t;
   }
 
+  // Member names in the order gVisor's structs write them. Guessing the next name lets Jackson compare raw
+  // bytes instead of decoding and looking up the name; a wrong guess costs one failed comparison.
+  private static final SerializedString METRIC = new SerializedString("metric");
+  private static final SerializedString VAL = new SerializedString("val");
+  private static final SerializedString INT = new SerializedString("int");
+  private static final SerializedString[] METRIC_MEMBERS = {
+    new SerializedString("name"), new SerializedString("type"), new SerializedString("help")
+  };
+  private static final SerializedString[] HISTOGRAM_MEMBERS = {
+    new SerializedString("total"), new SerializedString("min"), new SerializedString("max"),
+    new SerializedString("ssd"), new SerializedString("buckets")
+  };
+  private static final SerializedString[] BUCKET_MEMBERS = {new SerializedString("le"), new SerializedString("n")};
+
+  /** The next member name (null at the end of the object), trying {@code guess} first when not null. */
+  private String nextName(SerializedString guess) throws IOException {
+    if (guess == null) {
+      return p.nextFieldName();
+    }
+    if (p.nextFieldName(guess)) {
+      return guess.getValue();
+    }
+    return p.currentToken() == JsonToken.FIELD_NAME ? p.currentName() : null;
+  }
+
   // ---- snapshots ----
 
   Snapshot snapshot(JsonToken t) throws IOException, RunscJsonException {
@@ -163,8 +186,7 @@ final class RunscJsonReader {
     requireArray(t);
     ArrayList<DataPoint> list = new ArrayList<>(256);
     enterIndex();
-    for (int i = 0; (t = element()) != JsonToken.END_ARRAY; i++) {
-      setIndex(i);
+    for (int i = 0; (t = element(i)) != JsonToken.END_ARRAY; i++) {
       list.add(dataPoint(t));
     }
     leave();
@@ -178,7 +200,11 @@ final class RunscJsonReader {
     Labels external = Labels.EMPTY;
     Value val = null;
     Histogram histogram = null;
-    for (String f = p.nextFieldName(); f != null; f = p.nextFieldName()) {
+    for (int n = 0; ; n++) {
+      String f = nextName(n == 0 ? METRIC : VAL);
+      if (f == null) {
+        break;
+      }
       enter(f);
       JsonToken v = p.nextToken();
       switch (f) {
@@ -213,12 +239,16 @@ final class RunscJsonReader {
     String name = null;
     MetricType type = MetricType.UNTYPED;
     String help = "";
-    for (String f = p.nextFieldName(); f != null; f = p.nextFieldName()) {
+    for (int n = 0; ; n++) {
+      String f = nextName(n < METRIC_MEMBERS.length ? METRIC_MEMBERS[n] : null);
+      if (f == null) {
+        break;
+      }
       enter(f);
       JsonToken v = p.nextToken();
       switch (f) {
         case "name":
-          name = cachedString(v);
+          name = string(v);
           break;
         case "type":
           long code = integer(v);
@@ -228,7 +258,7 @@ final class RunscJsonReader {
           }
           break;
         case "help":
-          help = cachedString(v);
+          help = string(v);
           break;
         default:
           skip(v);
@@ -254,7 +284,7 @@ final class RunscJsonReader {
     boolean sorted = true;
     for (String k = p.nextFieldName(); k != null; k = p.nextFieldName()) {
       enter(k);
-      String v = cachedString(p.nextToken());
+      String v = string(p.nextToken());
       leave();
       if (n == labelNames.length) {
         labelNames = Arrays.copyOf(labelNames, n * 2);
@@ -297,7 +327,11 @@ final class RunscJsonReader {
     requireObject(t);
     long intValue = 0;
     double floatValue = 0;
-    for (String f = p.nextFieldName(); f != null; f = p.nextFieldName()) {
+    for (int n = 0; ; n++) {
+      String f = nextName(n == 0 ? INT : null);
+      if (f == null) {
+        break;
+      }
       enter(f);
       JsonToken v = p.nextToken();
       switch (f) {
@@ -331,7 +365,11 @@ final class RunscJsonReader {
     Value max = Value.ZERO;
     Value ssd = Value.ZERO;
     List<Bucket> buckets = List.of();
-    for (String f = p.nextFieldName(); f != null; f = p.nextFieldName()) {
+    for (int n = 0; ; n++) {
+      String f = nextName(n < HISTOGRAM_MEMBERS.length ? HISTOGRAM_MEMBERS[n] : null);
+      if (f == null) {
+        break;
+      }
       enter(f);
       JsonToken v = p.nextToken();
       switch (f) {
@@ -365,8 +403,7 @@ final class RunscJsonReader {
     requireArray(t);
     ArrayList<Bucket> list = new ArrayList<>(32);
     enterIndex();
-    for (int i = 0; (t = element()) != JsonToken.END_ARRAY; i++) {
-      setIndex(i);
+    for (int i = 0; (t = element(i)) != JsonToken.END_ARRAY; i++) {
       list.add(bucket(t));
     }
     leave();
@@ -376,8 +413,12 @@ final class RunscJsonReader {
   private Bucket bucket(JsonToken t) throws IOException, RunscJsonException {
     requireObject(t);
     Value le = Value.ZERO;
-    long n = 0;
-    for (String f = p.nextFieldName(); f != null; f = p.nextFieldName()) {
+    long count = 0;
+    for (int i = 0; ; i++) {
+      String f = nextName(i < BUCKET_MEMBERS.length ? BUCKET_MEMBERS[i] : null);
+      if (f == null) {
+        break;
+      }
       enter(f);
       JsonToken v = p.nextToken();
       switch (f) {
@@ -385,9 +426,9 @@ final class RunscJsonReader {
           le = number(v);
           break;
         case "n":
-          n = integer(v);
-          if (n < 0) {
-            throw error("a sample count cannot be negative, got " + n);
+          count = integer(v);
+          if (count < 0) {
+            throw error("a sample count cannot be negative, got " + count);
           }
           break;
         default:
@@ -395,7 +436,7 @@ final class RunscJsonReader {
       }
       leave();
     }
-    return new Bucket(le, n);
+    return new Bucket(le, count);
   }
 
   // ---- registrations ----
@@ -429,8 +470,7 @@ final class RunscJsonReader {
     requireArray(t);
     ArrayList<MetricMetadata> list = new ArrayList<>();
     enterIndex();
-    for (int i = 0; (t = element()) != JsonToken.END_ARRAY; i++) {
-      setIndex(i);
+    for (int i = 0; (t = element(i)) != JsonToken.END_ARRAY; i++) {
       list.add(metadata(t));
     }
     leave();
@@ -456,10 +496,10 @@ final class RunscJsonReader {
           name = string(v);
           break;
         case "prometheus_name":
-          prometheusName = cachedString(v);
+          prometheusName = string(v);
           break;
         case "description":
-          description = cachedString(v);
+          description = string(v);
           break;
         case "cumulative":
           cumulative = bool(v);
@@ -495,8 +535,7 @@ final class RunscJsonReader {
     requireArray(t);
     ArrayList<MetricField> list = new ArrayList<>();
     enterIndex();
-    for (int i = 0; (t = element()) != JsonToken.END_ARRAY; i++) {
-      setIndex(i);
+    for (int i = 0; (t = element(i)) != JsonToken.END_ARRAY; i++) {
       requireObject(t);
       String fieldName = "";
       List<String> allowed = List.of();
@@ -505,7 +544,7 @@ final class RunscJsonReader {
         JsonToken v = p.nextToken();
         switch (f) {
           case "field_name":
-            fieldName = cachedString(v);
+            fieldName = string(v);
             break;
           case "allowed_values":
             allowed = stringArray(v);
@@ -528,9 +567,8 @@ final class RunscJsonReader {
     requireArray(t);
     ArrayList<String> list = new ArrayList<>();
     enterIndex();
-    for (int i = 0; (t = element()) != JsonToken.END_ARRAY; i++) {
-      setIndex(i);
-      list.add(cachedString(t));
+    for (int i = 0; (t = element(i)) != JsonToken.END_ARRAY; i++) {
+      list.add(string(t));
     }
     leave();
     return list;
@@ -543,8 +581,7 @@ final class RunscJsonReader {
     requireArray(t);
     ArrayList<Long> list = new ArrayList<>();
     enterIndex();
-    for (int i = 0; (t = element()) != JsonToken.END_ARRAY; i++) {
-      setIndex(i);
+    for (int i = 0; (t = element(i)) != JsonToken.END_ARRAY; i++) {
       list.add(integer(t));
     }
     leave();
@@ -640,14 +677,6 @@ final class RunscJsonReader {
     return p.getText();
   }
 
-  /** A string that likely repeats across snapshots (names, help, label values): reuse one instance. */
-  private String cachedString(JsonToken t) throws IOException, RunscJsonException {
-    if (t != JsonToken.VALUE_STRING) {
-      throw typeError("a string", t);
-    }
-    return strings.get(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
-  }
-
   private boolean bool(JsonToken t) throws RunscJsonException {
     if (t == JsonToken.VALUE_TRUE) {
       return true;
@@ -725,8 +754,9 @@ final class RunscJsonReader {
 
   // ---- structure ----
 
-  /** The next array element's first token, or END_ARRAY. */
-  private JsonToken element() throws IOException, RunscJsonException {
+  /** The first token of array element {@code i}, or END_ARRAY; the path names the element first. */
+  private JsonToken element(int i) throws IOException, RunscJsonException {
+    setIndex(i);
     JsonToken t = p.nextToken();
     if (t == null) {
       throw error("unexpected end of input");
@@ -837,8 +867,9 @@ final class RunscJsonReader {
     if (message == null) {
       message = e.getClass().getSimpleName();
     }
-    return new RunscJsonException(
-        path() + ": malformed JSON: " + message.replace('\n', ' ') + where(e.getLocation()), e);
+    // Constraint violations carry no location of their own; the parser's position is where it stopped.
+    JsonLocation at = e.getLocation() != null ? e.getLocation() : p.currentLocation();
+    return new RunscJsonException(path() + ": malformed JSON: " + message.replace('\n', ' ') + where(at), e);
   }
 
   private RunscJsonException unexpected(RuntimeException e) {

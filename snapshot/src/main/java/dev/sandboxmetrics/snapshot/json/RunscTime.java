@@ -126,11 +126,11 @@ public final class RunscTime {
   /**
    * Formats like Go's {@code time.Time.String()} of a UTC time: {@code 2006-01-02 15:04:05.999999999 +0000 UTC},
    * the fraction with trailing zeros removed and absent when zero. runsc writes this in its headers and hashes
-   * it into the {@code iteration} label.
+   * it into the {@code iteration} label. Unlike JSON, any year prints (padded to four digits, as Go does).
    */
   public static String formatGoString(Instant t) {
     StringBuilder sb = new StringBuilder(40);
-    LocalDateTime d = utc(t);
+    LocalDateTime d = LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC);
     appendDate(sb, d);
     sb.append(' ');
     appendClock(sb, d);
@@ -147,7 +147,11 @@ public final class RunscTime {
   }
 
   private static void appendDate(StringBuilder sb, LocalDateTime d) {
-    pad(sb, d.getYear(), 4);
+    int year = d.getYear();
+    if (year < 0) {
+      sb.append('-');
+    }
+    pad(sb, Math.abs(year), 4);
     sb.append('-');
     pad(sb, d.getMonthValue(), 2);
     sb.append('-');

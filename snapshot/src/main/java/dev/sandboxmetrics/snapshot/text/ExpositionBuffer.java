@@ -1,6 +1,5 @@
 package dev.sandboxmetrics.snapshot.text;
 
-import dev.sandboxmetrics.snapshot.Value;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Arrays;
@@ -55,12 +54,6 @@ final class ExpositionBuffer {
     size += b.length;
   }
 
-  void put(byte[] b, int offset, int length) {
-    reserve(length);
-    System.arraycopy(b, offset, bytes, size, length);
-    size += length;
-  }
-
   /** The backing array; valid up to {@link #size()} until the next write. */
   byte[] array() {
     return bytes;
@@ -94,11 +87,6 @@ final class ExpositionBuffer {
   void putLong(long v) {
     reserve(PrometheusNumbers.MAX_LENGTH);
     size = PrometheusNumbers.writeLong(bytes, size, v);
-  }
-
-  void putValue(Value v) {
-    reserve(PrometheusNumbers.MAX_LENGTH);
-    size = PrometheusNumbers.write(bytes, size, v);
   }
 
   /** Writes {@code s} as UTF-8 with the escapes of {@code mode}; an unpaired surrogate becomes U+FFFD. */

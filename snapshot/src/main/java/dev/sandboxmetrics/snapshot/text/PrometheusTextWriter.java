@@ -7,12 +7,10 @@ import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -225,12 +223,12 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       if (plans.length == 1) {
         Snapshot s = plans[0].export.snapshot();
         buf.putAscii("# Writing data from snapshot containing " + s.data().size() + " data points taken at "
-            + goTime(s.when()) + ".\n");
+            + RunscTime.formatGoString(s.when()) + ".\n");
       } else {
         buf.putAscii("# Writing data from " + plans.length + " snapshots:\n");
         for (ExportPlan plan : plans) {
           Snapshot s = plan.export.snapshot();
-          buf.putAscii("#   - Snapshot with " + s.data().size() + " data points taken at " + goTime(s.when())
+          buf.putAscii("#   - Snapshot with " + s.data().size() + " data points taken at " + RunscTime.formatGoString(s.when())
               + ": ");
           writeGoMap(plan.export.extraLabels());
           buf.put('\n');
@@ -529,35 +527,6 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
   }
 
-  /** Go's {@code time.Time.String()} of the instant in UTC: {@code 2024-01-02 03:04:05.678 +0000 UTC}. */
-  static String goTime(Instant when) {
-    LocalDateTime t = LocalDateTime.ofEpochSecond(when.getEpochSecond(), 0, ZoneOffset.UTC);
-    StringBuilder sb = new StringBuilder(40);
-    int year = t.getYear();
-    if (year >= 0 && year < 1000) {
-      sb.append(year < 10 ? "000" : year < 100 ? "00" : "0");
-    }
-    sb.append(year).append('-');
-    twoDigits(sb, t.getMonthValue()).append('-');
-    twoDigits(sb, t.getDayOfMonth()).append(' ');
-    twoDigits(sb, t.getHour()).append(':');
-    twoDigits(sb, t.getMinute()).append(':');
-    twoDigits(sb, t.getSecond());
-    int nanos = when.getNano();
-    if (nanos != 0) {
-      String fraction = Integer.toString(1_000_000_000 + nanos).substring(1);
-      int end = fraction.length();
-      while (fraction.charAt(end - 1) == '0') {
-        end--;
-      }
-      sb.append('.').append(fraction, 0, end);
-    }
-    return sb.append(" +0000 UTC").toString();
-  }
-
-  private static StringBuilder twoDigits(StringBuilder sb, int v) {
-    return sb.append(v < 10 ? "0" : "").append(v);
-  }
 
   /** {@code [a-zA-Z_][a-zA-Z0-9_]*}: the Prometheus label name grammar. */
   static boolean isValidLabelName(String name) {

@@ -78,7 +78,7 @@ final class MetricRule {
   private Set<ComboKey> seenSparse;
   private int seenSparseStamp;
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array of maps, filled right here
   private MetricRule(MetricMetadata m) throws Invalid {
     String promName = m.prometheusName();
     if (m.name().isEmpty() || promName.isEmpty()) {
@@ -180,9 +180,9 @@ final class MetricRule {
 
   /**
    * Checks a data point's shape and returns its combination: a dense slot, or -1 for sparse metrics, whose
-   * key {@link #sparseKey} then gives. Marks the combination seen in this snapshot ({@code stamp}).
+   * key is then stored in {@code keys[index]}. Marks the combination seen in this snapshot ({@code stamp}).
    */
-  int check(DataPoint d, int stamp) throws VerificationException {
+  int check(DataPoint d, int stamp, ComboKey[] keys, int index) throws VerificationException {
     if (d.metric().type() != type || !d.metric().help().equals(help)) {
       throw fail(
           "invalid metric definition: got " + describe(d.metric().name(), d.metric().type(), d.metric().help())
@@ -191,7 +191,7 @@ final class MetricRule {
     if (!d.externalLabels().isEmpty()) {
       throw fail("external labels are not allowed from a sandbox: got " + d.externalLabels());
     }
-    int slot = checkLabels(d.labels(), stamp);
+    int slot = checkLabels(d.labels(), stamp, keys, index);
 
     int specified = (d.value() != null ? 1 : 0) + (d.histogram() != null ? 1 : 0);
     if (specified != 1) {
@@ -234,7 +234,7 @@ final class MetricRule {
     return slot;
   }
 
-  private int checkLabels(Labels labels, int stamp) throws VerificationException {
+  private int checkLabels(Labels labels, int stamp, ComboKey[] keys, int at) throws VerificationException {
     int n = fieldNames.length;
     if (labels.size() != n) {
       throw labelsError(labels);
@@ -273,17 +273,8 @@ final class MetricRule {
     if (!seenSparse.add(key)) {
       throw duplicate(labels);
     }
-    pendingSparseKey = key;
+    keys[at] = key;
     return -1;
-  }
-
-  // The key of the last sparse data point checked; the verifier collects it right after check().
-  private ComboKey pendingSparseKey;
-
-  ComboKey sparseKey() {
-    ComboKey k = pendingSparseKey;
-    pendingSparseKey = null;
-    return k;
   }
 
   /** Forgets which combinations were seen; for when the verifier's stamp wraps around. */

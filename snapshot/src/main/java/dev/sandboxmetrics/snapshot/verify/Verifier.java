@@ -82,7 +82,7 @@ public final class Verifier {
     if (when.isBefore(oldest)) {
       throw new VerificationException(
           "snapshot is too old; it is from " + Go.time(when) + ", expected at least " + Go.time(oldest)
-              + " (10s from now)");
+              + " (" + MAX_STALENESS.toSeconds() + "s from now)");
     }
 
     List<DataPoint> data = snapshot.data();
@@ -97,10 +97,8 @@ public final class Verifier {
       if (rule == null) {
         throw new VerificationException("snapshot contains unknown metric " + Go.quote(d.metric().name()));
       }
-      int slot = rule.check(d, stamp);
       pointRules[i] = rule;
-      pointSlots[i] = slot;
-      pointKeys[i] = slot < 0 ? rule.sparseKey() : null;
+      pointSlots[i] = rule.check(d, stamp, pointKeys, i);
     }
 
     if (lastAccepted != null && lastAccepted.isAfter(when)) {

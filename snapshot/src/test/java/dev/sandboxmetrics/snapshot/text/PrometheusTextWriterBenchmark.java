@@ -38,7 +38,12 @@ public final class PrometheusTextWriterBenchmark {
       renders++;
     }
     double mean = (System.nanoTime() - start) / 1e6 / renders;
-    System.out.printf("%d sandboxes, %d bytes per render: mean %.3f ms, best %.3f ms over %d renders%n",
-        sandboxes, bytes, mean, best / 1e6, renders);
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
+    writer.write(discard, "bench", exports);
+    long allocated = threads.getCurrentThreadAllocatedBytes() - allocatedBefore;
+    System.out.printf("%d sandboxes, %d bytes per render: mean %.3f ms, best %.3f ms over %d renders;"
+        + " %d bytes allocated per render%n", sandboxes, bytes, mean, best / 1e6, renders, allocated);
   }
 }
