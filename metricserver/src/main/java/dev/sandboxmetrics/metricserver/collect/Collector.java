@@ -20,9 +20,11 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +50,10 @@ public final class Collector {
   private final Duration exportTimeout;
   private final Duration sandboxTimeout;
   private final int maxParallel;
+  private final ConcurrentHashMap<QueryKey, CompletableFuture<SandboxResult>> inFlight = new ConcurrentHashMap<>();
+
+  /** One sandbox incarnation asked with one filter. */
+  private record QueryKey(String sandboxId, String iteration, String filter) {}
 
   public Collector(
       ControlSocketClient client, Executor work, Duration exportTimeout, Duration sandboxTimeout, int maxParallel) {
@@ -126,6 +132,18 @@ public final class Collector {
         offload(i, () -> failed(sandbox, "the export deadline (" + exportTimeout.toSeconds() + "s) passed before this sandbox's turn"));
         return;
       }
+      // Concurrent scrapes with the same filter share one query per sandbox: half the load, and the verifier
+      // never sees an older snapshot after a newer one (which it would have to reject).
+      QueryKey key = new QueryKey(sandbox.id(), sandbox.iteration(), filter.expression());
+      CompletableFuture<SandboxResult> mine = new CompletableFuture<>();
+      CompletableFuture<SandboxResult> running = inFlight.putIfAbsent(key, mine);
+      if (running != null) {
+        running.whenComplete((r, e) -> finish(i, r != null
+            ? new SandboxResult(sandbox, r.snapshot(), r.error(), r.running())
+            : failed(sandbox, "internal error: " + e)));
+        return;
+      }
+      mine.whenComplete((r, e) -> inFlight.remove(key, mine));
       Duration timeout = Duration.ofNanos(Math.min(left, sandboxTimeout.toNanos()));
       CompletableFuture<ControlSocketClient.Reply> reply;
       try {
@@ -134,16 +152,28 @@ public final class Collector {
         reply = CompletableFuture.failedFuture(new ControlCallException("cannot start the query: " + e));
       }
       reply.whenComplete(
-          (r, e) -> offload(i, () -> e == null ? decode(sandbox, r) : failed(sandbox, describe(e))));
+          (r, e) -> offload(i, mine, () -> e == null ? decode(sandbox, r) : failed(sandbox, describe(e))));
     }
 
     /** Runs the CPU part on a worker; if the workers refuse (shutting down), records why on this thread. */
-    private void offload(int i, java.util.function.Supplier<SandboxResult> task) {
+    private void offload(int i, Supplier<SandboxResult> task) {
+      offload(i, null, task);
+    }
+
+    private void offload(int i, CompletableFuture<SandboxResult> shared, Supplier<SandboxResult> task) {
+      ServedSandbox sandbox = sandboxes.get(i);
       try {
-        work.execute(() -> finish(i, safely(sandboxes.get(i), task)));
+        work.execute(() -> publish(i, shared, safely(sandbox, task)));
       } catch (RejectedExecutionException e) {
-        finish(i, failed(sandboxes.get(i), "the server is shutting down"));
+        publish(i, shared, failed(sandbox, "the server is shutting down"));
       }
+    }
+
+    private void publish(int i, CompletableFuture<SandboxResult> shared, SandboxResult result) {
+      if (shared != null) {
+        shared.complete(result);
+      }
+      finish(i, result);
     }
 
     private void finish(int i, SandboxResult result) {
@@ -194,7 +224,7 @@ public final class Collector {
     }
   }
 
-  private static SandboxResult safely(ServedSandbox sandbox, java.util.function.Supplier<SandboxResult> task) {
+  private static SandboxResult safely(ServedSandbox sandbox, Supplier<SandboxResult> task) {
     try {
       return task.get();
     } catch (RuntimeException e) {

@@ -36,7 +36,8 @@ public final class Exchange {
   private final Map<String, List<String>> query;
   private final String contentType;
   private final byte[] body;
-  private final boolean keepAlive;
+  private final boolean chunkedAllowed;
+  private volatile boolean keepAlive;
   private final Duration writeTimeout;
   private final Runnable onComplete;
   private final AtomicBoolean answered = new AtomicBoolean();
@@ -50,6 +51,7 @@ public final class Exchange {
       String contentType,
       byte[] body,
       boolean keepAlive,
+      boolean chunkedAllowed,
       Duration writeTimeout,
       Runnable onComplete) {
     this.ctx = ctx;
@@ -59,6 +61,7 @@ public final class Exchange {
     this.contentType = contentType;
     this.body = body;
     this.keepAlive = keepAlive;
+    this.chunkedAllowed = chunkedAllowed;
     this.writeTimeout = writeTimeout;
     this.onComplete = onComplete;
   }
@@ -127,7 +130,12 @@ public final class Exchange {
     }
     HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
-    HttpUtil.setTransferEncodingChunked(response, true);
+    if (chunkedAllowed) {
+      HttpUtil.setTransferEncodingChunked(response, true);
+    } else {
+      // An HTTP/1.0 client cannot read chunks: the end of the connection ends the body.
+      keepAlive = false;
+    }
     setConnection(response);
     ctx.writeAndFlush(response);
     return new StreamingBody(ctx, writeTimeout, this);

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -165,13 +166,14 @@ final class Router extends ChannelInboundHandlerAdapter {
         contentType,
         ByteBufUtil.getBytes(request.content()),
         keepAlive,
+        !request.protocolVersion().equals(HttpVersion.HTTP_1_0),
         timeout,
         () -> completed(ctx));
   }
 
   private Exchange badRequest(ChannelHandlerContext ctx, FullHttpRequest request) {
     return new Exchange(
-        ctx, request.method(), "", Map.of(), "", new byte[0], false, timeout, () -> completed(ctx));
+        ctx, request.method(), "", Map.of(), "", new byte[0], false, false, timeout, () -> completed(ctx));
   }
 
   /** On the event loop, when a response has gone out: serve the next waiting request, or read again. */

@@ -114,9 +114,11 @@ public final class ServedSandbox {
    * recovery. Lets the collector log a failing sandbox once per reason, not at every scrape.
    */
   public boolean recordOutcome(String error) {
+    // Numbers (times, counts, sizes) change from one failure to the next; the reason is the rest.
+    String reason = error == null ? null : error.replaceAll("[0-9]+", "#");
     String previous = incarnation.lastError;
-    incarnation.lastError = error;
-    return !Objects.equals(previous, error);
+    incarnation.lastError = reason;
+    return !Objects.equals(previous, reason);
   }
 
   boolean sameIncarnation(ServedSandbox other) {

@@ -81,6 +81,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   }
 
   private void export(Exchange exchange, MetricNameFilter metricFilter, Pattern capabilityFilter) {
+    long start = System.nanoTime();
     List<ServedSandbox> sandboxes;
     try {
       sandboxes = registry.refresh();
@@ -91,7 +92,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
     }
     collector
         .collect(sandboxes, metricFilter)
-        .thenAcceptAsync(results -> render(exchange, results, metricFilter, capabilityFilter), work)
+        .thenAcceptAsync(results -> render(exchange, results, metricFilter, capabilityFilter, start), work)
         .exceptionally(
             e -> {
               log.warn("Export failed", e);
@@ -103,7 +104,11 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   }
 
   private void render(
-      Exchange exchange, List<SandboxResult> results, MetricNameFilter metricFilter, Pattern capabilityFilter) {
+      Exchange exchange,
+      List<SandboxResult> results,
+      MetricNameFilter metricFilter,
+      Pattern capabilityFilter,
+      long start) {
     Instant now = Instant.now();
     List<SnapshotExport> exports = new ArrayList<>(results.size() + 2);
     for (SandboxResult r : results) {
@@ -130,7 +135,14 @@ public final class MetricsEndpoint implements Routes.Endpoint {
             dropped.size(),
             String.join("; ", dropped.subList(0, Math.min(5, dropped.size()))));
       }
-      log.debug("Exported {} sandboxes, {} bytes.", results.size(), body.bytesWritten());
+      if (log.isDebugEnabled()) {
+        log.debug(
+            "Exported {} sandboxes ({} broken): {} bytes in {} ms.",
+            results.size(),
+            MetaMetrics.counts(results).broken(),
+            body.bytesWritten(),
+            (System.nanoTime() - start) / 1_000_000);
+      }
     } catch (IOException | RuntimeException e) {
       // The status line went out already: all we can do is cut the response short.
       log.info("Could not send /metrics to the client: {}", e.toString());

@@ -156,6 +156,17 @@ class HttpServerTest {
   }
 
   @Test
+  void http10ClientGetsAStreamedBodyWithoutChunksEndedByClosing() throws IOException {
+    try (RawHttp c = RawHttp.tcp(tcp)) {
+      c.sendRaw("GET /big HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      RawHttp.Response r = c.read();
+      assertThat(r.header("transfer-encoding")).isNull();
+      assertThat(r.header("connection")).isEqualTo("close");
+      assertThat(r.text()).isEqualTo(bigText());
+    }
+  }
+
+  @Test
   void idleConnectionIsClosedAfterTheTimeout() throws IOException {
     try (RawHttp c = RawHttp.tcp(tcp)) {
       assertThat(c.request("GET", "/hello", null).status()).isEqualTo(200);
@@ -168,6 +179,14 @@ class HttpServerTest {
   void requestLineTooLongIs414() throws IOException {
     RawHttp.Response r = RawHttp.get(tcp, "/hello?who=" + "x".repeat(HttpServer.MAX_INITIAL_LINE + 10));
     assertThat(r.status()).isEqualTo(414);
+  }
+
+  @Test
+  void headersTooLargeAre431() throws IOException {
+    try (RawHttp c = RawHttp.tcp(tcp)) {
+      RawHttp.Response r = c.request("GET", "/hello", null, "X-Big: " + "y".repeat(HttpServer.MAX_HEADER_BYTES + 10));
+      assertThat(r.status()).isEqualTo(431);
+    }
   }
 
   @Test
