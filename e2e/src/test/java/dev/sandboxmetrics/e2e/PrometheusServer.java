@@ -94,6 +94,17 @@ final class PrometheusServer {
     return types;
   }
 
+  /** The URLs Prometheus scrapes for {@code job}, exactly as it sends them. */
+  List<String> scrapeUrls(String job) throws IOException, InterruptedException {
+    List<String> urls = new ArrayList<>();
+    for (JsonNode target : api("/api/v1/targets").path("activeTargets")) {
+      if (target.path("labels").path("job").asText().equals(job)) {
+        urls.add(target.path("scrapeUrl").asText());
+      }
+    }
+    return urls;
+  }
+
   /** Every scrape target's job, URL, health and last error, for failure messages. */
   String targets() {
     try {

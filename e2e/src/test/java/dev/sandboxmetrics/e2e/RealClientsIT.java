@@ -85,11 +85,12 @@ class RealClientsIT {
     tcpAddress = "127.0.0.1:" + FreePort.onLoopback();
     processes = new ChildProcesses(work);
 
-    // All four JVMs start at once; the waits below take as long as the slowest.
+    // All four JVMs start at once; the waits below take as long as the slowest. Both simulators share the
+    // root, so their sandbox IDs get different prefixes.
     processes.start("simulator-tcp", jar.command("--root=" + root, "--metric-server=" + tcpAddress,
-        "simulate", "--sandboxes", String.valueOf(TCP_SANDBOXES), "--profile", "realistic"));
+        "simulate", "--sandboxes", String.valueOf(TCP_SANDBOXES), "--profile", "realistic", "--id-prefix", "tcp-"));
     processes.start("simulator-unix", jar.command("--root=" + root, "--metric-server=" + UNIX_ADDRESS,
-        "simulate", "--sandboxes", String.valueOf(UNIX_SANDBOXES), "--profile", "realistic"));
+        "simulate", "--sandboxes", String.valueOf(UNIX_SANDBOXES), "--profile", "realistic", "--id-prefix", "unix-"));
     servers.add(processes.start("server-tcp", jar.command("--root=" + root, "--metric-server=" + tcpAddress,
         "metric-server")));
     servers.add(processes.start("server-unix", jar.command("--root=" + root, "--metric-server=" + UNIX_ADDRESS,
@@ -101,12 +102,15 @@ class RealClientsIT {
         START_LIMIT, () -> StateFiles.sandboxesFor(root, UNIX_ADDRESS), found -> found.size() == UNIX_SANDBOXES,
         processes::logs);
 
+    // The servers may not listen yet: curl failing to connect means "not yet" here.
     String tcpOutput = Await.until("the TCP server exports every one of its sandboxes", START_LIMIT,
-        () -> curl("http://" + tcpAddress + "/metrics").stdoutText(),
-        text -> exportedSandboxes(text).equals(tcpSandboxes.keySet()), processes::logs);
+        () -> tryCurl("http://" + tcpAddress + "/metrics"),
+        r -> r.exitCode() == 0 && exportedSandboxes(r.stdoutText()).equals(tcpSandboxes.keySet()),
+        processes::logs).stdoutText();
     Await.until("the Unix socket server exports every one of its sandboxes", START_LIMIT,
-        () -> curl("--unix-socket", socket.toString(), "http://localhost/metrics").stdoutText(),
-        text -> exportedSandboxes(text).equals(unixSandboxes.keySet()), processes::logs);
+        () -> tryCurl("--unix-socket", socket.toString(), "http://localhost/metrics"),
+        r -> r.exitCode() == 0 && exportedSandboxes(r.stdoutText()).equals(unixSandboxes.keySet()),
+        processes::logs);
 
     unfiltered = Exposition.parse(tcpOutput);
     chooseFilter();
@@ -343,20 +347,22 @@ class RealClientsIT {
         .map(Map.Entry::getKey).collect(Collectors.toCollection(TreeSet::new));
     assertThat(counters).as("counter families among the sandbox metrics").isNotEmpty();
 
-    // rate() needs at least two scrapes of a counter that grew in between.
-    awaitQuery("rate({job='tcp', __name__=~'" + String.join("|", counters) + "'}[20s]) > 0",
-        result -> !result.isEmpty());
-    // rate() drops the metric name: ask counter by counter which one it was.
-    String rising = counters.stream()
-        .filter(counter -> !query("rate(" + counter + "{job='tcp'}[20s]) > 0").isEmpty())
-        .findFirst().orElseThrow(() -> new AssertionError("no single counter has a positive rate any more"));
+    // rate() needs at least two scrapes of a counter that grew in between. It drops the metric name, so
+    // one query for all counters would mix series of different counters: ask counter by counter.
+    String rising = Await.until("a sandbox counter has a positive rate() in Prometheus", SCRAPE_LIMIT,
+        () -> counters.stream().filter(c -> !query("rate(" + c + "{job='tcp'}[20s]) > 0").isEmpty())
+            .findFirst().orElse(null),
+        name -> name != null, () -> prometheus.targets() + processes.logs());
 
     assertThat(prometheus.metricTypes().get(rising)).as("the type Prometheus learned for %s", rising)
         .isEqualTo("counter");
   }
 
   @Test
-  void filterInMetricsPathKeepsOnlyMatchingSandboxMetrics() {
+  void filterInMetricsPathKeepsOnlyMatchingSandboxMetrics() throws Exception {
+    assertThat(prometheus.scrapeUrls("filter-in-path")).as("what Prometheus makes of a '?' in metrics_path")
+        .singleElement().asString().contains("/metrics%3Frunsc-sandbox-metrics-filter=");
+
     assertFilterJobKeepsOnlyMatchingSandboxMetrics("filter-in-path");
   }
 
@@ -382,15 +388,21 @@ class RealClientsIT {
 
   // ---- helpers ----
 
+  /** Runs curl, which must succeed. */
   private Command.Result curl(String... args) {
-    List<String> command = new ArrayList<>(List.of(curl.toString(), "--silent", "--show-error", "--fail",
-        "--max-time", String.valueOf(CURL_LIMIT_SECONDS)));
-    command.addAll(Arrays.asList(args));
-    Command.Result result = Command.run(command, null, CURL_LIMIT_SECONDS + 5);
+    Command.Result result = tryCurl(args);
     if (result.exitCode() != 0) {
       throw new AssertionError(result + (processes != null ? processes.logs() : ""));
     }
     return result;
+  }
+
+  /** Runs curl and returns whatever happened, for polling. {@code --fail}: an HTTP error is a non-zero exit. */
+  private Command.Result tryCurl(String... args) {
+    List<String> command = new ArrayList<>(List.of(curl.toString(), "--silent", "--show-error", "--fail",
+        "--max-time", String.valueOf(CURL_LIMIT_SECONDS)));
+    command.addAll(Arrays.asList(args));
+    return Command.run(command, null, CURL_LIMIT_SECONDS + 5);
   }
 
   /** The sandboxes whose export succeeded: the server writes their metadata line only then. */
