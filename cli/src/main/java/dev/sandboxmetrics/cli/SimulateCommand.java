@@ -10,11 +10,16 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -109,9 +114,7 @@ final class SimulateCommand implements Callable<Integer> {
     Thread cleanup = new Thread(sim::close, "simulate-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     try {
-      for (SandboxSpec s : specs) {
-        sim.createRunning(s);
-      }
+      createAll(sim, specs);
     } catch (IOException | RuntimeException e) {
       sim.close();
       return fail("cannot create the sandboxes: " + e.getMessage());
@@ -132,6 +135,36 @@ final class SimulateCommand implements Callable<Integer> {
       // The JVM is exiting anyway; the hook finds everything closed.
     }
     return 0;
+  }
+
+  /**
+   * Creates the sandboxes a few at a time: each creation mostly waits for the kernel (a process to start,
+   * files to be written), so a thousand take seconds instead of tens of seconds.
+   */
+  private static void createAll(Simulator sim, List<SandboxSpec> specs) throws IOException {
+    ExecutorService pool = Executors.newFixedThreadPool(Math.min(4, specs.size()));
+    try {
+      List<Future<SimulatedSandbox>> made = new ArrayList<>();
+      for (SandboxSpec s : specs) {
+        made.add(pool.submit(() -> sim.createRunning(s)));
+      }
+      for (Future<SimulatedSandbox> f : made) {
+        try {
+          f.get();
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof IOException) {
+            throw (IOException) cause;
+          }
+          throw new IllegalStateException(cause.getMessage(), cause);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while creating sandboxes", e);
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   private List<SandboxSpec> specs() {
@@ -225,7 +258,9 @@ final class SimulateCommand implements Callable<Integer> {
         sim.sandboxes().size(), profile, sim.sandboxes().size() == 1 ? "" : "es", sim.root(),
         address.isEmpty() ? "(none: sandboxes not asked for metrics)" : "\"" + address + "\"");
     out.printf("%-16s %-8s %-17s %s%n", "SANDBOX", "PID", "FAULT", "CONTROL SOCKET");
-    for (SimulatedSandbox sb : sim.sandboxes()) {
+    List<SimulatedSandbox> all = new ArrayList<>(sim.sandboxes());
+    all.sort(Comparator.comparing(SimulatedSandbox::id));
+    for (SimulatedSandbox sb : all) {
       out.printf("%-16s %-8d %-17s %s%n", sb.id(), sb.pid(), sb.fault(), sb.controlSocket());
     }
     out.printf("Try: sandbox-metrics --root %s --metric-server %s metric-server%n",

@@ -204,6 +204,13 @@ public final class SimulatedSandbox {
     simulator.forget(this);
   }
 
+  /** Asks the holder to exit without waiting (the simulator's close does this for all sandboxes first). */
+  synchronized void signalStop() {
+    if (holder != null) {
+      holder.signalStop();
+    }
+  }
+
   private void endLife(boolean sigkill) {
     if (holder != null) {
       if (sigkill) {

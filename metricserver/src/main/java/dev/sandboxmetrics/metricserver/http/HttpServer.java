@@ -38,14 +38,12 @@ public final class HttpServer {
   static final int MAX_BODY_BYTES = 64 * 1024;
 
   private final Transport transport;
-  private final EventLoopGroup group;
   private final ServerBootstrap bootstrap;
   private final ChannelGroup listeners = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
   private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
 
   public HttpServer(Transport transport, EventLoopGroup group, Routes routes, Duration timeout) {
     this.transport = transport;
-    this.group = group;
     this.bootstrap =
         new ServerBootstrap()
             .group(group)
@@ -99,9 +97,5 @@ public final class HttpServer {
   /** Closes every client connection. */
   public void closeConnections() {
     connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-  }
-
-  public EventLoopGroup group() {
-    return group;
   }
 }

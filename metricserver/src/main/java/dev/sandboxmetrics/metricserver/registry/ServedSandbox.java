@@ -121,10 +121,6 @@ public final class ServedSandbox {
     return !Objects.equals(previous, reason);
   }
 
-  boolean sameIncarnation(ServedSandbox other) {
-    return other != null && other.incarnation == incarnation;
-  }
-
   Incarnation incarnation() {
     return incarnation;
   }

@@ -90,8 +90,15 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       exchange.respondError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot scan the root directory: " + e);
       return;
     }
+    long scanned = System.nanoTime();
     collector
         .collect(sandboxes, metricFilter)
+        .whenComplete((r, e) -> {
+          if (log.isDebugEnabled()) {
+            long now = System.nanoTime();
+            log.debug("Scan took {} ms, queries {} ms.", (scanned - start) / 1_000_000, (now - scanned) / 1_000_000);
+          }
+        })
         .thenAcceptAsync(results -> render(exchange, results, metricFilter, capabilityFilter, start), work)
         .exceptionally(
             e -> {

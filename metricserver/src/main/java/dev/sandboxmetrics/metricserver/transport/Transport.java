@@ -8,7 +8,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -139,10 +138,5 @@ public final class Transport {
   /** The socket address this transport's domain-socket channels connect to. */
   public SocketAddress domainSocketAddress(Path path) {
     return epoll ? new DomainSocketAddress(path.toString()) : UnixDomainSocketAddress.of(path);
-  }
-
-  /** The server channel type for TCP, for tests and diagnostics. */
-  Class<? extends ServerChannel> tcpServerChannelType() {
-    return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
   }
 }

@@ -205,4 +205,31 @@ class SandboxInfoTest {
     StateFileBuilder.root("s1").sandboxField("controlSocketPath", recorded.toString()).writeTo(dir);
     assertThat(load("s1").controlSocketPath()).isEqualTo(recorded);
   }
+
+  @Test
+  void registrationOfTheRootContainerIsDecoded() throws IOException {
+    Map<String, Object> registration = Map.of(
+        "metrics", List.of(
+            Map.of("name", "/fs/opens", "prometheus_name", "fs_opens", "description", "Number of file opens.",
+                "cumulative", true, "sync", true),
+            Map.of("name", "/sched/lat", "prometheus_name", "sched_lat", "description", "Latency.",
+                "type", 1, "units", 1, "distribution_bucket_lower_bounds", List.of(0, 1, 2))),
+        "stages", List.of("start", "ready"));
+    StateFileBuilder.root("s1").sandboxField("metricServerAddress", "localhost:1337")
+        .sandboxField("registeredMetrics", registration).writeTo(dir);
+    StateFileBuilder.container("app", "s1").subContainer().writeTo(dir);
+    SandboxInfo s = load("s1");
+    assertThat(s.registration()).isNotNull();
+    assertThat(s.registration().metrics()).extracting(m -> m.prometheusName()).containsExactly("fs_opens", "sched_lat");
+    assertThat(s.registration().stages()).containsExactly("start", "ready");
+  }
+
+  @Test
+  void malformedRegistrationNamesTheFileAndField() throws IOException {
+    Path file = StateFileBuilder.root("s1")
+        .sandboxField("registeredMetrics", Map.of("metrics", List.of(Map.of("name", 7)))).writeTo(dir);
+    assertThatThrownBy(() -> new RootDirectory(dir).loadSandbox("s1"))
+        .isInstanceOf(StateFileException.class)
+        .hasMessageStartingWith("state file " + file + ": sandbox.registeredMetrics: ");
+  }
 }
