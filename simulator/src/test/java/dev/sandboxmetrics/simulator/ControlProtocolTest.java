@@ -173,6 +173,11 @@ class ControlProtocolTest {
       for (PlainClient c : clients) {
         c.send("{\"method\":\"Metrics.Export\",\"arg\":{}}");
       }
+      // The selector accepts in its own time: wait for all 64 to be open at once, with a generous bound.
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (sb.openConnections() < 64 && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
       assertThat(sb.openConnections()).isEqualTo(64);
       for (PlainClient c : clients) {
         assertThat(c.readReply().get("success").asBoolean()).isTrue();
