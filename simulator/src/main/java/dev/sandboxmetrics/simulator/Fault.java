@@ -53,7 +53,18 @@ public enum Fault {
 
   /** True for faults that corrupt the content of an otherwise well-formed export reply. */
   public boolean corruptsContent() {
-    return ordinal() >= UNKNOWN_METRIC.ordinal();
+    switch (this) {
+      case UNKNOWN_METRIC:
+      case BAD_FIELD_VALUE:
+      case COUNTER_DECREASE:
+      case BAD_BUCKETS:
+      case FUTURE:
+      case TOO_OLD:
+      case IGNORE_FILTER:
+        return true;
+      default:
+        return false;
+    }
   }
 
   /**

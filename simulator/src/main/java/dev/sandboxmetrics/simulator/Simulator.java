@@ -39,9 +39,10 @@ import org.slf4j.LoggerFactory;
  * }                                  // close(): kills every process, removes every file it created
  * }</pre>
  *
- * <p>Costs: one {@code cat} process per sandbox (about 1 MB of memory each) and a JVM thread reaping it;
- * every control socket of every sandbox is served by two selector threads, however many sandboxes and
- * connections there are. Thread-safe.
+ * <p>Costs: one {@code cat} process per sandbox (about 115 KB of memory of its own, 1.6 MB RSS counting
+ * shared libc pages) and a JDK "process reaper" thread waiting for it; every control socket of every sandbox
+ * is served by two selector threads, however many sandboxes and connections there are. A thousand sandboxes
+ * take about 220 MB in the JVM (most of it heap the GC has not returned) plus 115 MB in holders. Thread-safe.
  */
 public final class Simulator implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Simulator.class);

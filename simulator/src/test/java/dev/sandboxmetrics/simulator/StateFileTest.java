@@ -193,12 +193,16 @@ class StateFileTest {
   void theWriterWaitsWhileSomeoneHoldsTheLock() throws Exception {
     SimulatedSandbox sb = sim.create(SandboxSpec.builder("s1").build());
     CompletableFuture<Void> starting;
-    try (Flock held = Flock.lock(sb.lockFile())) {
+    // Held the way a reader following runsc's locking holds it: flock(2) on the .lock file.
+    Flock held = Flock.lock(sb.lockFile());
+    try {
       starting = CompletableFuture.runAsync(sb::start);
       // Had the writer not waited for the lock, it would have long finished.
       Thread.sleep(300);
       assertThat(starting).isNotDone();
       assertThat(read(sb.stateFile()).get("status").asText()).isEqualTo("created");
+    } finally {
+      held.close();
     }
     starting.get(30, TimeUnit.SECONDS);
     assertThat(read(sb.stateFile()).get("status").asText()).isEqualTo("running");

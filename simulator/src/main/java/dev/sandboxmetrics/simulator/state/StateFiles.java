@@ -41,7 +41,8 @@ public final class StateFiles {
   /** Writes (or replaces) a container's state file under its lock; creates the lock file when missing. */
   public static void write(Path root, ContainerState c, ZoneId zone) throws IOException {
     Path state = statePath(root, c.containerId(), c.sandboxId());
-    try (Flock lock = Flock.lock(lockPath(root, c.containerId(), c.sandboxId()))) {
+    Flock lock = Flock.lock(lockPath(root, c.containerId(), c.sandboxId()));
+    try {
       // The temporary name does not match runsc's *_sandbox:*.state glob, so scanners never pick it up.
       Path tmp =
           Files.createTempFile(root, ".simulator-", ".tmp",
@@ -59,6 +60,8 @@ public final class StateFiles {
       } finally {
         Files.deleteIfExists(tmp);
       }
+    } finally {
+      lock.close();
     }
   }
 
@@ -68,9 +71,12 @@ public final class StateFiles {
    */
   public static void remove(Path root, String containerId, String sandboxId) throws IOException {
     Path lockFile = lockPath(root, containerId, sandboxId);
-    try (Flock lock = Flock.lock(lockFile)) {
+    Flock lock = Flock.lock(lockFile);
+    try {
       Files.deleteIfExists(statePath(root, containerId, sandboxId));
       Files.deleteIfExists(lockFile);
+    } finally {
+      lock.close();
     }
   }
 

@@ -137,12 +137,19 @@ final class Connection {
             .schedule(
                 a.delayNanos,
                 () -> {
-                  if (!closed) {
+                  if (closed) {
+                    return;
+                  }
+                  try {
                     answer(a.later.get());
                     if (!busy) {
                       readCalls();
                     }
                     updateInterest();
+                  } catch (RuntimeException e) {
+                    // Otherwise this connection would stay busy, and silent, forever.
+                    log.error("answering a delayed call on {} failed; closing the connection", binding.path(), e);
+                    close();
                   }
                 });
         break;
