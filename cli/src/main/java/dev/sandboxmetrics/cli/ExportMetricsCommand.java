@@ -9,10 +9,14 @@ import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.discovery.SandboxInfo;
 import dev.sandboxmetrics.metricserver.discovery.StateFileName;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
+import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.text.PrometheusTextWriter;
 import dev.sandboxmetrics.snapshot.text.SnapshotExport;
 import dev.sandboxmetrics.snapshot.text.WriteReport;
+import dev.sandboxmetrics.snapshot.verify.InvalidRegistrationException;
+import dev.sandboxmetrics.snapshot.verify.VerificationException;
+import dev.sandboxmetrics.snapshot.verify.Verifier;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -21,6 +25,7 @@ import java.io.OutputStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -38,8 +43,8 @@ import picocli.CommandLine.ParentCommand;
  * asks its sandbox for a snapshot over the control socket, checks that the sandbox respected the filter,
  * and writes the snapshot with the sandbox's labels to stdout.
  *
- * <p>Like runsc, it does not verify the snapshot against the registration (that is the metric server's
- * job); a data point that cannot be rendered is left out and reported on stderr. Unlike runsc, it never
+ * <p>Like runsc, it does not verify the snapshot against the registration unless asked ({@code --verify});
+ * a data point that cannot be rendered is left out and reported on stderr. Unlike runsc, it never
  * waits forever: one deadline ({@code --timeout}) covers waiting for a locked state file and the call.
  */
 @Command(
@@ -78,6 +83,11 @@ final class ExportMetricsCommand implements Callable<Integer> {
       description = "Largest reply accepted from the sandbox (default: ${DEFAULT-VALUE}, 64 MiB).")
   int maxReplyBytes;
 
+  @Option(names = "--verify", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+      description = "Also check the snapshot against the metrics the sandbox registered in its state file, as "
+          + "the metric server does (runsc's export-metrics does not; off by default).")
+  boolean verify;
+
   @Parameters(index = "0", arity = "1", paramLabel = "CONTAINER_ID",
       description = "A container ID, or a prefix of exactly one container's ID.")
   String containerId;
@@ -104,6 +114,10 @@ final class ExportMetricsCommand implements Callable<Integer> {
     } catch (ControlException e) {
       throw new CommandFailure("cannot export the metrics of sandbox " + sandbox.sandboxId() + ": "
           + e.getMessage() + timeoutHint(e), e);
+    }
+
+    if (verify) {
+      verify(sandbox, snapshot);
     }
 
     String header = "Command-line export for sandbox " + sandbox.sandboxId();
@@ -185,6 +199,24 @@ final class ExportMetricsCommand implements Callable<Integer> {
         Thread.currentThread().interrupt();
         throw new CommandFailure("interrupted while waiting for the lock " + busy.lockFile(), e);
       }
+    }
+  }
+
+  /** The metric server's checks, for one snapshot (so without the ones that compare with an earlier one). */
+  private static void verify(SandboxInfo sandbox, Snapshot snapshot) {
+    Registration registration = sandbox.registration();
+    if (registration == null) {
+      throw new CommandFailure("cannot verify the metrics of sandbox " + sandbox.sandboxId()
+          + ": its state file has no registered metrics (it was not created with --metric-server)");
+    }
+    try {
+      Verifier.forRegistration(registration).verify(snapshot, Instant.now());
+    } catch (InvalidRegistrationException e) {
+      throw new CommandFailure("cannot verify the metrics of sandbox " + sandbox.sandboxId()
+          + ": the registration in its state file is invalid: " + e.getMessage(), e);
+    } catch (VerificationException e) {
+      throw new CommandFailure("sandbox " + sandbox.sandboxId() + " sent metrics that fail verification: "
+          + e.getMessage(), e);
     }
   }
 
