@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.cli;
 
+import dev.sandboxmetrics.snapshot.GoStrings;
 import dev.sandboxmetrics.metricserver.control.ControlClient;
 import dev.sandboxmetrics.metricserver.control.ControlException;
 import dev.sandboxmetrics.metricserver.discovery.ContainerLookup;
@@ -122,7 +123,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
 
     String header = "Command-line export for sandbox " + sandbox.sandboxId();
     if (!filter.isAll()) {
-      header += " (filtered using regular expression: " + GoQuote.quote(filter.expression()) + ")";
+      header += " (filtered using regular expression: " + GoStrings.quote(filter.expression()) + ")";
     }
     WriteReport report;
     OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 64 << 10);

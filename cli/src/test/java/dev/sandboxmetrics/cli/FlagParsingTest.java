@@ -73,15 +73,6 @@ class FlagParsingTest {
   }
 
   @Test
-  void goQuoteMatchesStrconvQuote() {
-    assertThat(GoQuote.quote("fs_.*")).isEqualTo("\"fs_.*\"");
-    assertThat(GoQuote.quote("a\"b\\c")).isEqualTo("\"a\\\"b\\\\c\"");
-    assertThat(GoQuote.quote("tab\there\nnl\u0001\u007f")).isEqualTo("\"tab\\there\\nnl\\x01\\x7f\"");
-    assertThat(GoQuote.quote("caf\u00e9 \u65e5")).isEqualTo("\"caf\u00e9 \u65e5\"");
-    assertThat(GoQuote.quote("\u200b")).isEqualTo("\"\\u200b\"");
-  }
-
-  @Test
   void debugLogPatternFollowsRunsc() {
     assertThat(Main.debugLogFile("/var/log/runsc/", "export-metrics").getFileName().toString())
         .matches("runsc\\.log\\.\\d{8}-\\d{6}\\.\\d{6}\\.export-metrics\\.txt");

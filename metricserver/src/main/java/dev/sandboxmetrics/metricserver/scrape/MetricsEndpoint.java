@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.metricserver.scrape;
 
+import dev.sandboxmetrics.snapshot.GoStrings;
 import com.google.re2j.Pattern;
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.SandboxResult;
@@ -160,7 +161,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private String header(MetricNameFilter filter) {
     String header = "Data for runsc metric server exporting data for sandboxes in root directory " + rootDir;
     if (!filter.isAll()) {
-      header += " (filtered using regular expression: " + GoQuote.quote(filter.expression()) + ")";
+      header += " (filtered using regular expression: " + GoStrings.quote(filter.expression()) + ")";
     }
     return header;
   }

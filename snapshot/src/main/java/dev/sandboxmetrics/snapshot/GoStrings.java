@@ -1,13 +1,15 @@
-package dev.sandboxmetrics.metricserver.scrape;
+package dev.sandboxmetrics.snapshot;
 
 /**
- * Go's {@code strconv.Quote} (what runsc's {@code %q} writes), for the filter in the exposition's comment
- * header: the same bytes as runsc for the same expression, so diffing the two servers' output works.
+ * Go's {@code strconv.Quote}, what runsc's {@code %q} writes. Used wherever our text must read exactly as
+ * runsc's: the filter in the exposition's comment headers (so diffing the two servers' output works) and
+ * the names in error messages modelled on gVisor's.
  */
-final class GoQuote {
-  private GoQuote() {}
+public final class GoStrings {
+  private GoStrings() {}
 
-  static String quote(String s) {
+  /** {@code strconv.Quote(s)}: double quotes, Go's backslash escapes, and hex escapes for runes Go does not print. */
+  public static String quote(String s) {
     StringBuilder b = new StringBuilder(s.length() + 2).append('"');
     for (int i = 0; i < s.length(); ) {
       int cp = s.codePointAt(i);
