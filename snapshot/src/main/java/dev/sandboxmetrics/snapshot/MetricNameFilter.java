@@ -34,7 +34,7 @@ public final class MetricNameFilter {
       return new MetricNameFilter(expression, Pattern.compile(expression));
     } catch (PatternSyntaxException e) {
       throw new IllegalArgumentException(
-          "invalid regular expression " + quote(expression) + ": " + e.getDescription(), e);
+          "invalid regular expression " + GoStrings.quote(expression) + ": " + e.getDescription(), e);
     }
   }
 
@@ -50,10 +50,6 @@ public final class MetricNameFilter {
   /** True when the expression matches anywhere in the name. */
   public boolean matches(String name) {
     return pattern == null || pattern.matcher(name).find();
-  }
-
-  private static String quote(String s) {
-    return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
   }
 
   @Override

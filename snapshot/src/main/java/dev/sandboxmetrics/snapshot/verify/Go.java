@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.snapshot.verify;
 
+import dev.sandboxmetrics.snapshot.GoStrings;
 import dev.sandboxmetrics.snapshot.Value;
 import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.time.Instant;
@@ -12,36 +13,9 @@ import java.util.Locale;
 final class Go {
   private Go() {}
 
-  /** Go's {@code %q} for the strings we meet: double quotes, backslash escapes, control bytes as \xNN. */
+  /** Go's {@code %q}. */
   static String quote(String s) {
-    StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"':
-          sb.append("\\\"");
-          break;
-        case '\\':
-          sb.append("\\\\");
-          break;
-        case '\n':
-          sb.append("\\n");
-          break;
-        case '\t':
-          sb.append("\\t");
-          break;
-        case '\r':
-          sb.append("\\r");
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            sb.append(String.format(Locale.ROOT, "\\x%02x", (int) c));
-          } else {
-            sb.append(c);
-          }
-      }
-    }
-    return sb.append('"').toString();
+    return GoStrings.quote(s);
   }
 
   /** gVisor's {@code Number.String()}: integers in decimal, floats as C's {@code %f}, +Inf, -Inf, NaN. */

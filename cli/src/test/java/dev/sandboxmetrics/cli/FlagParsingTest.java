@@ -1,0 +1,81 @@
+package dev.sandboxmetrics.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.TypeConversionException;
+
+/** The parsing pieces of the CLI in-process; the packaged executable is tested by the *IT classes. */
+class FlagParsingTest {
+  private static final Set<String> NAMES = Set.of("root", "debug", "exporter-prefix");
+
+  @Test
+  void goSingleDashLongFlagsBecomeDoubleDash() {
+    assertThat(GoFlags.normalize(new String[] {"-root=/r", "-debug", "export-metrics", "-exporter-prefix", "p_", "id"},
+        NAMES)).containsExactly("--root=/r", "--debug", "export-metrics", "--exporter-prefix", "p_", "id");
+  }
+
+  @Test
+  void shortOptionsUnknownNamesAndEverythingAfterDoubleDashAreLeftAlone() {
+    assertThat(GoFlags.normalize(new String[] {"-h", "-V", "-rootless", "--root", "x", "--", "-root"}, NAMES))
+        .containsExactly("-h", "-V", "-rootless", "--root", "x", "--", "-root");
+  }
+
+  @Test
+  void globalAndSubcommandOptionsParseInEverySpelling() {
+    ParseResult r = Main.parse("-root", "/r", "-debug=true", "export-metrics", "-exporter-prefix=p_",
+        "-timeout", "1m30s", "-verify", "abc");
+    Main main = (Main) r.commandSpec().userObject();
+    assertThat(main.root).isEqualTo("/r");
+    assertThat(main.debug).isTrue();
+    ExportMetricsCommand export = (ExportMetricsCommand) r.subcommand().commandSpec().userObject();
+    assertThat(export.exporterPrefix).isEqualTo("p_");
+    assertThat(export.timeout).isEqualTo(Duration.ofSeconds(90));
+    assertThat(export.verify).isTrue();
+    assertThat(export.containerId).isEqualTo("abc");
+  }
+
+  @Test
+  void laterFlagWinsAsInGo() {
+    ParseResult r = Main.parse("-debug", "-debug=false", "--root=/a", "--root=/b", "export-metrics", "x");
+    Main main = (Main) r.commandSpec().userObject();
+    assertThat(main.debug).isFalse();
+    assertThat(main.root).isEqualTo("/b");
+  }
+
+  @Test
+  void defaultsAreRunscs() {
+    ParseResult r = Main.parse("export-metrics", "x");
+    ExportMetricsCommand export = (ExportMetricsCommand) r.subcommand().commandSpec().userObject();
+    assertThat(export.exporterPrefix).isEqualTo("runsc_");
+    assertThat(export.sandboxMetricsFilter).isEmpty();
+    assertThat(export.maxReplyBytes).isEqualTo(64 << 20);
+    assertThat(export.verify).isFalse();
+  }
+
+  @Test
+  void goDurations() {
+    assertThat(GoDurationConverter.parse("10s")).isEqualTo(Duration.ofSeconds(10));
+    assertThat(GoDurationConverter.parse("1.5m")).isEqualTo(Duration.ofSeconds(90));
+    assertThat(GoDurationConverter.parse("1h2m3s4ms5us6ns"))
+        .isEqualTo(Duration.ofHours(1).plusMinutes(2).plusSeconds(3).plusMillis(4).plusNanos(5006));
+    assertThat(GoDurationConverter.parse("250\u00b5s")).isEqualTo(Duration.ofNanos(250_000));
+    assertThat(GoDurationConverter.parse("0")).isEqualTo(Duration.ZERO);
+    assertThat(GoDurationConverter.parse("-2s")).isEqualTo(Duration.ofSeconds(-2));
+    for (String bad : new String[] {"", "10", "s", "1x", "1.2.3s", "--1s"}) {
+      assertThatThrownBy(() -> GoDurationConverter.parse(bad)).as(bad).isInstanceOf(TypeConversionException.class);
+    }
+  }
+
+  @Test
+  void debugLogPatternFollowsRunsc() {
+    assertThat(Main.debugLogFile("/var/log/runsc/", "export-metrics").getFileName().toString())
+        .matches("runsc\\.log\\.\\d{8}-\\d{6}\\.\\d{6}\\.export-metrics\\.txt");
+    assertThat(Main.debugLogFile("/l/%COMMAND%.log", "metric-server")).isEqualTo(Path.of("/l/metric-server.log"));
+  }
+}

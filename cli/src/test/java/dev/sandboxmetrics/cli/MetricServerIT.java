@@ -1,0 +1,109 @@
+package dev.sandboxmetrics.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sandboxmetrics.simulator.Fault;
+import dev.sandboxmetrics.simulator.SandboxSpec;
+import dev.sandboxmetrics.simulator.Simulator;
+import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The packaged {@code metric-server} as a runsc user runs it: their flags, signals, files, exit codes. */
+@Timeout(120)
+class MetricServerIT {
+  private static final Duration START = Duration.ofSeconds(60);
+
+  @TempDir Path tmp;
+
+  @Test
+  void servesSimulatedSandboxesOnAUnixSocketAndCleansUpOnSigterm() throws Exception {
+    Path root = tmp.resolve("root");
+    Path socket = tmp.resolve("metrics.sock");
+    Path pidFile = tmp.resolve("metric-server.pid");
+    try (Simulator sim = Simulator.start(root, socket.toString())) {
+      sim.createRunning(SandboxSpec.builder("web").podName("web-0").namespace("shop").build());
+      sim.createRunning(SandboxSpec.builder("stuck").fault(Fault.STALL).build());
+      try (Launched server = Launched.start(
+          "--root=" + root, "--metric-server=" + socket, "metric-server",
+          "--pid-file=" + pidFile, "--sandbox-timeout=1s")) {
+        server.awaitFile(pidFile, START);
+        assertThat(Files.readString(pidFile)).isEqualTo(Long.toString(server.process.pid()));
+
+        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
+        String metrics = Launched.get(address, "/metrics");
+        assertThat(Launched.status(metrics)).isEqualTo(200);
+        assertThat(Launched.body(metrics))
+            .startsWith("# Data for runsc metric server exporting data for sandboxes in root directory " + root)
+            .contains("runsc_fs_opens{")
+            .contains("pod_name=\"web-0\",sandbox=\"web\"")
+            .contains("\nrunsc_meta_num_sandboxes_running 2 ")
+            .contains("\nrunsc_meta_num_sandboxes_broken_metrics 1 ");
+        assertThat(Launched.body(Launched.get(address, "/runsc-metrics/healthcheck?root=" + root)))
+            .startsWith("runsc-metrics:OK");
+        assertThat(Launched.body(Launched.get(address, "/runsc-metrics/pid")))
+            .isEqualTo(Long.toString(server.process.pid()));
+
+        server.terminate();
+        assertThat(server.exitCode(Duration.ofSeconds(30))).isZero();
+        assertThat(socket).doesNotExist();
+        assertThat(pidFile).doesNotExist();
+        assertThat(String.join("\n", server.stderr)).contains("Could not export metrics from sandbox stuck");
+      }
+    }
+  }
+
+  @Test
+  void goStyleFlagsOfRunscWorkAndTcpServes() throws Exception {
+    Path root = tmp.resolve("root");
+    String address = "127.0.0.1:" + Launched.freePort();
+    Path pidFile = tmp.resolve("pid");
+    try (Simulator sim = Simulator.start(root, address)) {
+      sim.createRunning(SandboxSpec.builder("s1").build());
+      try (Launched server = Launched.start(
+          "-root", root.toString(), "-metric-server=" + address, "metric-server",
+          "-exporter-prefix=gvisor_", "-pid-file", pidFile.toString())) {
+        server.awaitFile(pidFile, START);
+        String[] hostPort = address.split(":");
+        String body = Launched.body(
+            Launched.get(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), "/metrics"));
+        assertThat(body).contains("\ngvisor_fs_opens{").contains("\ngvisor_meta_sandbox_presence{");
+        server.terminate();
+        assertThat(server.exitCode(Duration.ofSeconds(30))).isZero();
+      }
+    }
+  }
+
+  @Test
+  void missingRootIsARuntimeFailureAndMissingAddressAUsageError() throws Exception {
+    try (Launched noRoot = Launched.start(
+        "--root=" + tmp.resolve("nope"), "--metric-server=127.0.0.1:0", "metric-server")) {
+      assertThat(noRoot.exitCode(START)).isEqualTo(1);
+      assertThat(String.join("\n", noRoot.stderr)).contains("invalid root directory");
+    }
+    try (Launched noAddress = Launched.start("--root=" + tmp, "metric-server")) {
+      assertThat(noAddress.exitCode(START)).isEqualTo(2);
+      assertThat(String.join("\n", noAddress.stderr)).contains("--metric-server");
+    }
+  }
+
+  @Test
+  void liveSocketOfAnotherServerIsAddressInUse() throws Exception {
+    Path root = Files.createDirectories(tmp.resolve("root"));
+    Path socket = tmp.resolve("taken.sock");
+    try (java.nio.channels.ServerSocketChannel other =
+        java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+      other.bind(UnixDomainSocketAddress.of(socket));
+      try (Launched server = Launched.start("--root=" + root, "--metric-server=" + socket, "metric-server")) {
+        assertThat(server.exitCode(START)).isEqualTo(1);
+        assertThat(String.join("\n", server.stderr)).contains("address in use");
+      }
+      assertThat(socket).exists();
+    }
+  }
+}

@@ -1,0 +1,202 @@
+package dev.sandboxmetrics.metricserver.collect;
+
+import dev.sandboxmetrics.metricserver.transport.Transport;
+import dev.sandboxmetrics.posix.PathHandle;
+import dev.sandboxmetrics.snapshot.json.JsonValueFramer;
+import dev.sandboxmetrics.snapshot.json.RunscJsonException;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A non-blocking uRPC client for sandbox control sockets, used by the metric server to ask many sandboxes at
+ * once without a thread per sandbox: each call is one connection on the shared event loops (connect, write
+ * the call, read one JSON value, close — what runsc does), with its own deadline and a bound on the reply's
+ * size. The reply is returned as raw bytes; decoding and verifying it is CPU work that the caller does off
+ * the event loop.
+ *
+ * <p>uRPC has no length prefix: the end of the reply is found with {@link JsonValueFramer} as bytes arrive.
+ */
+public final class ControlSocketClient {
+  /** The raw bytes of one reply: {@code bytes[0, length)}. */
+  public record Reply(byte[] bytes, int length) {}
+
+  private final Transport transport;
+  private final Bootstrap bootstrap;
+  private final int maxReplyBytes;
+
+  public ControlSocketClient(Transport transport, EventLoopGroup group, int maxReplyBytes) {
+    this.transport = transport;
+    this.bootstrap = transport.domainSocketClient(group).option(ChannelOption.AUTO_CLOSE, true);
+    this.maxReplyBytes = maxReplyBytes;
+  }
+
+  /**
+   * Sends one call and reads its reply. The future fails with a {@link ControlCallException} whose message
+   * says what went wrong (cannot connect, no complete reply before the connection closed, reply too large,
+   * not JSON, deadline passed).
+   *
+   * @param call the encoded call (e.g. from {@code RunscJson.writeCall}); not modified
+   * @param timeout how long the whole call may take, connecting included
+   */
+  public CompletableFuture<Reply> call(Path socket, byte[] call, Duration timeout) {
+    CompletableFuture<Reply> result = new CompletableFuture<>();
+    PathHandle handle = null;
+    SocketAddress address;
+    try {
+      if (PathHandle.tooLongForSocket(socket)) {
+        // sockaddr_un cannot hold the path; connect through a short /proc/self/fd name, as runsc does.
+        handle = PathHandle.open(socket);
+        address = transport.domainSocketAddress(handle.procPath());
+      } else {
+        address = transport.domainSocketAddress(socket);
+      }
+    } catch (IOException e) {
+      result.completeExceptionally(new ControlCallException("cannot open control socket " + socket + ": " + e.getMessage()));
+      return result;
+    }
+    long millis = Math.max(1, timeout.toMillis());
+    ReplyReader reader = new ReplyReader(result, maxReplyBytes);
+    ChannelFuture connect =
+        bootstrap
+            .clone()
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, millis))
+            .handler(reader)
+            .connect(address);
+    Channel channel = connect.channel();
+    ScheduledFuture<?> deadline =
+        channel
+            .eventLoop()
+            .schedule(
+                () -> {
+                  result.completeExceptionally(
+                      new ControlCallException("no complete reply within " + describe(timeout) + reader.progress()));
+                  channel.close();
+                },
+                millis,
+                TimeUnit.MILLISECONDS);
+    PathHandle toClose = handle;
+    connect.addListener(
+        (ChannelFuture f) -> {
+          if (toClose != null) {
+            toClose.close();
+          }
+          if (!f.isSuccess()) {
+            result.completeExceptionally(
+                new ControlCallException("cannot connect to control socket " + socket + ": " + message(f.cause())));
+            return;
+          }
+          f.channel()
+              .writeAndFlush(Unpooled.wrappedBuffer(call))
+              .addListener(
+                  (ChannelFuture w) -> {
+                    if (!w.isSuccess()) {
+                      result.completeExceptionally(
+                          new ControlCallException("cannot send the call: " + message(w.cause())));
+                      w.channel().close();
+                    }
+                  });
+        });
+    result.whenComplete((r, e) -> {
+      deadline.cancel(false);
+      channel.close();
+    });
+    return result;
+  }
+
+  private static String describe(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
+  }
+
+  private static String message(Throwable t) {
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+
+  /** Accumulates the reply until the JSON value is complete. One per connection. */
+  private static final class ReplyReader extends ChannelInboundHandlerAdapter {
+    private final CompletableFuture<Reply> result;
+    private final int max;
+    private final JsonValueFramer framer = new JsonValueFramer();
+    private byte[] bytes = new byte[8192];
+    private int length;
+
+    ReplyReader(CompletableFuture<Reply> result, int max) {
+      this.result = result;
+      this.max = max;
+    }
+
+    String progress() {
+      return length == 0 ? " (nothing received)" : " (" + length + " bytes received)";
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf buf = (ByteBuf) msg;
+      try {
+        if (result.isDone()) {
+          return;
+        }
+        int n = buf.readableBytes();
+        if ((long) length + n > max) {
+          fail(ctx, "reply larger than " + max + " bytes (the limit set by --max-reply-bytes)");
+          return;
+        }
+        if (length + n > bytes.length) {
+          bytes = Arrays.copyOf(bytes, (int) Math.min(max, Math.max((long) bytes.length * 2, length + n)));
+        }
+        buf.readBytes(bytes, length, n);
+        int start = length;
+        length += n;
+        int end;
+        try {
+          end = framer.feed(bytes, start, n);
+        } catch (RunscJsonException e) {
+          fail(ctx, "malformed reply: " + e.getMessage());
+          return;
+        }
+        if (end >= 0) {
+          result.complete(new Reply(bytes, end));
+          ctx.close();
+        }
+      } finally {
+        buf.release();
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (!result.isDone()) {
+        result.completeExceptionally(
+            new ControlCallException(
+                length == 0
+                    ? "the sandbox closed the connection without replying"
+                    : "the sandbox closed the connection after " + length + " bytes, before the reply was complete"));
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      fail(ctx, "control socket error: " + message(cause));
+    }
+
+    private void fail(ChannelHandlerContext ctx, String why) {
+      result.completeExceptionally(new ControlCallException(why));
+      ctx.close();
+    }
+  }
+}

@@ -1,0 +1,292 @@
+package dev.sandboxmetrics.metricserver.control;
+
+import dev.sandboxmetrics.posix.PathHandle;
+import dev.sandboxmetrics.snapshot.MetricNameFilter;
+import dev.sandboxmetrics.snapshot.Registration;
+import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.json.JsonValueFramer;
+import dev.sandboxmetrics.snapshot.json.RunscJsonException;
+import java.io.IOException;
+import java.net.SocketException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A blocking client for a sandbox's control socket (uRPC over a Unix stream socket, runsc-compat.md section
+ * 3): connect, send one call, read exactly one JSON reply, close. One connection per call, as runsc does.
+ * Used by {@code export-metrics}; the metric server's collector uses {@link ControlProtocol} with its own
+ * non-blocking transport.
+ *
+ * <p>The sandbox is untrusted, so every call is bounded: one deadline covers connecting, writing and
+ * reading (the socket is non-blocking and waits in a {@link Selector}, so a sandbox that stalls anywhere
+ * cannot hold the caller past it), and the reply may not grow beyond a maximum size. Socket paths of 108
+ * bytes or more, which {@code connect(2)} cannot take, are reached through an {@code O_PATH} descriptor and
+ * its {@code /proc/self/fd/N} name, as runsc does.
+ *
+ * <p>Thread-safe: the methods are static and share nothing.
+ */
+public final class ControlClient {
+  /** runsc's metric server allows each sandbox at least 8 s per export. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(8);
+  /** Far above a real sandbox's reply (about 100 KB for 175 metrics), far below harm. */
+  public static final int DEFAULT_MAX_REPLY_BYTES = 64 << 20;
+
+  private static final int INITIAL_BUFFER_BYTES = 64 << 10;
+  /** How long to wait between attempts when the socket's listen backlog is full. */
+  private static final long BACKLOG_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  private ControlClient() {}
+
+  /**
+   * Calls {@code Metrics.Export} and returns the checked snapshot.
+   *
+   * @param filter {@code only_metrics}; the reply is checked against it
+   * @param timeout for the whole call: connect, write and read
+   * @param maxReplyBytes the largest reply accepted
+   * @throws ControlException for every failure, with its {@link ControlException.Kind}
+   */
+  public static Snapshot export(Path socket, MetricNameFilter filter, Duration timeout, int maxReplyBytes)
+      throws ControlException {
+    return export(socket, filter, deadlineAfter(timeout), maxReplyBytes);
+  }
+
+  /**
+   * As {@link #export(Path, MetricNameFilter, Duration, int)}, with a deadline on the {@link System#nanoTime()}
+   * clock, for callers that spend one deadline on several steps.
+   */
+  public static Snapshot export(Path socket, MetricNameFilter filter, long deadlineNanos, int maxReplyBytes)
+      throws ControlException {
+    Reply reply = call(socket, ControlProtocol.exportCall(filter), deadlineNanos, maxReplyBytes);
+    return ControlProtocol.decodeExportReply(reply.bytes, 0, reply.length, filter, socket);
+  }
+
+  /** Calls {@code Metrics.GetRegisteredMetrics}. Bounded like {@link #export}. */
+  public static Registration registeredMetrics(Path socket, Duration timeout, int maxReplyBytes)
+      throws ControlException {
+    Reply reply = call(socket, ControlProtocol.registeredMetricsCall(), deadlineAfter(timeout), maxReplyBytes);
+    return ControlProtocol.decodeRegisteredMetricsReply(reply.bytes, 0, reply.length, socket);
+  }
+
+  /** {@link System#nanoTime()} plus {@code timeout}, saturating. */
+  public static long deadlineAfter(Duration timeout) {
+    long now = System.nanoTime();
+    long nanos;
+    try {
+      nanos = timeout.toNanos();
+    } catch (ArithmeticException e) {
+      nanos = Long.MAX_VALUE / 2;
+    }
+    return now + Math.min(Math.max(nanos, 0), Long.MAX_VALUE / 2);
+  }
+
+  /** The bytes of one complete JSON reply, {@code bytes[0, length)}. */
+  private record Reply(byte[] bytes, int length) {}
+
+  private static Reply call(Path socket, byte[] request, long deadlineNanos, int maxReplyBytes)
+      throws ControlException {
+    if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.exists(socket)) {
+      throw new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist");
+    }
+    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        Selector selector = Selector.open()) {
+      channel.configureBlocking(false);
+      connect(channel, selector, socket, deadlineNanos);
+      write(channel, selector, socket, request, deadlineNanos);
+      return read(channel, selector, socket, deadlineNanos, maxReplyBytes);
+    } catch (IOException e) {
+      throw new ControlException(ControlException.Kind.IO_ERROR, socket, describe(e), e);
+    }
+  }
+
+  private static void connect(SocketChannel channel, Selector selector, Path socket, long deadlineNanos)
+      throws ControlException, IOException {
+    while (true) {
+      boolean connected;
+      try {
+        connected = connectOnce(channel, socket);
+      } catch (SocketException e) {
+        // The JDK reports connect(2)'s errno only as text.
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("Resource temporarily unavailable")) {
+          // The listen backlog is full (a stalled sandbox that does not accept): wait, within the deadline.
+          if (System.nanoTime() + BACKLOG_RETRY_NANOS - deadlineNanos > 0) {
+            throw timedOut(socket, "connecting: the sandbox does not accept connections (listen backlog full)");
+          }
+          sleepNanos(socket, BACKLOG_RETRY_NANOS);
+          continue;
+        }
+        if (m.contains("No such file")) {
+          throw new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist", e);
+        }
+        if (m.contains("Permission denied")) {
+          throw new ControlException(ControlException.Kind.PERMISSION_DENIED, socket,
+              "permission denied (run as the user that owns the sandbox, or as root)", e);
+        }
+        if (m.contains("Connection refused")) {
+          throw new ControlException(ControlException.Kind.CONNECTION_REFUSED, socket,
+              "connection refused: nothing listens on it (is the sandbox still running?)", e);
+        }
+        throw new ControlException(ControlException.Kind.IO_ERROR, socket, "cannot connect: " + m, e);
+      }
+      if (connected) {
+        return;
+      }
+      channel.register(selector, SelectionKey.OP_CONNECT);
+      while (!channel.finishConnect()) {
+        awaitReady(selector, socket, deadlineNanos, "connecting");
+      }
+      return;
+    }
+  }
+
+  /** Starts the connection; long paths go through an O_PATH descriptor that is closed right after. */
+  private static boolean connectOnce(SocketChannel channel, Path socket) throws IOException, ControlException {
+    if (!PathHandle.tooLongForSocket(socket)) {
+      return channel.connect(UnixDomainSocketAddress.of(socket));
+    }
+    PathHandle handle;
+    try {
+      handle = PathHandle.open(socket);
+    } catch (NoSuchFileException e) {
+      throw new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist", e);
+    } catch (AccessDeniedException e) {
+      throw new ControlException(ControlException.Kind.PERMISSION_DENIED, socket, "permission denied", e);
+    }
+    try (handle) {
+      return channel.connect(UnixDomainSocketAddress.of(handle.procPath()));
+    }
+  }
+
+  private static void write(SocketChannel channel, Selector selector, Path socket, byte[] request,
+      long deadlineNanos) throws ControlException, IOException {
+    ByteBuffer buf = ByteBuffer.wrap(request);
+    SelectionKey key = channel.keyFor(selector);
+    while (buf.hasRemaining()) {
+      try {
+        if (channel.write(buf) > 0) {
+          continue;
+        }
+      } catch (IOException e) {
+        // A sandbox that closes before reading the call makes the write fail with EPIPE/ECONNRESET.
+        throw new ControlException(ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
+            "the sandbox closed the connection before reading the call (" + describe(e) + ")", e);
+      }
+      key = interest(channel, selector, key, SelectionKey.OP_WRITE);
+      awaitReady(selector, socket, deadlineNanos, "sending the call");
+    }
+  }
+
+  private static Reply read(SocketChannel channel, Selector selector, Path socket, long deadlineNanos,
+      int maxReplyBytes) throws ControlException, IOException {
+    JsonValueFramer framer = new JsonValueFramer();
+    byte[] bytes = new byte[Math.min(INITIAL_BUFFER_BYTES, maxReplyBytes + 1)];
+    int length = 0;
+    SelectionKey key = interest(channel, selector, channel.keyFor(selector), SelectionKey.OP_READ);
+    while (true) {
+      if (length == bytes.length) {
+        if (length > maxReplyBytes) {
+          throw new ControlException(ControlException.Kind.REPLY_TOO_LARGE, socket,
+              "the reply exceeds the maximum of " + maxReplyBytes + " bytes");
+        }
+        // Grow to at most one byte past the maximum: reading that byte proves the reply too large.
+        long grown = Math.min((long) bytes.length * 2, (long) maxReplyBytes + 1);
+        bytes = Arrays.copyOf(bytes, (int) grown);
+      }
+      int n;
+      try {
+        n = channel.read(ByteBuffer.wrap(bytes, length, bytes.length - length));
+      } catch (IOException e) {
+        throw closedEarly(socket, length, describe(e), e);
+      }
+      if (n < 0) {
+        throw closedEarly(socket, length, null, null);
+      }
+      if (n == 0) {
+        awaitReady(selector, socket, deadlineNanos,
+            length == 0 ? "waiting for the reply" : "reading the reply (" + length + " bytes so far)");
+        continue;
+      }
+      int end;
+      try {
+        end = framer.feed(bytes, length, n);
+      } catch (RunscJsonException e) {
+        throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
+            "the reply is not a JSON object: " + e.getMessage(), e);
+      }
+      length += n;
+      if (end >= 0) {
+        if (end > maxReplyBytes) {
+          throw new ControlException(ControlException.Kind.REPLY_TOO_LARGE, socket,
+              "the reply exceeds the maximum of " + maxReplyBytes + " bytes");
+        }
+        // Anything after the reply would belong to a next call we never made; it is ignored.
+        return new Reply(bytes, end);
+      }
+    }
+  }
+
+  private static ControlException closedEarly(Path socket, int received, String why, Throwable cause) {
+    String suffix = why == null ? "" : " (" + why + ")";
+    if (received == 0) {
+      return new ControlException(ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
+          "the sandbox closed the connection without replying" + suffix
+              + "; a runsc sandbox does this when it cannot encode its metrics", cause);
+    }
+    return new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
+        "the reply was cut off: the connection closed after " + received + " bytes" + suffix, cause);
+  }
+
+  private static SelectionKey interest(SocketChannel channel, Selector selector, SelectionKey key, int ops)
+      throws IOException {
+    if (key == null) {
+      return channel.register(selector, ops);
+    }
+    key.interestOps(ops);
+    return key;
+  }
+
+  private static void awaitReady(Selector selector, Path socket, long deadlineNanos, String doing)
+      throws ControlException, IOException {
+    long remaining = deadlineNanos - System.nanoTime();
+    if (remaining <= 0) {
+      throw timedOut(socket, doing);
+    }
+    // select(timeout) takes milliseconds and treats 0 as "forever": round up.
+    selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(remaining + 999_999)));
+    selector.selectedKeys().clear();
+    if (Thread.interrupted()) {
+      Thread.currentThread().interrupt();
+      throw new ControlException(ControlException.Kind.IO_ERROR, socket, "interrupted while " + doing);
+    }
+  }
+
+  private static ControlException timedOut(Path socket, String what) {
+    return new ControlException(ControlException.Kind.TIMED_OUT, socket, "timed out " + what);
+  }
+
+  private static void sleepNanos(Path socket, long nanos) throws ControlException {
+    try {
+      TimeUnit.NANOSECONDS.sleep(nanos);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ControlException(ControlException.Kind.IO_ERROR, socket, "interrupted while connecting", e);
+    }
+  }
+
+  private static String describe(IOException e) {
+    String m = e.getMessage();
+    return m == null ? e.getClass().getSimpleName() : m;
+  }
+}

@@ -1,0 +1,101 @@
+package dev.sandboxmetrics.metricserver.http;
+
+import dev.sandboxmetrics.metricserver.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.HttpContentCompressor;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP/1.1 server: a bootstrap, the pipeline every connection gets, and the listening channels. The
+ * pipeline bounds what a client can make us hold (request line, headers, body), compresses responses with
+ * gzip when the client asks for it, and ends in the {@link Router}. Listeners on TCP and on Unix sockets
+ * share the pipeline; the {@link Transport} decides the channel types.
+ *
+ * <p>Used by the metric server, which owns the event loops and decides what listens where.
+ */
+public final class HttpServer {
+  /** Longest request line: long enough for a generous filter regex in the query. */
+  static final int MAX_INITIAL_LINE = 16 * 1024;
+
+  static final int MAX_HEADER_BYTES = 16 * 1024;
+  /** Largest request body: the healthcheck form is the only body we read. */
+  static final int MAX_BODY_BYTES = 64 * 1024;
+
+  private final Transport transport;
+  private final ServerBootstrap bootstrap;
+  private final ChannelGroup listeners = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
+  private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
+
+  public HttpServer(Transport transport, EventLoopGroup group, Routes routes, Duration timeout) {
+    this.transport = transport;
+    this.bootstrap =
+        new ServerBootstrap()
+            .group(group)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .childHandler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    connections.add(ch);
+                    ChannelPipeline p = ch.pipeline();
+                    p.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
+                    p.addLast(new HttpContentCompressor());
+                    p.addLast(new HttpObjectAggregator(MAX_BODY_BYTES));
+                    p.addLast(new Router(routes, timeout));
+                  }
+                });
+  }
+
+  /** Listens on a TCP address; returns the bound address (with the real port when 0 was asked). */
+  public InetSocketAddress listenTcp(InetSocketAddress address) throws IOException {
+    ChannelFuture bound = transport.bindTcp(bootstrap.clone(), address).awaitUninterruptibly();
+    if (!bound.isSuccess()) {
+      Throwable cause = bound.cause();
+      throw new IOException("cannot listen on TCP address " + address + ": " + cause.getMessage(), cause);
+    }
+    listeners.add(bound.channel());
+    SocketAddress local = bound.channel().localAddress();
+    return (InetSocketAddress) local;
+  }
+
+  /** Listens on a Unix socket; the caller manages the socket file (see UnixSocketFile). */
+  public void listenUnix(Path path) throws IOException {
+    ChannelFuture registered = transport.bindUnix(bootstrap.clone(), path).awaitUninterruptibly();
+    if (!registered.isSuccess()) {
+      Throwable cause = registered.cause();
+      throw new IOException("cannot listen on Unix socket " + path + ": " + cause.getMessage(), cause);
+    }
+    listeners.add(registered.channel());
+  }
+
+  /** Stops accepting connections; open connections stay. */
+  public void stopAccepting() {
+    listeners.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+  }
+
+  /** Number of open client connections. */
+  public int openConnections() {
+    return connections.size();
+  }
+
+  /** Closes every client connection. */
+  public void closeConnections() {
+    connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+  }
+}

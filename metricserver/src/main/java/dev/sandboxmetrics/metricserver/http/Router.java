@@ -1,0 +1,215 @@
+package dev.sandboxmetrics.metricserver.http;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The last handler of a connection's pipeline: turns each complete request into an {@link Exchange} and
+ * hands it to the endpoint for its path, one request at a time (pipelined requests wait their turn, so
+ * responses never interleave). It also enforces the request timeouts, like runsc's one-minute read and write
+ * timeouts: a connection that does not deliver a complete request within the timeout (including an idle
+ * keep-alive connection) is closed, and so is one whose response is not finished within the timeout.
+ *
+ * <p>Rules that hold for every endpoint live here: 503 while shutting down, 404 for unknown paths, 405 for
+ * methods an endpoint does not take, 400 for requests that do not parse, and Prometheus' escaped
+ * {@code /metrics%3F...} form.
+ */
+final class Router extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(Router.class);
+  private static final String METRICS_QUERY_PREFIX = "/metrics?";
+
+  private final Routes routes;
+  private final Duration timeout;
+  private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
+  private boolean busy;
+  private ScheduledFuture<?> deadline;
+
+  Router(Routes routes, Duration timeout) {
+    this.routes = routes;
+    this.timeout = timeout;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    armDeadline(ctx, "no complete request");
+    super.channelActive(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    cancelDeadline();
+    FullHttpRequest r;
+    while ((r = waiting.poll()) != null) {
+      r.release();
+    }
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof FullHttpRequest)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    FullHttpRequest request = (FullHttpRequest) msg;
+    if (busy) {
+      waiting.add(request);
+      ctx.channel().config().setAutoRead(false);
+      return;
+    }
+    serve(ctx, request);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("Connection {}: {}", ctx.channel(), cause.toString());
+    ctx.close();
+  }
+
+  private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
+    busy = true;
+    routes.requestStarted();
+    armDeadline(ctx, "response not finished");
+    Exchange exchange;
+    try {
+      exchange = exchangeFor(ctx, request);
+    } catch (IllegalArgumentException e) {
+      exchange = null;
+      Exchange bad = badRequest(ctx, request);
+      bad.respondError(HttpResponseStatus.BAD_REQUEST, "bad request: " + e.getMessage());
+    } finally {
+      request.release();
+    }
+    if (exchange != null) {
+      dispatch(exchange);
+    }
+  }
+
+  private void dispatch(Exchange exchange) {
+    log.debug("Request: {} {}", exchange.method(), exchange.path());
+    if (routes.shuttingDown()) {
+      exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, "server is shutting down");
+      return;
+    }
+    Routes.Route route = routes.find(exchange.path());
+    if (route == null) {
+      exchange.respondError(HttpResponseStatus.NOT_FOUND, "path not found");
+      return;
+    }
+    if (!route.methods().contains(exchange.method())) {
+      exchange.respond(
+          HttpResponseStatus.METHOD_NOT_ALLOWED,
+          Exchange.TEXT,
+          ("method " + exchange.method() + " not allowed on " + exchange.path() + "\n").getBytes(),
+          Map.of(HttpHeaderNames.ALLOW.toString(), route.allowHeader()));
+      return;
+    }
+    try {
+      route.endpoint().handle(exchange);
+    } catch (RuntimeException e) {
+      log.warn("Request: {} {}: failed: {}", exchange.method(), exchange.path(), e.toString(), e);
+      if (!exchange.answered()) {
+        exchange.respondError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e);
+      }
+    }
+  }
+
+  private Exchange exchangeFor(ChannelHandlerContext ctx, FullHttpRequest request) {
+    DecoderResult result = request.decoderResult();
+    if (result.isFailure()) {
+      Throwable cause = result.cause();
+      HttpResponseStatus status =
+          cause instanceof TooLongHttpLineException
+              ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+              : cause instanceof TooLongHttpHeaderException
+                  ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                  : HttpResponseStatus.BAD_REQUEST;
+      Exchange bad = badRequest(ctx, request);
+      bad.respondError(status, "bad request: " + cause.getMessage());
+      return null;
+    }
+    QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+    String path = uri.path();
+    Map<String, List<String>> query = uri.parameters();
+    if (path.startsWith(METRICS_QUERY_PREFIX)) {
+      // Prometheus' metrics_path escapes '?', so "/metrics?a=b" arrives as "/metrics%3Fa=b". Like runsc,
+      // serve it as /metrics with the decoded rest as its query (any real query is then ignored).
+      query = new QueryStringDecoder(path.substring(METRICS_QUERY_PREFIX.length()), false).parameters();
+      path = "/metrics";
+    }
+    String contentType = request.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+    boolean keepAlive = HttpUtil.isKeepAlive(request) && !routes.shuttingDown();
+    return new Exchange(
+        ctx,
+        request.method(),
+        path,
+        query,
+        contentType,
+        ByteBufUtil.getBytes(request.content()),
+        keepAlive,
+        !request.protocolVersion().equals(HttpVersion.HTTP_1_0),
+        timeout,
+        () -> completed(ctx));
+  }
+
+  private Exchange badRequest(ChannelHandlerContext ctx, FullHttpRequest request) {
+    return new Exchange(
+        ctx, request.method(), "", Map.of(), "", new byte[0], false, false, timeout, () -> completed(ctx));
+  }
+
+  /** On the event loop, when a response has gone out: serve the next waiting request, or read again. */
+  private void completed(ChannelHandlerContext ctx) {
+    busy = false;
+    routes.requestEnded();
+    if (!ctx.channel().isActive()) {
+      cancelDeadline();
+      return;
+    }
+    FullHttpRequest next = waiting.poll();
+    if (next != null) {
+      serve(ctx, next);
+      return;
+    }
+    armDeadline(ctx, "no complete request");
+    ctx.channel().config().setAutoRead(true);
+  }
+
+  private void armDeadline(ChannelHandlerContext ctx, String what) {
+    cancelDeadline();
+    deadline =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  log.debug("Closing {}: {} within {}s.", ctx.channel(), what, timeout.toSeconds());
+                  ctx.close();
+                },
+                timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
+  }
+
+  private void cancelDeadline() {
+    if (deadline != null) {
+      deadline.cancel(false);
+      deadline = null;
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package dev.sandboxmetrics.metricserver.registry;
+
+import dev.sandboxmetrics.posix.Processes;
+import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.verify.Verifier;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One incarnation of a sandbox this server serves, as its state files described it at the last scan: what to
+ * query, the labels of its series, and the facts behind its meta metrics. A sandbox re-created with the same
+ * ID is a new incarnation (new {@code iteration}, new verifier).
+ *
+ * <p>Made by {@link SandboxRegistry}; read by the collector and the meta metrics. Immutable except for the
+ * verifier's memory and the last error, which the collector updates.
+ */
+public final class ServedSandbox {
+  /** The facts the state files give; everything except the per-incarnation verifier. */
+  public record Facts(
+      String id,
+      Instant createdAt,
+      String iteration,
+      Labels labels,
+      Path controlSocket,
+      long pid,
+      boolean checkpointed,
+      boolean restored,
+      Duration cpuTimeSaved,
+      Duration wallTimeSaved,
+      Map<String, String> metricMetadata,
+      List<String> capabilities,
+      Map<String, String> specMetadata) {
+    public Facts {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(createdAt, "createdAt");
+      Objects.requireNonNull(iteration, "iteration");
+      Objects.requireNonNull(labels, "labels");
+      Objects.requireNonNull(controlSocket, "controlSocket");
+      cpuTimeSaved = cpuTimeSaved == null ? Duration.ZERO : cpuTimeSaved;
+      wallTimeSaved = wallTimeSaved == null ? Duration.ZERO : wallTimeSaved;
+      metricMetadata = metricMetadata == null ? Map.of() : Map.copyOf(metricMetadata);
+      capabilities = capabilities == null ? List.of() : List.copyOf(capabilities);
+      specMetadata = specMetadata == null ? Map.of() : Map.copyOf(specMetadata);
+    }
+  }
+
+  /** What stays the same for one incarnation while its state file changes (e.g. checkpointed). */
+  static final class Incarnation {
+    final Verifier verifier;
+    final String registrationError;
+    volatile String lastError;
+
+    Incarnation(Verifier verifier, String registrationError) {
+      this.verifier = verifier;
+      this.registrationError = registrationError;
+    }
+  }
+
+  private final Facts facts;
+  private final Incarnation incarnation;
+
+  ServedSandbox(Facts facts, Incarnation incarnation) {
+    this.facts = facts;
+    this.incarnation = incarnation;
+  }
+
+  /** A sandbox for tests and tools that build one without scanning a root directory. */
+  public static ServedSandbox of(Facts facts, Verifier verifier, String registrationError) {
+    return new ServedSandbox(facts, new Incarnation(verifier, registrationError));
+  }
+
+  public Facts facts() {
+    return facts;
+  }
+
+  public String id() {
+    return facts.id();
+  }
+
+  public String iteration() {
+    return facts.iteration();
+  }
+
+  /** {@code sandbox}, {@code iteration} and, when known, {@code pod_name} and {@code namespace_name}. */
+  public Labels labels() {
+    return facts.labels();
+  }
+
+  public Path controlSocket() {
+    return facts.controlSocket();
+  }
+
+  /** The verifier of this incarnation, or null when its registration is invalid. */
+  public Verifier verifier() {
+    return incarnation.verifier;
+  }
+
+  /** Why the registration cannot be used, or null. */
+  public String registrationError() {
+    return incarnation.registrationError;
+  }
+
+  /** runsc's liveness check: the sandbox PID is non-zero and signal 0 to it succeeds. */
+  public boolean isRunning() {
+    return Processes.isRunning(facts.pid());
+  }
+
+  /**
+   * Records the outcome of an export and says whether it is news: a first failure, a different reason, or a
+   * recovery. Lets the collector log a failing sandbox once per reason, not at every scrape.
+   */
+  public boolean recordOutcome(String error) {
+    // Numbers (times, counts, sizes) change from one failure to the next; the reason is the rest.
+    String reason = error == null ? null : error.replaceAll("[0-9]+", "#");
+    String previous = incarnation.lastError;
+    incarnation.lastError = reason;
+    return !Objects.equals(previous, reason);
+  }
+
+  Incarnation incarnation() {
+    return incarnation;
+  }
+
+  @Override
+  public String toString() {
+    return facts.id() + " (iteration " + facts.iteration() + ")";
+  }
+}

@@ -1,0 +1,168 @@
+package dev.sandboxmetrics.metricserver.scrape;
+
+import dev.sandboxmetrics.snapshot.GoStrings;
+import com.google.re2j.Pattern;
+import dev.sandboxmetrics.metricserver.collect.Collector;
+import dev.sandboxmetrics.metricserver.collect.SandboxResult;
+import dev.sandboxmetrics.metricserver.http.Exchange;
+import dev.sandboxmetrics.metricserver.http.Routes;
+import dev.sandboxmetrics.metricserver.http.StreamingBody;
+import dev.sandboxmetrics.metricserver.meta.MetaMetrics;
+import dev.sandboxmetrics.metricserver.registry.SandboxRegistry;
+import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
+import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.MetricNameFilter;
+import dev.sandboxmetrics.snapshot.text.ExpositionWriter;
+import dev.sandboxmetrics.snapshot.text.SnapshotExport;
+import dev.sandboxmetrics.snapshot.text.WriteReport;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code GET /metrics}: one export (runsc-compat.md sections 7 and 8). Checks the filters on the event loop,
+ * then on the worker executor rescans the root directory, queries every sandbox through the
+ * {@link Collector} (which waits on nothing), and streams the exposition as it is rendered: the sandboxes'
+ * snapshots ordered by sandbox ID and iteration, then the meta snapshot, then the process snapshot.
+ */
+public final class MetricsEndpoint implements Routes.Endpoint {
+  private static final Logger log = LoggerFactory.getLogger(MetricsEndpoint.class);
+  static final String METRICS_FILTER = "runsc-sandbox-metrics-filter";
+  static final String CAPABILITY_FILTER = "runsc-capability-filter";
+
+  private final SandboxRegistry registry;
+  private final Collector collector;
+  private final ExpositionWriter writer;
+  private final Executor work;
+  private final String rootDir;
+  private final String exporterPrefix;
+  private final Instant processStart;
+  private final ScrapeFilters filters = new ScrapeFilters();
+
+  public MetricsEndpoint(
+      SandboxRegistry registry,
+      Collector collector,
+      ExpositionWriter writer,
+      Executor work,
+      String rootDir,
+      String exporterPrefix,
+      Instant processStart) {
+    this.registry = registry;
+    this.collector = collector;
+    this.writer = writer;
+    this.work = work;
+    this.rootDir = rootDir;
+    this.exporterPrefix = exporterPrefix;
+    this.processStart = processStart;
+  }
+
+  @Override
+  public void handle(Exchange exchange) {
+    MetricNameFilter metricFilter;
+    Pattern capabilityFilter;
+    try {
+      metricFilter = filters.metricFilter(exchange.queryParameter(METRICS_FILTER));
+      capabilityFilter = filters.capabilityFilter(exchange.queryParameter(CAPABILITY_FILTER));
+    } catch (ScrapeFilters.InvalidFilterException e) {
+      exchange.respondError(HttpResponseStatus.BAD_REQUEST, e.getMessage());
+      return;
+    }
+    try {
+      work.execute(() -> export(exchange, metricFilter, capabilityFilter));
+    } catch (RejectedExecutionException e) {
+      exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, "server is shutting down or overloaded");
+    }
+  }
+
+  private void export(Exchange exchange, MetricNameFilter metricFilter, Pattern capabilityFilter) {
+    long start = System.nanoTime();
+    List<ServedSandbox> sandboxes;
+    try {
+      sandboxes = registry.refresh();
+    } catch (RuntimeException e) {
+      log.warn("Cannot scan root directory {}: {}", rootDir, e.toString(), e);
+      exchange.respondError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot scan the root directory: " + e);
+      return;
+    }
+    long scanned = System.nanoTime();
+    collector
+        .collect(sandboxes, metricFilter)
+        .whenComplete((r, e) -> {
+          if (log.isDebugEnabled()) {
+            long now = System.nanoTime();
+            log.debug("Scan took {} ms, queries {} ms.", (scanned - start) / 1_000_000, (now - scanned) / 1_000_000);
+          }
+        })
+        .thenAcceptAsync(results -> render(exchange, results, metricFilter, capabilityFilter, start), work)
+        .exceptionally(
+            e -> {
+              log.warn("Export failed", e);
+              if (!exchange.answered()) {
+                exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, "export failed: " + e);
+              }
+              return null;
+            });
+  }
+
+  private void render(
+      Exchange exchange,
+      List<SandboxResult> results,
+      MetricNameFilter metricFilter,
+      Pattern capabilityFilter,
+      long start) {
+    Instant now = Instant.now();
+    List<SnapshotExport> exports = new ArrayList<>(results.size() + 2);
+    for (SandboxResult r : results) {
+      if (r.succeeded()) {
+        exports.add(new SnapshotExport(r.snapshot(), exporterPrefix, r.sandbox().labels()));
+      }
+    }
+    Predicate<String> capabilities = capabilityFilter == null ? null : name -> capabilityFilter.matcher(name).find();
+    exports.add(
+        new SnapshotExport(
+            MetaMetrics.snapshot(results, capabilities, registry.totalRegistered(), now),
+            exporterPrefix + MetaMetrics.PREFIX,
+            Labels.EMPTY));
+    exports.add(new SnapshotExport(MetaMetrics.processSnapshot(processStart, now), "", Labels.EMPTY));
+
+    StreamingBody body = exchange.startStream(writer.contentType());
+    try {
+      WriteReport report = writer.write(body, header(metricFilter), exports);
+      body.close();
+      if (!report.droppedDataPoints().isEmpty()) {
+        List<String> dropped = report.droppedDataPoints();
+        log.warn(
+            "Dropped {} data points that cannot be written, e.g.: {}",
+            dropped.size(),
+            String.join("; ", dropped.subList(0, Math.min(5, dropped.size()))));
+      }
+      if (log.isDebugEnabled()) {
+        log.debug(
+            "Exported {} sandboxes ({} broken): {} bytes in {} ms.",
+            results.size(),
+            MetaMetrics.counts(results).broken(),
+            body.bytesWritten(),
+            (System.nanoTime() - start) / 1_000_000);
+      }
+    } catch (IOException | RuntimeException e) {
+      // The status line went out already: all we can do is cut the response short.
+      log.info("Could not send /metrics to the client: {}", e.toString());
+      body.abort();
+    }
+  }
+
+  private String header(MetricNameFilter filter) {
+    String header = "Data for runsc metric server exporting data for sandboxes in root directory " + rootDir;
+    if (!filter.isAll()) {
+      header += " (filtered using regular expression: " + GoStrings.quote(filter.expression()) + ")";
+    }
+    return header;
+  }
+}

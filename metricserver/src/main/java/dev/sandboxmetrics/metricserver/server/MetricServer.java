@@ -1,0 +1,365 @@
+package dev.sandboxmetrics.metricserver.server;
+
+import dev.sandboxmetrics.metricserver.collect.Collector;
+import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
+import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
+import dev.sandboxmetrics.metricserver.http.HttpServer;
+import dev.sandboxmetrics.metricserver.http.IndexEndpoint;
+import dev.sandboxmetrics.metricserver.http.PidEndpoint;
+import dev.sandboxmetrics.metricserver.http.ProfileEndpoints;
+import dev.sandboxmetrics.metricserver.http.Routes;
+import dev.sandboxmetrics.metricserver.registry.SandboxRegistry;
+import dev.sandboxmetrics.metricserver.scrape.MetricsEndpoint;
+import dev.sandboxmetrics.metricserver.transport.ListenAddress;
+import dev.sandboxmetrics.metricserver.transport.Transport;
+import dev.sandboxmetrics.metricserver.transport.UnixSocketFile;
+import dev.sandboxmetrics.snapshot.text.PrometheusTextWriter;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The metric server (runsc-compat.md sections 7 and 9): checks the root directory, listens on the
+ * {@code --metric-server} address (TCP or Unix socket), serves the HTTP endpoints, rescans the root directory
+ * every 20 s, and shuts down gracefully: stop accepting, 503 to requests that still arrive on open
+ * connections, remove the socket and PID files, let running exports finish (bounded), release everything.
+ *
+ * <p>Threads: a small Netty event loop group does all network I/O (HTTP and the sandboxes' control
+ * sockets); a bounded worker pool does the blocking and CPU work (scans, decoding, verifying, rendering); one
+ * scheduler thread runs the periodic scan and timers. Nothing blocks the event loop.
+ *
+ * <p>Started by the {@code metric-server} and {@code demo} commands, and by tests.
+ */
+public final class MetricServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MetricServer.class);
+  private static final String RUNTIME_ROOT = "%RUNTIME_ROOT%";
+
+  /** Why the server stopped. */
+  public enum Termination {
+    /** Asked to (signal, {@link #shutdown}). */
+    REQUESTED,
+    /** The root directory went away and {@code --allow-unknown-root} was not given. */
+    ROOT_DIRECTORY_GONE
+  }
+
+  private final MetricServerOptions options;
+  private final String address;
+  private final Transport transport;
+  private final EventLoopGroup group;
+  private final ThreadPoolExecutor work;
+  private final ScheduledThreadPoolExecutor scheduler;
+  private final SandboxRegistry registry;
+  private final Routes routes;
+  private final HttpServer http;
+  private final List<UnixSocketFile> socketFiles = new ArrayList<>();
+  private final List<String> listening = new ArrayList<>();
+  private final CompletableFuture<Termination> terminated = new CompletableFuture<>();
+  private InetSocketAddress tcpAddress;
+  private Path pidFile;
+  private volatile boolean shuttingDown;
+
+  private MetricServer(MetricServerOptions options, String address) {
+    this.options = options;
+    this.address = address;
+    this.transport = Transport.detect();
+    int loops = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
+    this.group = transport.newEventLoopGroup(loops, "sandbox-metrics-io");
+    int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
+    this.work =
+        new ThreadPoolExecutor(
+            workers,
+            workers,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(100_000),
+            new DefaultThreadFactory("sandbox-metrics-worker", true));
+    this.work.allowCoreThreadTimeOut(true);
+    this.scheduler = new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("sandbox-metrics-scheduler", true));
+    this.scheduler.setRemoveOnCancelPolicy(true);
+    this.registry = new SandboxRegistry(new RootDirectory(Path.of(options.rootDir())), options.rootDir(), address, options.allowUnknownRoot());
+    ControlSocketClient client = new ControlSocketClient(transport, group, options.maxReplyBytes());
+    Collector collector =
+        new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries());
+    this.routes = new Routes(() -> shuttingDown);
+    routes
+        .get("/", new IndexEndpoint())
+        .get(
+            "/metrics",
+            new MetricsEndpoint(
+                registry,
+                collector,
+                new PrometheusTextWriter(),
+                work,
+                options.rootDir(),
+                options.exporterPrefix(),
+                Instant.now()))
+        .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))
+        .get("/runsc-metrics/pid", new PidEndpoint(ProcessHandle.current().pid()));
+    if (options.allowProfiling()) {
+      log.warn("Profiling HTTP endpoints are exposed; this should only be used for development!");
+      routes
+          .get("/runsc-metrics/profile-cpu", ProfileEndpoints.cpu(work, scheduler, options.httpTimeout()))
+          .get("/runsc-metrics/profile-heap", ProfileEndpoints.heap(work));
+    }
+    this.http = new HttpServer(transport, group, routes, options.httpTimeout());
+  }
+
+  /**
+   * Checks the settings and the root directory, binds, writes the PID file and starts serving.
+   *
+   * @throws StartupException with a message for the user; {@link StartupException#isUsageError()} for bad
+   *     flags
+   */
+  public static MetricServer start(MetricServerOptions options) throws StartupException {
+    if (options.address().isEmpty()) {
+      throw new StartupException("no metric server address given (--metric-server)", true);
+    }
+    String address = options.address();
+    if (address.contains(RUNTIME_ROOT)) {
+      String replaced = address.replace(RUNTIME_ROOT, options.rootDir());
+      log.info("Metric server address replaced %RUNTIME_ROOT%: \"{}\" -> \"{}\"", address, replaced);
+      address = replaced;
+    }
+    List<ListenAddress> listenAddresses = new ArrayList<>();
+    try {
+      listenAddresses.add(ListenAddress.parse(address));
+      for (String extra : options.extraListenAddresses()) {
+        listenAddresses.add(ListenAddress.parse(extra.replace(RUNTIME_ROOT, options.rootDir())));
+      }
+    } catch (IllegalArgumentException e) {
+      throw new StartupException(e.getMessage(), true);
+    }
+    checkRootDirectory(options);
+
+    MetricServer server = new MetricServer(options, address);
+    try {
+      for (ListenAddress a : listenAddresses) {
+        server.listen(a);
+      }
+      server.writePidFile();
+    } catch (IOException e) {
+      server.release();
+      throw new StartupException(e.getMessage(), false);
+    } catch (RuntimeException e) {
+      server.release();
+      throw e;
+    }
+    server.startScanning();
+    log.info(
+        "Server serving on {} for root directory {} (transport {}).",
+        String.join(" and ", server.listening),
+        options.rootDir(),
+        server.transport.name());
+    return server;
+  }
+
+  /** Where the server listens: the bound TCP address ({@code host:port}) or socket path of each listener. */
+  public List<String> listeningOn() {
+    return List.copyOf(listening);
+  }
+
+  /** The bound TCP address (with the real port when port 0 was given), or null when only on Unix sockets. */
+  public InetSocketAddress tcpAddress() {
+    return tcpAddress;
+  }
+
+  /** The address sandboxes must name to be served (after {@code %RUNTIME_ROOT%} replacement). */
+  public String address() {
+    return address;
+  }
+
+  public boolean isShuttingDown() {
+    return shuttingDown;
+  }
+
+  /** Starts a graceful shutdown without waiting for it; safe from any thread, idempotent. */
+  public void shutdownAsync(Termination why) {
+    Thread t = new Thread(() -> shutdown(why), "sandbox-metrics-shutdown");
+    t.setDaemon(false);
+    t.start();
+  }
+
+  /** Shuts down gracefully and waits until done. Idempotent. */
+  public void shutdown() {
+    shutdown(Termination.REQUESTED);
+  }
+
+  @Override
+  public void close() {
+    shutdown();
+  }
+
+  /** Waits until the server has shut down and says why. */
+  public Termination awaitTermination() throws InterruptedException {
+    try {
+      return terminated.get();
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("shutdown failed", e.getCause());
+    }
+  }
+
+  private void shutdown(Termination why) {
+    synchronized (this) {
+      if (shuttingDown) {
+        awaitQuietly();
+        return;
+      }
+      shuttingDown = true;
+    }
+    log.info("Server shutting down.");
+    http.stopAccepting();
+    for (UnixSocketFile f : socketFiles) {
+      f.release();
+    }
+    removePidFile();
+    // Let exports that are running finish (they are bounded by the export timeout), then close the rest.
+    long graceEnd = System.nanoTime() + options.exportTimeout().plusSeconds(5).toNanos();
+    while (routes.inFlight() > 0 && System.nanoTime() < graceEnd) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    http.closeConnections();
+    release();
+    log.info("Server has stopped.");
+    terminated.complete(why);
+  }
+
+  private void awaitQuietly() {
+    try {
+      terminated.get(options.exportTimeout().plusSeconds(15).toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      // Another thread is shutting down; nothing more to do here.
+    }
+  }
+
+  /** Frees threads and files; used by shutdown and by a failed start. */
+  private void release() {
+    scheduler.shutdownNow();
+    work.shutdown();
+    for (UnixSocketFile f : socketFiles) {
+      f.release();
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    try {
+      work.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void checkRootDirectory(MetricServerOptions options) throws StartupException {
+    Path root = Path.of(options.rootDir());
+    // Listing catches both a missing directory and one we may not read.
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
+      entries.iterator().hasNext();
+    } catch (IOException | RuntimeException e) {
+      String why = e instanceof NoSuchFileException ? "it does not exist" : e.toString();
+      if (!options.allowUnknownRoot()) {
+        throw new StartupException(
+            "invalid root directory \"" + options.rootDir() + "\": cannot list it: " + why
+                + " (--allow-unknown-root starts anyway)",
+            false);
+      }
+      log.info(
+          "Root directory \"{}\" cannot be listed ({}); continuing anyway, as expected with --allow-unknown-root.",
+          options.rootDir(),
+          why);
+    }
+  }
+
+  private void listen(ListenAddress a) throws IOException {
+    if (a instanceof ListenAddress.Unix unix) {
+      UnixSocketFile file = UnixSocketFile.prepare(unix.path());
+      http.listenUnix(unix.path());
+      socketFiles.add(file);
+      file.claim();
+      listening.add(unix.path().toString());
+      return;
+    }
+    ListenAddress.Tcp tcp = (ListenAddress.Tcp) a;
+    if (tcp.allInterfaces()) {
+      log.warn("Binding on all interfaces. This will allow anyone to list all containers on your machine!");
+    }
+    InetSocketAddress bound = http.listenTcp(tcp.resolve());
+    if (tcpAddress == null) {
+      tcpAddress = bound;
+    }
+    String host = bound.getAddress().getHostAddress();
+    listening.add((host.contains(":") ? "[" + host + "]" : host) + ":" + bound.getPort());
+  }
+
+  private void writePidFile() throws IOException {
+    if (options.pidFile() == null) {
+      return;
+    }
+    long pid = ProcessHandle.current().pid();
+    try {
+      Files.writeString(options.pidFile(), Long.toString(pid), StandardCharsets.US_ASCII);
+    } catch (IOException e) {
+      throw new IOException("cannot write PID to file \"" + options.pidFile() + "\": " + e, e);
+    }
+    pidFile = options.pidFile();
+    log.info("Wrote PID {} to file {}.", pid, pidFile);
+  }
+
+  private void removePidFile() {
+    if (pidFile == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(pidFile);
+    } catch (IOException e) {
+      log.warn("Cannot remove PID file {}: {}", pidFile, e.toString());
+    }
+    pidFile = null;
+  }
+
+  private void startScanning() {
+    // A first scan right away, so that the log says which sandboxes we serve before anyone scrapes.
+    work.execute(registry::refresh);
+    long every = options.rescanInterval().toMillis();
+    scheduler.scheduleWithFixedDelay(this::periodicScan, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  private void periodicScan() {
+    if (shuttingDown) {
+      return;
+    }
+    try {
+      registry.scan();
+    } catch (SandboxRegistry.RootDirectoryException e) {
+      if (options.allowUnknownRoot()) {
+        log.debug("{} (ignored: --allow-unknown-root)", e.getMessage());
+        return;
+      }
+      log.warn("{}: it has likely gone away. Server shutting down.", e.getMessage());
+      shutdownAsync(Termination.ROOT_DIRECTORY_GONE);
+    } catch (RuntimeException e) {
+      log.warn("Periodic scan of {} failed: {}", options.rootDir(), e.toString(), e);
+    }
+  }
+}

@@ -1,0 +1,194 @@
+package dev.sandboxmetrics.metricserver.collect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sandboxmetrics.metricserver.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The non-blocking control-socket client against a hand-written peer on a real Unix socket: how replies are
+ * framed, bounded and timed out. (The simulator covers the protocol end to end in the scrape tests.)
+ */
+@Timeout(30)
+class ControlSocketClientTest {
+  @TempDir Path dir;
+
+  private final Transport transport = Transport.detect();
+  private final EventLoopGroup group = transport.newEventLoopGroup(1, "client-test");
+  private final ControlSocketClient client = new ControlSocketClient(transport, group, 4096);
+  private static final byte[] CALL = "{\"method\":\"Metrics.Export\",\"arg\":{}}".getBytes(StandardCharsets.UTF_8);
+
+  @AfterEach
+  void stop() {
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  @Test
+  void replyArrivingInPiecesIsReturnedWholeUpToTheEndOfTheJsonValue() throws Exception {
+    String reply = "{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"data\":[{\"s\":\"}{\"}]}}}";
+    Path socket = peer(ch -> {
+      readCall(ch);
+      for (int i = 0; i < reply.length(); i += 7) {
+        write(ch, reply.substring(i, Math.min(reply.length(), i + 7)));
+        sleep(5);
+      }
+      sleep(2000); // Does not hang up: the client must see the end of the value by itself.
+    });
+    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    assertThat(new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8)).isEqualTo(reply);
+  }
+
+  @Test
+  void hangingUpWithoutAReplyIsAnError() {
+    Path socket = peer(ch -> readCall(ch));
+    assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
+        .isEqualTo("the sandbox closed the connection without replying");
+  }
+
+  @Test
+  void hangingUpHalfWayIsAnError() {
+    Path socket = peer(ch -> {
+      readCall(ch);
+      write(ch, "{\"success\":true,\"result\":{");
+    });
+    assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
+        .contains("closed the connection after 26 bytes, before the reply was complete");
+  }
+
+  @Test
+  void replyLargerThanTheLimitIsRejectedWithoutReadingItAll() {
+    Path socket = peer(ch -> {
+      readCall(ch);
+      write(ch, "{\"x\":\"" + "a".repeat(10_000) + "\"}");
+    });
+    assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
+        .startsWith("reply larger than 4096 bytes");
+  }
+
+  @Test
+  void stalledPeerCostsTheDeadlineOnly() {
+    Path socket = peer(ch -> {
+      readCall(ch);
+      write(ch, "{\"succ");
+      sleep(10_000);
+    });
+    long start = System.nanoTime();
+    assertThat(failure(client.call(socket, CALL, Duration.ofMillis(300))))
+        .isEqualTo("no complete reply within 300ms (6 bytes received)");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void notJsonIsAMalformedReply() {
+    Path socket = peer(ch -> {
+      readCall(ch);
+      write(ch, "HTTP/1.1 200 OK\r\n\r\n");
+    });
+    assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5)))).startsWith("malformed reply");
+  }
+
+  @Test
+  void missingSocketCannotBeConnected() {
+    assertThat(failure(client.call(dir.resolve("nobody.sock"), CALL, Duration.ofSeconds(5))))
+        .startsWith("cannot connect to control socket " + dir.resolve("nobody.sock"));
+  }
+
+  @Test
+  void socketPathTooLongForSockaddrUnIsReachedThroughProcSelfFd() throws Exception {
+    Path deep = Files.createDirectories(dir.resolve("x".repeat(70)).resolve("y".repeat(40)));
+    Path socket = deep.resolve("runsc-sandbox.sock");
+    assertThat(socket.toString().length()).isGreaterThanOrEqualTo(108);
+    peerAt(socket, ch -> {
+      readCall(ch);
+      write(ch, "{\"success\":true}");
+    });
+    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    assertThat(r.length()).isEqualTo("{\"success\":true}".length());
+  }
+
+  private Path peer(Consumer<SocketChannel> behaviour) {
+    Path socket = dir.resolve("peer-" + System.nanoTime() + ".sock");
+    peerAt(socket, behaviour);
+    return socket;
+  }
+
+  /** A one-connection peer: binds (through /proc/self/fd when the path is long), accepts, behaves, hangs up. */
+  private static void peerAt(Path socket, Consumer<SocketChannel> behaviour) {
+    try {
+      ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      try (dev.sandboxmetrics.posix.PathHandle d = dev.sandboxmetrics.posix.PathHandle.open(socket.getParent())) {
+        server.bind(UnixDomainSocketAddress.of(d.procPath().resolve(socket.getFileName())));
+      }
+      Thread t = new Thread(() -> {
+        try (server; SocketChannel ch = server.accept()) {
+          behaviour.accept(ch);
+        } catch (IOException e) {
+          // The client went away first; fine for these tests.
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void readCall(SocketChannel ch) {
+    try {
+      ByteBuffer b = ByteBuffer.allocate(CALL.length);
+      while (b.hasRemaining() && ch.read(b) >= 0) {
+        // until the whole call is in
+      }
+      assertThat(new String(b.array(), StandardCharsets.UTF_8)).isEqualTo(new String(CALL, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void write(SocketChannel ch, String s) {
+    try {
+      ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+    } catch (IOException e) {
+      // The client closed first (e.g. after its limit); the test checks what the client says.
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static String failure(CompletableFuture<?> f) {
+    try {
+      f.join();
+      throw new AssertionError("expected a failure");
+    } catch (CompletionException e) {
+      assertThat(e.getCause()).isInstanceOf(ControlCallException.class);
+      return e.getCause().getMessage();
+    }
+  }
+}

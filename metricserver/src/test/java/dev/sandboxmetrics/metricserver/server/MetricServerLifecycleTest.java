@@ -1,0 +1,174 @@
+package dev.sandboxmetrics.metricserver.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.sandboxmetrics.metricserver.testing.RawHttp;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Starting and stopping: addresses, the root directory check, socket and PID files, shutdown. */
+@Timeout(60)
+class MetricServerLifecycleTest {
+  @TempDir Path tmp;
+
+  private Path root() throws IOException {
+    return Files.createDirectories(tmp.resolve("root"));
+  }
+
+  @Test
+  void unixSocketIsWorldAccessibleAndRemovedOnShutdownWithThePidFile() throws Exception {
+    Path socket = tmp.resolve("metrics.sock");
+    Path pidFile = tmp.resolve("server.pid");
+    MetricServer server =
+        MetricServer.start(MetricServerOptions.of(root().toString(), socket.toString()).withPidFile(pidFile));
+    try {
+      assertThat(Files.getPosixFilePermissions(socket, LinkOption.NOFOLLOW_LINKS))
+          .isEqualTo(PosixFilePermissions.fromString("rwxrwxrwx"));
+      assertThat(Files.readString(pidFile)).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+      RawHttp.Response pid = RawHttp.get(UnixDomainSocketAddress.of(socket), "/runsc-metrics/pid");
+      assertThat(pid.text()).isEqualTo(Long.toString(ProcessHandle.current().pid()));
+    } finally {
+      server.shutdown();
+    }
+    assertThat(server.awaitTermination()).isEqualTo(MetricServer.Termination.REQUESTED);
+    assertThat(socket).doesNotExist();
+    assertThat(pidFile).doesNotExist();
+  }
+
+  @Test
+  void staleSocketFileThatNobodyListensOnDoesNotBlockStartUp() throws Exception {
+    Path socket = tmp.resolve("stale.sock");
+    try (ServerSocketChannel dead = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      dead.bind(UnixDomainSocketAddress.of(socket));
+    }
+    assertThat(socket).exists(); // closing a listener leaves its file behind, like a crashed server
+    try (MetricServer server = MetricServer.start(MetricServerOptions.of(root().toString(), socket.toString()))) {
+      assertThat(RawHttp.get(UnixDomainSocketAddress.of(socket), "/").status()).isEqualTo(200);
+    }
+    assertThat(socket).doesNotExist();
+  }
+
+  @Test
+  void liveSocketIsAddressInUseAndIsLeftAlone() throws Exception {
+    Path socket = tmp.resolve("live.sock");
+    try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      other.bind(UnixDomainSocketAddress.of(socket));
+      Object inode = Files.getAttribute(socket, "unix:ino");
+      assertThatThrownBy(() -> MetricServer.start(MetricServerOptions.of(root().toString(), socket.toString())))
+          .isInstanceOf(StartupException.class)
+          .hasMessageContaining("address in use")
+          .hasMessageContaining(socket.toString())
+          .satisfies(e -> assertThat(((StartupException) e).isUsageError()).isFalse());
+      assertThat(Files.getAttribute(socket, "unix:ino")).isEqualTo(inode);
+    }
+  }
+
+  @Test
+  void socketFileReplacedByAnotherIsLeftAloneOnShutdown() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        !"nio".equals(System.getProperty("sandboxmetrics.transport")),
+        "Netty's NIO domain-socket channel deletes its path on close; only the epoll transport can leave it");
+    Path socket = tmp.resolve("replaced.sock");
+    MetricServer server = MetricServer.start(MetricServerOptions.of(root().toString(), socket.toString()));
+    Files.delete(socket);
+    try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      other.bind(UnixDomainSocketAddress.of(socket));
+      server.shutdown();
+      assertThat(socket).exists();
+    }
+  }
+
+  @Test
+  void runtimeRootPlaceholderInTheAddressIsTheRootDirectory() throws Exception {
+    Path root = root();
+    try (MetricServer server = MetricServer.start(MetricServerOptions.of(root.toString(), "%RUNTIME_ROOT%/metrics.sock"))) {
+      assertThat(server.address()).isEqualTo(root + "/metrics.sock");
+      assertThat(root.resolve("metrics.sock")).exists();
+    }
+  }
+
+  @Test
+  void missingRootDirectoryRefusesToStartUnlessAllowed() throws Exception {
+    String missing = tmp.resolve("no-such-root").toString();
+    assertThatThrownBy(() -> MetricServer.start(MetricServerOptions.of(missing, "127.0.0.1:0")))
+        .isInstanceOf(StartupException.class)
+        .hasMessageContaining("invalid root directory")
+        .hasMessageContaining(missing)
+        .hasMessageContaining("--allow-unknown-root");
+
+    try (MetricServer server =
+        MetricServer.start(MetricServerOptions.of(missing, "127.0.0.1:0").withAllowUnknownRoot(true))) {
+      assertThat(RawHttp.get(server.tcpAddress(), "/metrics").status()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void rootThatIsNotADirectoryRefusesToStart() throws Exception {
+    Path notADirectory = Files.writeString(tmp.resolve("root-file"), "not a directory");
+    assertThatThrownBy(() -> MetricServer.start(MetricServerOptions.of(notADirectory.toString(), "127.0.0.1:0")))
+        .isInstanceOf(StartupException.class)
+        .hasMessageContaining("invalid root directory")
+        .hasMessageContaining("cannot list it");
+  }
+
+  @Test
+  void emptyOrMalformedAddressIsAUsageError() {
+    assertThatThrownBy(() -> MetricServer.start(MetricServerOptions.of(tmp.toString(), "")))
+        .isInstanceOf(StartupException.class)
+        .hasMessageContaining("--metric-server")
+        .satisfies(e -> assertThat(((StartupException) e).isUsageError()).isTrue());
+    assertThatThrownBy(() -> MetricServer.start(MetricServerOptions.of(tmp.toString(), "localhost")))
+        .isInstanceOf(StartupException.class)
+        .hasMessageContaining("host:port")
+        .satisfies(e -> assertThat(((StartupException) e).isUsageError()).isTrue());
+  }
+
+  @Test
+  void tcpPortInUseIsARuntimeFailure() throws Exception {
+    try (MetricServer first = MetricServer.start(MetricServerOptions.of(root().toString(), "127.0.0.1:0"))) {
+      String taken = "127.0.0.1:" + first.tcpAddress().getPort();
+      assertThatThrownBy(() -> MetricServer.start(MetricServerOptions.of(root().toString(), taken)))
+          .isInstanceOf(StartupException.class)
+          .hasMessageContaining("cannot listen on TCP address")
+          .satisfies(e -> assertThat(((StartupException) e).isUsageError()).isFalse());
+    }
+  }
+
+  @Test
+  void serverShutsDownWhenTheRootDirectoryDisappears() throws Exception {
+    Path root = root();
+    Path socket = tmp.resolve("m.sock");
+    MetricServer server =
+        MetricServer.start(
+            MetricServerOptions.of(root.toString(), socket.toString()).withRescanInterval(Duration.ofMillis(100)));
+    Files.delete(root);
+    assertThat(server.awaitTermination()).isEqualTo(MetricServer.Termination.ROOT_DIRECTORY_GONE);
+    assertThat(socket).doesNotExist();
+  }
+
+  @Test
+  void withAllowUnknownRootTheServerOutlivesItsRootDirectory() throws Exception {
+    Path root = root();
+    try (MetricServer server =
+        MetricServer.start(
+            MetricServerOptions.of(root.toString(), "127.0.0.1:0")
+                .withAllowUnknownRoot(true)
+                .withRescanInterval(Duration.ofMillis(50)))) {
+      Files.delete(root);
+      Thread.sleep(300);
+      assertThat(server.isShuttingDown()).isFalse();
+      assertThat(RawHttp.get(server.tcpAddress(), "/metrics").status()).isEqualTo(200);
+    }
+  }
+}

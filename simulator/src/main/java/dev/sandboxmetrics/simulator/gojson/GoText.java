@@ -1,0 +1,103 @@
+package dev.sandboxmetrics.simulator.gojson;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+
+/**
+ * How Go's encoding/json spells a time and a float64, so that the simulator's bytes are the bytes a real
+ * runsc writes. Used by {@link GoJsonWriter} (snapshots, replies) and by the state file writer
+ * ({@code createdAt}, {@code startTime}).
+ */
+public final class GoText {
+  private GoText() {}
+
+  /**
+   * Go's {@code time.RFC3339Nano} ({@code 2006-01-02T15:04:05.999999999Z07:00}), what {@code time.Time}
+   * marshals to: the fraction loses its trailing zeros (and its dot when it is zero), and a zero offset is
+   * written {@code Z}.
+   */
+  public static String rfc3339Nano(Instant instant, ZoneId zone) {
+    ZonedDateTime t = instant.atZone(zone);
+    StringBuilder b = new StringBuilder(40);
+    pad(b, t.getYear(), 4).append('-');
+    pad(b, t.getMonthValue(), 2).append('-');
+    pad(b, t.getDayOfMonth(), 2).append('T');
+    pad(b, t.getHour(), 2).append(':');
+    pad(b, t.getMinute(), 2).append(':');
+    pad(b, t.getSecond(), 2);
+    int nanos = t.getNano();
+    if (nanos != 0) {
+      int digits = 9;
+      while (nanos % 10 == 0) {
+        nanos /= 10;
+        digits--;
+      }
+      b.append('.');
+      pad(b, nanos, digits);
+    }
+    ZoneOffset offset = t.getOffset();
+    int seconds = offset.getTotalSeconds();
+    if (seconds == 0) {
+      b.append('Z');
+    } else {
+      b.append(seconds < 0 ? '-' : '+');
+      int abs = Math.abs(seconds);
+      pad(b, abs / 3600, 2).append(':');
+      pad(b, (abs / 60) % 60, 2);
+    }
+    return b.toString();
+  }
+
+  /**
+   * A float64 as encoding/json writes it: shortest round-trip digits, plain notation for magnitudes in
+   * [1e-6, 1e21), exponent notation otherwise with Go's spelling ({@code 1e+21}, {@code 1.5e-7}). Go
+   * cannot encode infinities or NaN; for those we write the tokens {@code Infinity}, {@code -Infinity} and
+   * {@code NaN}, which our client accepts (runsc-compat.md section 4).
+   */
+  public static String float64(double f) {
+    if (Double.isNaN(f)) {
+      return "NaN";
+    }
+    if (Double.isInfinite(f)) {
+      return f > 0 ? "Infinity" : "-Infinity";
+    }
+    if (f == 0) {
+      return (Double.doubleToRawLongBits(f) < 0) ? "-0" : "0";
+    }
+    // Double.toString gives digits that round-trip; BigDecimal lets us lay them out Go's way.
+    BigDecimal d = new BigDecimal(Double.toString(f)).stripTrailingZeros();
+    double abs = Math.abs(f);
+    if (abs >= 1e-6 && abs < 1e21) {
+      return d.toPlainString();
+    }
+    String digits = d.unscaledValue().abs().toString();
+    int exponent = digits.length() - 1 - d.scale();
+    StringBuilder b = new StringBuilder(digits.length() + 8);
+    if (f < 0) {
+      b.append('-');
+    }
+    b.append(digits.charAt(0));
+    if (digits.length() > 1) {
+      b.append('.').append(digits, 1, digits.length());
+    }
+    b.append('e').append(exponent < 0 ? '-' : '+');
+    int absExp = Math.abs(exponent);
+    // strconv writes at least two exponent digits; encoding/json then drops the zero of "e-0X" only.
+    if (absExp < 10 && exponent > 0) {
+      b.append('0');
+    }
+    b.append(absExp);
+    return b.toString();
+  }
+
+  private static StringBuilder pad(StringBuilder b, int value, int width) {
+    String s = Integer.toString(value);
+    for (int i = s.length(); i < width; i++) {
+      b.append('0');
+    }
+    return b.append(s);
+  }
+}

@@ -1,0 +1,150 @@
+package dev.sandboxmetrics.simulator.workload;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
+import dev.sandboxmetrics.simulator.gojson.GoText;
+import dev.sandboxmetrics.simulator.gojson.ResourceJson;
+import dev.sandboxmetrics.snapshot.DataPoint;
+import dev.sandboxmetrics.snapshot.MetricNameFilter;
+import dev.sandboxmetrics.snapshot.MetricType;
+import dev.sandboxmetrics.snapshot.Registration;
+import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.Value;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The {@code bench} profile: the project's benchmark workload ({@code testdata/bench/}, bundled as
+ * resources): 175 data points (160 counters, 13 gauges, 2 histograms of 22 buckets), the same values on
+ * every call with a fresh time. Replies are assembled from pre-encoded data points, so that a thousand
+ * simulated sandboxes cost the benchmark's machine little CPU.
+ */
+public final class BenchWorkload extends Workload {
+  private static final Registration REGISTRATION =
+      ResourceJson.readRegistration(BenchWorkload.class, "registration-175.json");
+  private static final Snapshot SNAPSHOT =
+      ResourceJson.readSnapshot(BenchWorkload.class, "snapshot-175.json");
+  private static final byte[][] ENCODED = encodeAll(SNAPSHOT.data());
+  private static final byte[] PREFIX =
+      "{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"when\":\"".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] DATA = "\",\"data\":[".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] END_WITH_DATA = "]}}}".getBytes(StandardCharsets.UTF_8);
+  private static final byte[] END_WITHOUT_DATA = "\"}}}".getBytes(StandardCharsets.UTF_8);
+
+  // Shared until this sandbox's counter-decrease fault changes a value; then copied.
+  private List<DataPoint> points = SNAPSHOT.data();
+  private byte[][] encoded = ENCODED;
+  private byte[] allPoints;
+
+  @Override
+  public Registration registration() {
+    return REGISTRATION;
+  }
+
+  @Override
+  public void advance() {
+    // The benchmark serves the same values every time: only the snapshot time changes.
+  }
+
+  @Override
+  public Snapshot snapshot(Instant when, MetricNameFilter filter) {
+    if (filter.isAll()) {
+      return new Snapshot(when, points);
+    }
+    List<DataPoint> kept = new ArrayList<>();
+    for (DataPoint d : points) {
+      if (filter.matches(d.metric().name())) {
+        kept.add(d);
+      }
+    }
+    return new Snapshot(when, kept);
+  }
+
+  @Override
+  public byte[] exportReply(Instant when, ZoneId zone, MetricNameFilter filter) {
+    byte[] time = GoText.rfc3339Nano(when, zone).getBytes(StandardCharsets.UTF_8);
+    byte[] data;
+    if (filter.isAll()) {
+      if (allPoints == null) {
+        allPoints = join(encoded, null, filter);
+      }
+      data = allPoints;
+    } else {
+      data = join(encoded, points, filter);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(PREFIX.length + time.length + data.length + 16);
+    out.writeBytes(PREFIX);
+    out.writeBytes(time);
+    if (data.length == 0) {
+      out.writeBytes(END_WITHOUT_DATA);
+    } else {
+      out.writeBytes(DATA);
+      out.writeBytes(data);
+      out.writeBytes(END_WITH_DATA);
+    }
+    return out.toByteArray();
+  }
+
+  @Override
+  public String decreaseCounter() {
+    for (int i = 0; i < points.size(); i++) {
+      DataPoint d = points.get(i);
+      if (d.metric().type() == MetricType.COUNTER
+          && d.value() != null
+          && d.value().isInteger()
+          && d.value().longValue() > 1) {
+        long v = d.value().longValue();
+        DataPoint lowered =
+            new DataPoint(d.metric(), d.labels(), d.externalLabels(), Value.ofInt(v - Math.max(1, v / 10)), null);
+        points = new ArrayList<>(points);
+        points.set(i, lowered);
+        encoded = encoded.clone();
+        encoded[i] = encode(lowered);
+        allPoints = null;
+        return d.metric().name();
+      }
+    }
+    return null;
+  }
+
+  /** The pre-encoded points the filter keeps, comma-separated; {@code names} null means keep all. */
+  private static byte[] join(byte[][] encoded, List<DataPoint> names, MetricNameFilter filter) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(24 * 1024);
+    boolean first = true;
+    for (int i = 0; i < encoded.length; i++) {
+      if (names != null && !filter.matches(names.get(i).metric().name())) {
+        continue;
+      }
+      if (!first) {
+        out.write(',');
+      }
+      out.writeBytes(encoded[i]);
+      first = false;
+    }
+    return out.toByteArray();
+  }
+
+  private static byte[][] encodeAll(List<DataPoint> data) {
+    byte[][] out = new byte[data.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = encode(data.get(i));
+    }
+    return out;
+  }
+
+  private static byte[] encode(DataPoint d) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = GoJsonWriter.generator(out)) {
+      GoJsonWriter.writeDataPoint(g, d);
+    } catch (IOException e) {
+      throw new UncheckedIOException("encoding a data point in memory", e);
+    }
+    return out.toByteArray();
+  }
+}
