@@ -353,7 +353,12 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           } else if (!name.equals(lastName)) {
             last = byName.get(name);
             if (last == null) {
-              last = new MetricGroup(prefix + name, plans.length - e);
+              // Room for as many data points of this name as this snapshot has, in every snapshot to come.
+              int run = 1;
+              while (i + run < data.size() && data.get(i + run).metric().name().equals(name)) {
+                run++;
+              }
+              last = new MetricGroup(prefix + name, (plans.length - e) * run);
               byName.put(name, last);
               groups.add(last);
             }
@@ -683,7 +688,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       group.writtenType = dp.metric().type();
     }
 
-    private void writeHistogram(MetricGroup group, DataPoint dp, ExportPlan plan) {
+    private void writeHistogram(MetricGroup group, DataPoint dp, ExportPlan plan) throws IOException {
       Histogram h = dp.histogram();
       // gVisor sets every histogram apart with a blank line before (ahead of the HELP line) and after.
       buf.put('\n');
@@ -692,6 +697,10 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       for (Bucket bucket : h.buckets()) {
         cumulative += bucket.count();
         writeLine(group.nameBytes, BUCKET, bucket.upperBound(), null, cumulative, plan);
+        // Up to 256 buckets: hand over full chunks inside a histogram too, or the buffer would grow.
+        if (buf.size() >= FLUSH_AT) {
+          flush();
+        }
       }
       writeLine(group.nameBytes, SUM, null, h.total(), 0, plan);
       writeLine(group.nameBytes, COUNT, null, null, cumulative, plan);
