@@ -147,8 +147,8 @@ public final class Verifier {
       if (rule.remembers()) {
         rule.remember(d, pointSlots[i], pointKeys[i]);
       }
-      // Mostly the same instances as last time: storing them again would only give the garbage collector
-      // dirty cards to scan (with G1, about as much CPU on its own threads as verifying takes).
+      // Mostly the same instances as last time: storing them again would only leave dirty cards for G1's
+      // refinement threads to scan (see MetricRule on why counters are remembered as numbers).
       if (knownMetrics[i] != d.metric() || knownLabels[i] != d.labels() || knownRules[i] != rule) {
         knownMetrics[i] = d.metric();
         knownRules[i] = rule;
