@@ -111,7 +111,9 @@ public final class Verifier {
       if (rule == null) {
         throw new VerificationException("snapshot contains unknown metric " + Go.quote(metric.name()));
       }
-      pointRules[i] = rule;
+      if (pointRules[i] != rule) {
+        pointRules[i] = rule;
+      }
       int knownSlot = known && knownLabels[i] == d.labels() ? knownSlots[i] : -1;
       pointSlots[i] = rule.check(d, stamp, pointKeys, i, known, knownSlot);
       anySparse |= pointSlots[i] < 0;
@@ -127,7 +129,7 @@ public final class Verifier {
     for (int i = 0; i < n; i++) {
       MetricRule rule = pointRules[i];
       if (rule.remembers()) {
-        rule.checkIncrease(data.get(i), rule.last(pointSlots[i], pointKeys[i]));
+        rule.checkIncrease(data.get(i), pointSlots[i], pointKeys[i]);
       }
     }
 
@@ -145,9 +147,13 @@ public final class Verifier {
       if (rule.remembers()) {
         rule.remember(d, pointSlots[i], pointKeys[i]);
       }
-      knownMetrics[i] = d.metric();
-      knownRules[i] = rule;
-      knownLabels[i] = d.labels();
+      // Mostly the same instances as last time: storing them again would only leave dirty cards for G1's
+      // refinement threads to scan (see MetricRule on why counters are remembered as numbers).
+      if (knownMetrics[i] != d.metric() || knownLabels[i] != d.labels() || knownRules[i] != rule) {
+        knownMetrics[i] = d.metric();
+        knownRules[i] = rule;
+        knownLabels[i] = d.labels();
+      }
       knownSlots[i] = pointSlots[i];
     }
     if (anySparse) {
