@@ -10,27 +10,45 @@ import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Value;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * One registered metric as the {@link Verifier} checks it: what its data points must look like, and the last
- * accepted value of each of its field combinations. Everything a data point is checked against is
- * precomputed here once per registration, so that verifying a snapshot is a few array and hash lookups per
- * data point.
+ * One registered metric as the {@link Verifier} checks it: what its data points must look like, and where
+ * in a verifier's {@link VerifierMemory} the last accepted value of each of its field combinations lives.
+ * Everything a data point is checked against is precomputed here once per registration, so that verifying a
+ * snapshot is a few array and hash lookups per data point.
+ *
+ * <p>Immutable, and shared by every verifier of an equal registration ({@link RegistrationRules}): all
+ * sandboxes of a node usually run the same runsc and register the same metrics, so the names, help texts,
+ * allowed values and lookup maps exist once, not once per sandbox. What a verifier remembers is passed in.
  *
  * <p>A field combination is identified by the index of each label value among the field's allowed values.
- * When the product of the fields' sizes is small (the usual case) the combination is a dense slot number and
- * memory is an array; otherwise it is a {@link ComboKey} in a hash map. Unlike gVisor, which joins values
- * with commas, this cannot confuse {@code a,b}+{@code c} with {@code a}+{@code b,c}.
+ * When the product of the fields' sizes is small (the usual case) the combination is a dense slot number
+ * whose marks and numbers sit at fixed offsets in the verifier's flat arrays; otherwise it is a
+ * {@link ComboKey} in a hash map. Unlike gVisor, which joins values with commas, this cannot confuse
+ * {@code a,b}+{@code c} with {@code a}+{@code b,c}.
  *
- * <p>Not thread-safe; the verifier serializes calls.
+ * <p>Remembered numbers are kept as a kind (0 never accepted, 1 integer, 2 float) and 64 bits, rather than
+ * as the {@link Value} or {@link Histogram}: no object of the last snapshot stays alive between scrapes, and
+ * remembering stores no references, each of which would leave a dirty card for G1's refinement threads to
+ * scan (measured: as much CPU again as verifying, on those threads). A counter takes one number; a histogram
+ * takes its minimum, maximum and sum of squared deviations, then one count per bucket.
  */
 final class MetricRule {
   /** Largest number of combinations kept in arrays; larger ones go to hash maps. */
   static final int MAX_DENSE_COMBINATIONS = 1024;
+
+  /** Remembered number kinds. */
+  static final byte NEVER = 0;
+  static final byte INTEGER = 1;
+  static final byte FLOAT = 2;
+
+  /** Offsets of a histogram's remembered numbers; bucket counts follow. */
+  private static final int MIN = 0;
+  private static final int MAX = 1;
+  private static final int SSD = 2;
+  private static final int COUNTS = 3;
 
   private static final String[] PROCESS_METRIC_NAMES = {
     "process_cpu_seconds_total",
@@ -53,6 +71,49 @@ final class MetricRule {
     }
   }
 
+  /**
+   * Hands out the places of each rule's memory in a verifier's flat arrays while a registration is read,
+   * within a budget: a registration whose dense combinations would take more than {@code budget} entries
+   * gets its remaining wide metrics as sparse ones, whose memory grows only with the combinations a sandbox
+   * actually sends.
+   */
+  static final class Layout {
+    private final int budget;
+    private int seen;
+    private int numbers;
+    private int sparse;
+
+    Layout(int budget) {
+      this.budget = budget;
+    }
+
+    /** Places {@code combinations} dense combinations of {@code stride} numbers each, or answers false. */
+    private boolean placeDense(int combinations, int stride) {
+      long more = (long) combinations * (1 + stride);
+      if (seen + (long) numbers + more > budget) {
+        return false;
+      }
+      seen += combinations;
+      numbers += combinations * stride;
+      return true;
+    }
+
+    /** Marks of dense combinations a verifier keeps. */
+    int seenSize() {
+      return seen;
+    }
+
+    /** Numbers of dense combinations a verifier keeps. */
+    int numbersSize() {
+      return numbers;
+    }
+
+    /** Sparse metrics, each with its own memory in a verifier. */
+    int sparseCount() {
+      return sparse;
+    }
+  }
+
   final String name;
   final MetricType type;
   final String help;
@@ -68,24 +129,17 @@ final class MetricRule {
   private final int denseCombinations;
   /** Expected {@code le} of each bucket, for distributions. */
   private final Value[] upperBounds;
-
-  // Memory of accepted values per combination. Counters with dense combinations keep the number itself,
-  // its kind (0 never accepted, 1 integer, 2 float) and bits, rather than the Value: no object per counter
-  // stays alive between scrapes, and remembering stores no references, each of which would leave a dirty
-  // card for G1's refinement threads to scan (measured: as much CPU again as verifying, on those threads).
-  private byte[] lastCounterKinds;
-  private long[] lastCounterBits;
-  // Otherwise a Value for counters, a Histogram for distributions.
-  private Object[] lastDense;
-  private Map<ComboKey, Object> lastSparse;
-
-  // Combinations seen in the snapshot being verified, to catch duplicates.
-  private int[] seenDense;
-  private Set<ComboKey> seenSparse;
-  private int seenSparseStamp;
+  /** Remembered numbers per combination: 0 for gauges, 1 for counters, 3 + buckets for histograms. */
+  private final int stride;
+  /** Dense: where this metric's marks start in {@link VerifierMemory#seen}. */
+  private final int seenOffset;
+  /** Dense: where this metric's numbers start in {@link VerifierMemory#numbers}. */
+  private final int numbersOffset;
+  /** Sparse: the index of this metric's memory in {@link VerifierMemory#sparse}. */
+  private final int sparseIndex;
 
   @SuppressWarnings({"unchecked", "rawtypes"}) // a generic array of maps, filled right here
-  private MetricRule(MetricMetadata m) throws Invalid {
+  private MetricRule(MetricMetadata m, Layout layout) throws Invalid {
     String promName = m.prometheusName();
     if (m.name().isEmpty() || promName.isEmpty()) {
       throw new Invalid("metric has no name");
@@ -140,7 +194,6 @@ final class MetricRule {
       radix[i] = allowed[i].size();
       combinations = Math.min(combinations * radix[i], MAX_DENSE_COMBINATIONS + 1L);
     }
-    denseCombinations = combinations <= MAX_DENSE_COMBINATIONS ? (int) combinations : -1;
 
     name = promName;
     help = m.description();
@@ -149,6 +202,7 @@ final class MetricRule {
         uint64 = true;
         type = m.cumulative() ? MetricType.COUNTER : MetricType.GAUGE;
         upperBounds = null;
+        stride = type == MetricType.COUNTER ? 1 : 0;
         break;
       case MetricMetadata.TYPE_DISTRIBUTION:
         uint64 = false;
@@ -163,14 +217,30 @@ final class MetricRule {
           upperBounds[i] = Value.ofInt(lower.get(i));
         }
         upperBounds[buckets - 1] = Value.ofFloat(Double.POSITIVE_INFINITY);
+        stride = COUNTS + buckets;
         break;
       default:
         throw new Invalid("invalid type: " + m.type());
     }
+
+    // Valid: now take a place in the verifiers' memory.
+    int seenAt = layout.seen;
+    int numbersAt = layout.numbers;
+    if (combinations <= MAX_DENSE_COMBINATIONS && layout.placeDense((int) combinations, stride)) {
+      denseCombinations = (int) combinations;
+      seenOffset = seenAt;
+      numbersOffset = numbersAt;
+      sparseIndex = -1;
+    } else {
+      denseCombinations = -1;
+      seenOffset = -1;
+      numbersOffset = -1;
+      sparseIndex = layout.sparse++;
+    }
   }
 
-  static MetricRule of(MetricMetadata m) throws Invalid {
-    return new MetricRule(m);
+  static MetricRule of(MetricMetadata m, Layout layout) throws Invalid {
+    return new MetricRule(m, layout);
   }
 
   boolean isDense() {
@@ -186,20 +256,14 @@ final class MetricRule {
 
   /**
    * Checks a data point's shape and returns its combination: a dense slot, or -1 for sparse metrics, whose
-   * key is then stored in {@code keys[index]}. Marks the combination seen in this snapshot ({@code stamp}).
+   * key is then stored in {@code keys[index]}. Marks the combination seen in this snapshot in {@code memory}.
+   *
+   * <p>{@code knownDefinition} says that {@code d.metric()} is an instance that passed this rule's definition
+   * check before, {@code knownSlot} (else -1) that {@code d.labels()} is an instance that mapped to that dense
+   * slot before. Both hold for the same objects whatever their values, so they skip work, not checks.
    */
-  int check(DataPoint d, int stamp, ComboKey[] keys, int index) throws VerificationException {
-    return check(d, stamp, keys, index, false, -1);
-  }
-
-  /**
-   * {@link #check(DataPoint, int, ComboKey[], int)} with what the verifier already knows from earlier
-   * snapshots: {@code knownDefinition} when {@code d.metric()} is an instance that passed this rule's
-   * definition check before, {@code knownSlot} (else -1) when {@code d.labels()} is an instance that mapped
-   * to that dense slot before. Both hold for the same objects whatever their values, so they skip work, not
-   * checks.
-   */
-  int check(DataPoint d, int stamp, ComboKey[] keys, int index, boolean knownDefinition, int knownSlot)
+  int check(
+      DataPoint d, VerifierMemory memory, ComboKey[] keys, int index, boolean knownDefinition, int knownSlot)
       throws VerificationException {
     if (!knownDefinition && (d.metric().type() != type || !d.metric().help().equals(help))) {
       throw fail(
@@ -209,7 +273,7 @@ final class MetricRule {
     if (!d.externalLabels().isEmpty()) {
       throw fail("external labels are not allowed from a sandbox: got " + d.externalLabels());
     }
-    int slot = knownSlot >= 0 ? markSeen(d.labels(), knownSlot, stamp) : checkLabels(d.labels(), stamp, keys, index);
+    int slot = knownSlot >= 0 ? markSeen(d.labels(), memory, knownSlot) : checkLabels(d.labels(), memory, keys, index);
 
     int specified = (d.value() != null ? 1 : 0) + (d.histogram() != null ? 1 : 0);
     if (specified != 1) {
@@ -252,7 +316,8 @@ final class MetricRule {
     return slot;
   }
 
-  private int checkLabels(Labels labels, int stamp, ComboKey[] keys, int at) throws VerificationException {
+  private int checkLabels(Labels labels, VerifierMemory memory, ComboKey[] keys, int at)
+      throws VerificationException {
     int n = fieldNames.length;
     if (labels.size() != n) {
       throw labelsError(labels);
@@ -274,14 +339,10 @@ final class MetricRule {
       }
     }
     if (indices == null) {
-      return markSeen(labels, slot, stamp);
-    }
-    if (seenSparse == null || seenSparseStamp != stamp) {
-      seenSparse = new HashSet<>();
-      seenSparseStamp = stamp;
+      return markSeen(labels, memory, slot);
     }
     ComboKey key = new ComboKey(indices);
-    if (!seenSparse.add(key)) {
+    if (!memory.sparse(sparseIndex).markSeen(key, memory.stamp)) {
       throw duplicate(labels);
     }
     keys[at] = key;
@@ -289,23 +350,13 @@ final class MetricRule {
   }
 
   /** Marks a dense combination seen in this snapshot; a second time is a duplicate. */
-  private int markSeen(Labels labels, int slot, int stamp) throws VerificationException {
-    if (seenDense == null) {
-      seenDense = new int[denseCombinations];
-    }
-    if (seenDense[slot] == stamp) {
+  private int markSeen(Labels labels, VerifierMemory memory, int slot) throws VerificationException {
+    int at = seenOffset + slot;
+    if (memory.seen[at] == memory.stamp) {
       throw duplicate(labels);
     }
-    seenDense[slot] = stamp;
+    memory.seen[at] = memory.stamp;
     return slot;
-  }
-
-  /** Forgets which combinations were seen; for when the verifier's stamp wraps around. */
-  void clearSeen() {
-    if (seenDense != null) {
-      Arrays.fill(seenDense, 0);
-    }
-    seenSparse = null;
   }
 
   /** The error gVisor would report for these labels, checking fields in registration order. */
@@ -339,145 +390,157 @@ final class MetricRule {
   // ---- monotonicity against memory ----
 
   /** Checks that the data point of this combination did not go backwards since the last accepted one. */
-  void checkIncrease(DataPoint d, int slot, ComboKey key) throws VerificationException {
-    if (type == MetricType.COUNTER && slot >= 0) {
-      checkCounterIncrease(d.value(), slot);
-    } else {
-      checkIncrease(d, last(slot, key));
-    }
-  }
-
-  private Object last(int slot, ComboKey key) {
+  void checkIncrease(DataPoint d, VerifierMemory memory, int slot, ComboKey key) throws VerificationException {
+    byte[] kinds;
+    long[] numbers;
+    int at;
     if (slot >= 0) {
-      return lastDense == null ? null : lastDense[slot];
+      kinds = memory.kinds;
+      numbers = memory.numbers;
+      at = numbersOffset + slot * stride;
+    } else {
+      VerifierMemory.Sparse sparse = memory.sparse(sparseIndex);
+      kinds = sparse.kinds;
+      numbers = sparse.numbers;
+      at = sparse.find(key);
     }
-    return lastSparse == null ? null : lastSparse.get(key);
-  }
-
-  /** {@link #checkIncrease(DataPoint, Object)} for a counter, on the remembered kind and bits. */
-  private void checkCounterIncrease(Value now, int slot) throws VerificationException {
-    byte kind = lastCounterKinds == null ? 0 : lastCounterKinds[slot];
-    // Never accepted counts as Value.ZERO, an integer.
-    boolean beforeInteger = kind != 2;
-    long bits = kind == 0 ? 0 : lastCounterBits[slot];
-    double beforeDouble = beforeInteger ? (double) bits : Double.longBitsToDouble(bits);
-    boolean beforeZero = beforeInteger ? bits == 0 : beforeDouble == 0d;
-    if (beforeInteger != now.isInteger() && !beforeZero && !now.isZero()) {
-      throw fail("counter number type changed: " + Go.number(counterValue(kind, bits)) + " vs " + Go.number(now));
-    }
-    boolean decreased = beforeInteger && now.isInteger() ? bits > now.longValue() : beforeDouble > now.toDouble();
-    if (decreased) {
-      throw fail(
-          "counter value decreased from " + Go.number(counterValue(kind, bits)) + " to " + Go.number(now));
-    }
-  }
-
-  private static Value counterValue(byte kind, long bits) {
-    return kind == 2 ? Value.ofFloat(Double.longBitsToDouble(bits)) : Value.ofInt(bits);
-  }
-
-  /** Checks that a counter or histogram did not go backwards since {@code last} (null: never seen). */
-  private void checkIncrease(DataPoint d, Object last) throws VerificationException {
     if (type == MetricType.COUNTER) {
-      Value before = last == null ? Value.ZERO : (Value) last;
-      Value now = d.value();
-      if (!sameType(before, now)) {
-        throw fail("counter number type changed: " + Go.number(before) + " vs " + Go.number(now));
+      checkCounterIncrease(d.value(), kinds, numbers, at);
+    } else if (type == MetricType.HISTOGRAM && at >= 0 && kinds[at + MIN] != NEVER) {
+      checkHistogramIncrease(d.histogram(), kinds, numbers, at);
+    }
+  }
+
+  /** A counter never accepted counts as {@link Value#ZERO}, an integer. */
+  private void checkCounterIncrease(Value now, byte[] kinds, long[] numbers, int at) throws VerificationException {
+    byte kind = at < 0 ? NEVER : kinds[at];
+    long bits = kind == NEVER ? 0 : numbers[at];
+    if (!sameType(kind, bits, now)) {
+      throw fail("counter number type changed: " + Go.number(value(kind, bits)) + " vs " + Go.number(now));
+    }
+    if (greater(kind, bits, now)) {
+      throw fail("counter value decreased from " + Go.number(value(kind, bits)) + " to " + Go.number(now));
+    }
+  }
+
+  private void checkHistogramIncrease(Histogram now, byte[] kinds, long[] numbers, int at)
+      throws VerificationException {
+    long count = 0;
+    for (int i = 0; i < upperBounds.length; i++) {
+      count += numbers[at + COUNTS + i];
+      if (count < 0) {
+        count = Long.MAX_VALUE;
+        break;
       }
-      if (greater(before, now)) {
-        throw fail("counter value decreased from " + Go.number(before) + " to " + Go.number(now));
+    }
+    if (count >= 1) {
+      byte minKind = kinds[at + MIN];
+      long min = numbers[at + MIN];
+      if (!sameType(minKind, min, now.min())) {
+        throw fail("minimum value type changed: " + Go.number(value(minKind, min)) + " vs " + Go.number(now.min()));
       }
-    } else if (type == MetricType.HISTOGRAM && last != null) {
-      Histogram before = (Histogram) last;
-      Histogram now = d.histogram();
-      long count = saturatedCount(before);
-      if (count >= 1) {
-        if (!sameType(before.min(), now.min())) {
-          throw fail("minimum value type changed: " + Go.number(before.min()) + " vs " + Go.number(now.min()));
-        }
-        if (greater(now.min(), before.min())) {
-          throw fail(
-              "minimum value strictly increased: from " + Go.number(before.min()) + " to " + Go.number(now.min()));
-        }
-        if (!sameType(before.max(), now.max())) {
-          throw fail("maximum value type changed: " + Go.number(before.max()) + " vs " + Go.number(now.max()));
-        }
-        if (greater(before.max(), now.max())) {
-          throw fail(
-              "maximum value strictly decreased: from " + Go.number(before.max()) + " to " + Go.number(now.max()));
-        }
-      }
-      if (count >= 2 && now.ssd().toDouble() < before.ssd().toDouble()) {
+      if (greater(now.min(), minKind, min)) {
         throw fail(
-            "sum of squared deviations decreased from " + Go.number(before.ssd()) + " to " + Go.number(now.ssd()));
+            "minimum value strictly increased: from " + Go.number(value(minKind, min)) + " to "
+                + Go.number(now.min()));
       }
-      List<Bucket> b0 = before.buckets();
-      List<Bucket> b1 = now.buckets();
-      for (int i = 0; i < b1.size(); i++) {
-        if (b0.get(i).count() > b1.get(i).count()) {
-          throw fail(
-              "number of samples in bucket " + i + " (0-based) decreased from " + b0.get(i).count() + " to "
-                  + b1.get(i).count());
-        }
+      byte maxKind = kinds[at + MAX];
+      long max = numbers[at + MAX];
+      if (!sameType(maxKind, max, now.max())) {
+        throw fail("maximum value type changed: " + Go.number(value(maxKind, max)) + " vs " + Go.number(now.max()));
+      }
+      if (greater(maxKind, max, now.max())) {
+        throw fail(
+            "maximum value strictly decreased: from " + Go.number(value(maxKind, max)) + " to "
+                + Go.number(now.max()));
+      }
+    }
+    Value ssd = value(kinds[at + SSD], numbers[at + SSD]);
+    if (count >= 2 && now.ssd().toDouble() < ssd.toDouble()) {
+      throw fail("sum of squared deviations decreased from " + Go.number(ssd) + " to " + Go.number(now.ssd()));
+    }
+    List<Bucket> buckets = now.buckets();
+    for (int i = 0; i < buckets.size(); i++) {
+      long before = numbers[at + COUNTS + i];
+      if (before > buckets.get(i).count()) {
+        throw fail(
+            "number of samples in bucket " + i + " (0-based) decreased from " + before + " to "
+                + buckets.get(i).count());
       }
     }
   }
 
   /** Remembers an accepted data point; only called once the whole snapshot is accepted. */
-  void remember(DataPoint d, int slot, ComboKey key) {
-    if (type == MetricType.COUNTER && slot >= 0) {
-      if (lastCounterKinds == null) {
-        lastCounterKinds = new byte[denseCombinations];
-        lastCounterBits = new long[denseCombinations];
-      }
-      Value v = d.value();
-      lastCounterKinds[slot] = (byte) (v.isInteger() ? 1 : 2);
-      lastCounterBits[slot] = v.isInteger() ? v.longValue() : Double.doubleToRawLongBits(v.doubleValue());
+  void remember(DataPoint d, VerifierMemory memory, int slot, ComboKey key) {
+    byte[] kinds;
+    long[] numbers;
+    int at;
+    if (slot >= 0) {
+      kinds = memory.kinds;
+      numbers = memory.numbers;
+      at = numbersOffset + slot * stride;
+    } else {
+      VerifierMemory.Sparse sparse = memory.sparse(sparseIndex);
+      at = sparse.place(key, stride);
+      kinds = sparse.kinds;
+      numbers = sparse.numbers;
+    }
+    if (type == MetricType.COUNTER) {
+      put(kinds, numbers, at, d.value());
       return;
     }
-    Object value = type == MetricType.COUNTER ? d.value() : d.histogram();
-    if (slot >= 0) {
-      if (lastDense == null) {
-        lastDense = new Object[denseCombinations];
-      }
-      lastDense[slot] = value;
-    } else {
-      if (lastSparse == null) {
-        lastSparse = new HashMap<>();
-      }
-      lastSparse.put(key, value);
+    Histogram h = d.histogram();
+    put(kinds, numbers, at + MIN, h.min());
+    put(kinds, numbers, at + MAX, h.max());
+    put(kinds, numbers, at + SSD, h.ssd());
+    List<Bucket> buckets = h.buckets();
+    for (int i = 0; i < buckets.size(); i++) {
+      numbers[at + COUNTS + i] = buckets.get(i).count();
     }
   }
 
-  /**
-   * gVisor's {@code SameType}: both integers, both floats, or either one zero ({@code {}} is zero of any
-   * kind).
-   */
-  private static boolean sameType(Value a, Value b) {
-    return a.sameKind(b) || a.isZero() || b.isZero();
+  private static void put(byte[] kinds, long[] numbers, int at, Value v) {
+    kinds[at] = v.isInteger() ? INTEGER : FLOAT;
+    numbers[at] = v.isInteger() ? v.longValue() : Double.doubleToRawLongBits(v.doubleValue());
+  }
+
+  /** A remembered number as a value again, for messages; never accepted reads as {@link Value#ZERO}. */
+  private static Value value(byte kind, long bits) {
+    return kind == FLOAT ? Value.ofFloat(Double.longBitsToDouble(bits)) : Value.ofInt(bits);
   }
 
   /**
-   * {@code a > b} for two values of the same type. Unlike gVisor, which compares the integer parts of any
-   * two values that look integral (so float counters 3.0 then 2.0 passed), floats compare as floats.
+   * gVisor's {@code SameType} of a remembered number and a new one: both integers, both floats, or either
+   * one zero ({@code {}} is zero of any kind).
+   */
+  private static boolean sameType(byte kind, long bits, Value now) {
+    boolean integer = kind != FLOAT;
+    boolean zero = integer ? bits == 0 : Double.longBitsToDouble(bits) == 0d;
+    return integer == now.isInteger() || zero || now.isZero();
+  }
+
+  /**
+   * A remembered number {@code >} a new one of the same type. Unlike gVisor, which compares the integer parts
+   * of any two values that look integral (so float counters 3.0 then 2.0 passed), floats compare as floats.
    * Comparisons with NaN are false, as in Go.
    */
-  private static boolean greater(Value a, Value b) {
-    if (a.isInteger() && b.isInteger()) {
-      return a.longValue() > b.longValue();
+  private static boolean greater(byte kind, long bits, Value now) {
+    if (kind != FLOAT && now.isInteger()) {
+      return bits > now.longValue();
     }
-    return a.toDouble() > b.toDouble();
+    return toDouble(kind, bits) > now.toDouble();
   }
 
-  private static long saturatedCount(Histogram h) {
-    long n = 0;
-    for (Bucket b : h.buckets()) {
-      n += b.count();
-      if (n < 0) {
-        return Long.MAX_VALUE;
-      }
+  /** A new number {@code >} a remembered one; see {@link #greater(byte, long, Value)}. */
+  private static boolean greater(Value now, byte kind, long bits) {
+    if (kind != FLOAT && now.isInteger()) {
+      return now.longValue() > bits;
     }
-    return n;
+    return now.toDouble() > toDouble(kind, bits);
+  }
+
+  private static double toDouble(byte kind, long bits) {
+    return kind == FLOAT ? Double.longBitsToDouble(bits) : (double) bits;
   }
 
   private VerificationException fail(String rule) {

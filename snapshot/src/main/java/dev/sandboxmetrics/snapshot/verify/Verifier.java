@@ -3,21 +3,22 @@ package dev.sandboxmetrics.snapshot.verify;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.Metric;
-import dev.sandboxmetrics.snapshot.MetricMetadata;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Checks a sandbox's snapshots against its trusted registration and against the last snapshot it accepted
  * (runsc-compat.md section 5). The metric server keeps one verifier per sandbox incarnation and runs every
  * exported snapshot through it before serving it; a rejected snapshot leaves its memory unchanged, so one bad
  * export does not poison the next. Thread-safe: calls are serialized.
+ *
+ * <p>A verifier is small: the rules of its registration are shared with every verifier of an equal
+ * registration ({@link RegistrationRules}), and what it remembers is a few flat arrays
+ * ({@link VerifierMemory}), so a server keeps a few KB per sandbox rather than a copy of every rule.
  *
  * <p>Messages follow gVisor's wording ({@code metric "fs_opens": counter value decreased from 10 to 5}) so
  * that they read like what runsc logs. Where gVisor is laxer than the spec we follow the spec, and a few
@@ -38,48 +39,44 @@ public final class Verifier {
   /** How old a snapshot may be when verified. */
   static final Duration MAX_STALENESS = Duration.ofSeconds(10);
 
-  private final Map<String, MetricRule> rules;
-
-  // Memory across calls.
+  /** Shared with every verifier of an equal registration; read-only. */
+  private final RegistrationRules rules;
+  /** This verifier's own memory of accepted values, which the rules index into. */
+  private final VerifierMemory memory;
   private Instant lastAccepted;
-  private int stamp;
 
-  // Per-call scratch, reused: the rule and combination of each data point between the passes.
-  private MetricRule[] pointRules = new MetricRule[0];
-  private int[] pointSlots = new int[0];
-  private MetricRule.ComboKey[] pointKeys = new MetricRule.ComboKey[0];
+  // Per-call scratch, reused: the key of each sparse data point between the passes. Only registrations
+  // with metrics too wide for arrays have one.
+  private MetricRule.ComboKey[] pointKeys;
 
-  // What the last accepted snapshot had at each position: its metric and label objects, their rule and
-  // dense slot. The decoder hands out one instance per distinct metric and label set, and a sandbox sends
-  // its metrics in the same order every time, so the next snapshot mostly repeats these instances: then
-  // the rule needs no lookup by name, the definition no comparison, the labels no lookups by value.
+  // What was met at each position of earlier snapshots: the metric and label objects, their rule and dense
+  // slot (-1: sparse). The decoder hands out one instance per distinct metric and label set, and a sandbox
+  // sends its metrics in the same order every time, so the next snapshot mostly repeats these instances:
+  // then the rule needs no lookup by name, the definition no comparison, the labels no lookups by value.
+  // Each entry is a fact about immutable objects (this metric fits this rule, these labels are that slot),
+  // true whether or not the snapshot it came from was accepted, so the first pass records it as soon as a
+  // data point's shape checked out; the later passes read the rule and slot of every position from here.
   private Metric[] knownMetrics = new Metric[0];
   private MetricRule[] knownRules = new MetricRule[0];
   private Labels[] knownLabels = new Labels[0];
   private int[] knownSlots = new int[0];
 
-  private Verifier(Map<String, MetricRule> rules) {
+  private Verifier(RegistrationRules rules) {
     this.rules = rules;
+    this.memory = rules.newMemory();
   }
 
-  /** Validates the registration and returns a verifier with no memory yet. */
+  /**
+   * Validates the registration and returns a verifier with no memory yet. Verifiers of equal registrations
+   * share their rules (validated and built once while any such verifier is alive), never their memory.
+   */
   public static Verifier forRegistration(Registration registration) throws InvalidRegistrationException {
-    if (registration == null) {
-      throw new InvalidRegistrationException("the sandbox did not register any metrics");
-    }
-    Map<String, MetricRule> rules = new HashMap<>(registration.metrics().size() * 2);
-    for (MetricMetadata m : registration.metrics()) {
-      String name = m.prometheusName();
-      if (rules.containsKey(name)) {
-        throw new InvalidRegistrationException("metric " + Go.quote(name) + " registered twice");
-      }
-      try {
-        rules.put(name, MetricRule.of(m));
-      } catch (MetricRule.Invalid e) {
-        throw new InvalidRegistrationException("metric " + Go.quote(name) + ": " + e.getMessage());
-      }
-    }
-    return new Verifier(rules);
+    return new Verifier(RegistrationRules.forRegistration(registration));
+  }
+
+  /** The rules this verifier checks against, for tests of the sharing. */
+  RegistrationRules rules() {
+    return rules;
   }
 
   /** Accepts the snapshot and remembers its values, or throws and remembers nothing. */
@@ -98,25 +95,32 @@ public final class Verifier {
 
     List<DataPoint> data = snapshot.data();
     int n = data.size();
-    ensureScratch(n);
-    nextStamp();
+    ensureCapacity(n);
+    memory.nextStamp();
 
-    // Pass 1: the shape of every data point, read-only but for the per-snapshot duplicate marks.
+    // Pass 1: the shape of every data point, read-only but for the per-snapshot duplicate marks and the
+    // position facts.
     boolean anySparse = false;
     for (int i = 0; i < n; i++) {
       DataPoint d = data.get(i);
       Metric metric = d.metric();
-      boolean known = i < knownMetrics.length && knownMetrics[i] == metric;
-      MetricRule rule = known ? knownRules[i] : rules.get(metric.name());
+      Labels labels = d.labels();
+      boolean known = knownMetrics[i] == metric;
+      MetricRule rule = known ? knownRules[i] : rules.rule(metric.name());
       if (rule == null) {
         throw new VerificationException("snapshot contains unknown metric " + Go.quote(metric.name()));
       }
-      if (pointRules[i] != rule) {
-        pointRules[i] = rule;
+      int knownSlot = known && knownLabels[i] == labels ? knownSlots[i] : -1;
+      int slot = rule.check(d, memory, pointKeys, i, known, knownSlot);
+      anySparse |= slot < 0;
+      // Mostly the same instances as last time: storing them again would only leave dirty cards for G1's
+      // refinement threads to scan (see MetricRule on why values are remembered as numbers).
+      if (!known || knownLabels[i] != labels) {
+        knownMetrics[i] = metric;
+        knownRules[i] = rule;
+        knownLabels[i] = labels;
       }
-      int knownSlot = known && knownLabels[i] == d.labels() ? knownSlots[i] : -1;
-      pointSlots[i] = rule.check(d, stamp, pointKeys, i, known, knownSlot);
-      anySparse |= pointSlots[i] < 0;
+      knownSlots[i] = slot;
     }
 
     if (lastAccepted != null && lastAccepted.isAfter(when)) {
@@ -127,57 +131,35 @@ public final class Verifier {
 
     // Pass 2: nothing went backwards since the last accepted snapshot.
     for (int i = 0; i < n; i++) {
-      MetricRule rule = pointRules[i];
+      MetricRule rule = knownRules[i];
       if (rule.remembers()) {
-        rule.checkIncrease(data.get(i), pointSlots[i], pointKeys[i]);
+        rule.checkIncrease(data.get(i), memory, knownSlots[i], anySparse ? pointKeys[i] : null);
       }
     }
 
     // Pass 3: accepted; only now change memory.
     lastAccepted = when;
-    if (knownMetrics.length < n) {
-      knownMetrics = Arrays.copyOf(knownMetrics, n);
-      knownRules = Arrays.copyOf(knownRules, n);
-      knownLabels = Arrays.copyOf(knownLabels, n);
-      knownSlots = Arrays.copyOf(knownSlots, n);
-    }
     for (int i = 0; i < n; i++) {
-      MetricRule rule = pointRules[i];
-      DataPoint d = data.get(i);
+      MetricRule rule = knownRules[i];
       if (rule.remembers()) {
-        rule.remember(d, pointSlots[i], pointKeys[i]);
+        rule.remember(data.get(i), memory, knownSlots[i], anySparse ? pointKeys[i] : null);
       }
-      // Mostly the same instances as last time: storing them again would only leave dirty cards for G1's
-      // refinement threads to scan (see MetricRule on why counters are remembered as numbers).
-      if (knownMetrics[i] != d.metric() || knownLabels[i] != d.labels() || knownRules[i] != rule) {
-        knownMetrics[i] = d.metric();
-        knownRules[i] = rule;
-        knownLabels[i] = d.labels();
-      }
-      knownSlots[i] = pointSlots[i];
     }
     if (anySparse) {
       Arrays.fill(pointKeys, 0, n, null);
     }
   }
 
-  private void ensureScratch(int n) {
-    if (pointRules.length < n) {
-      int size = Math.max(n, pointRules.length * 2);
-      pointRules = new MetricRule[size];
-      pointSlots = new int[size];
-      pointKeys = new MetricRule.ComboKey[size];
-    }
-  }
-
-  /** A new mark for "seen in this snapshot"; marks start at 1 so that fresh arrays (all 0) mean unseen. */
-  private void nextStamp() {
-    if (stamp == Integer.MAX_VALUE) {
-      for (MetricRule rule : rules.values()) {
-        rule.clearSeen();
+  private void ensureCapacity(int n) {
+    if (knownMetrics.length < n) {
+      int size = Math.max(n, knownMetrics.length * 2);
+      knownMetrics = Arrays.copyOf(knownMetrics, size);
+      knownRules = Arrays.copyOf(knownRules, size);
+      knownLabels = Arrays.copyOf(knownLabels, size);
+      knownSlots = Arrays.copyOf(knownSlots, size);
+      if (rules.hasSparse()) {
+        pointKeys = new MetricRule.ComboKey[size];
       }
-      stamp = 0;
     }
-    stamp++;
   }
 }
