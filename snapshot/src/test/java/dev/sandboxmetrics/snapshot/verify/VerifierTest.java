@@ -146,6 +146,17 @@ class VerifierTest {
   }
 
   @Test
+  void theTenSecondLimitHoldsToTheNanosecondOnAWholeSecond() throws Exception {
+    Instant now = Instant.parse("2024-01-02T03:04:05Z");
+    Verifier v = verifier();
+    assertThatThrownBy(() -> v.verify(snapshot(now.minusSeconds(10).minusNanos(1), opens(1)), now))
+        .isInstanceOf(VerificationException.class)
+        .hasMessage("snapshot is too old; it is from 2024-01-02 03:03:54.999999999 +0000 UTC, expected at least "
+            + "2024-01-02 03:03:55 +0000 UTC (10s from now)");
+    v.verify(new Snapshot(now.minusSeconds(10), List.of(opens(1))), now);
+  }
+
+  @Test
   void aSnapshotOlderThanTheLastAcceptedIsRejectedButAnEqualTimeIsNot() throws Exception {
     Verifier v = verifier();
     v.verify(snapshot(NOW.minusSeconds(1), opens(1)), NOW);
