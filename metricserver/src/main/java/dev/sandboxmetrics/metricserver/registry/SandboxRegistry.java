@@ -50,6 +50,11 @@ public final class SandboxRegistry {
   private long totalRegistered;
   private String lastListingError;
 
+  // The last sandbox's metadata, for the next one to share when equal (see facts()).
+  private Map<String, String> lastMetricMetadata;
+  private Map<String, String> lastSpecMetadata;
+  private List<String> lastCapabilities;
+
   private record Entry(ServedSandbox sandbox, Map<StateFileName, FileIdentity> files) {}
 
   /** Thrown when the root directory cannot be listed (gone, or no permission). */
@@ -293,7 +298,7 @@ public final class SandboxRegistry {
     });
   }
 
-  private static ServedSandbox newIncarnation(SandboxInfo info) {
+  private ServedSandbox newIncarnation(SandboxInfo info) {
     Verifier verifier = null;
     String error = null;
     try {
@@ -305,7 +310,30 @@ public final class SandboxRegistry {
     return new ServedSandbox(facts(info), new ServedSandbox.Incarnation(verifier, error));
   }
 
-  static ServedSandbox.Facts facts(SandboxInfo info) {
+  /**
+   * The facts to serve a sandbox with. The metadata maps and capability list are the same for every sandbox
+   * of a node that runs one runsc with one configuration, so a sandbox reuses the instances of the previous
+   * one when they are equal, rather than keep its own copy of each string for as long as it is served.
+   */
+  private ServedSandbox.Facts facts(SandboxInfo info) {
+    Map<String, String> metricMetadata = info.metricMetadata();
+    if (metricMetadata.equals(lastMetricMetadata)) {
+      metricMetadata = lastMetricMetadata;
+    } else {
+      lastMetricMetadata = metricMetadata;
+    }
+    Map<String, String> specMetadata = info.specMetadata().labels();
+    if (specMetadata.equals(lastSpecMetadata)) {
+      specMetadata = lastSpecMetadata;
+    } else {
+      lastSpecMetadata = specMetadata;
+    }
+    List<String> capabilities = info.capabilities();
+    if (capabilities.equals(lastCapabilities)) {
+      capabilities = lastCapabilities;
+    } else {
+      lastCapabilities = capabilities;
+    }
     return new ServedSandbox.Facts(
         info.sandboxId(),
         info.createdAt(),
@@ -317,9 +345,9 @@ public final class SandboxRegistry {
         info.restored(),
         info.cpuTimeSaved(),
         info.wallTimeSaved(),
-        info.metricMetadata(),
-        info.capabilities(),
-        info.specMetadata().labels());
+        metricMetadata,
+        capabilities,
+        specMetadata);
   }
 
   /**
