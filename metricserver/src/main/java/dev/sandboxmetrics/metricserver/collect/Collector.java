@@ -192,11 +192,13 @@ public final class Collector {
     }
 
     private SandboxResult decode(ServedSandbox sandbox, ControlSocketClient.Reply reply) {
-      ExportReply export;
-      try {
-        export = RunscJson.readExportReply(reply.bytes(), 0, reply.length());
-      } catch (RunscJsonException e) {
-        return failed(sandbox, "malformed reply: " + e.getMessage());
+      ExportReply export = reply.decoded();
+      if (export == null) {
+        try {
+          export = RunscJson.readExportReply(reply.bytes(), 0, reply.length());
+        } catch (RunscJsonException e) {
+          return failed(sandbox, "malformed reply: " + e.getMessage());
+        }
       }
       if (!export.success()) {
         return failed(sandbox, "the sandbox answered with an error: " + export.err());
