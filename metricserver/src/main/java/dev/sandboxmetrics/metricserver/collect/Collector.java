@@ -147,7 +147,7 @@ public final class Collector {
       Duration timeout = Duration.ofNanos(Math.min(left, sandboxTimeout.toNanos()));
       CompletableFuture<ControlSocketClient.Reply> reply;
       try {
-        reply = client.call(sandbox.controlSocket(), call, timeout);
+        reply = client.call(sandbox.controlSocket(), call, timeout, sandbox.lastReplyBytes());
       } catch (RuntimeException e) {
         reply = CompletableFuture.failedFuture(new ControlCallException("cannot start the query: " + e));
       }
@@ -192,6 +192,7 @@ public final class Collector {
     }
 
     private SandboxResult decode(ServedSandbox sandbox, ControlSocketClient.Reply reply) {
+      sandbox.recordReplyBytes(reply.length());
       ExportReply export = reply.decoded();
       if (export == null) {
         try {

@@ -67,6 +67,14 @@ public final class ControlSocketClient {
    * @param timeout how long the whole call may take, connecting included
    */
   public CompletableFuture<Reply> call(Path socket, byte[] call, Duration timeout) {
+    return call(socket, call, timeout, 0);
+  }
+
+  /**
+   * {@link #call(Path, byte[], Duration)} with the reply's expected size (e.g. the last reply's; 0 if
+   * unknown), to receive it into one buffer of that size plus a margin rather than into growing ones.
+   */
+  public CompletableFuture<Reply> call(Path socket, byte[] call, Duration timeout, int expectedBytes) {
     CompletableFuture<Reply> result = new CompletableFuture<>();
     PathHandle handle = null;
     SocketAddress address;
@@ -83,7 +91,7 @@ public final class ControlSocketClient {
       return result;
     }
     long millis = Math.max(1, timeout.toMillis());
-    ReplyReader reader = new ReplyReader(result, maxReplyBytes);
+    ReplyReader reader = new ReplyReader(result, maxReplyBytes, expectedBytes);
     ChannelFuture connect =
         bootstrap
             .clone()
@@ -145,16 +153,19 @@ public final class ControlSocketClient {
     private final CompletableFuture<Reply> result;
     private final int max;
     private final JsonValueFramer framer = new JsonValueFramer();
-    private byte[] bytes = new byte[8192];
+    private byte[] bytes;
     private int length;
     /** Whether the framer reads the bytes (after an attempt to decode failed, or the start is not '{'). */
     private boolean framing;
     /** Bytes fed to the framer so far. */
     private int framed;
 
-    ReplyReader(CompletableFuture<Reply> result, int max) {
+    ReplyReader(CompletableFuture<Reply> result, int max, int expectedBytes) {
       this.result = result;
       this.max = max;
+      // A margin of 1/16 for a reply that grew a little (new label combinations, longer numbers).
+      long size = expectedBytes <= 0 ? 8192 : expectedBytes + (expectedBytes >> 4) + 64;
+      this.bytes = new byte[(int) Math.min(max, size)];
     }
 
     String progress() {

@@ -83,6 +83,21 @@ class ControlSocketClientTest {
   }
 
   @Test
+  void replyLargerOrSmallerThanExpectedArrivesWhole() throws Exception {
+    byte[] reply = exportReply();
+    for (int expected : new int[] {1, reply.length / 3, reply.length * 4}) {
+      Path socket = peer(ch -> {
+        readCall(ch);
+        write(ch, new String(reply, StandardCharsets.UTF_8));
+        sleep(2000);
+      });
+      ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5), expected).get();
+      assertThat(Arrays.copyOf(r.bytes(), r.length())).as("expected %d bytes", expected).isEqualTo(reply);
+      assertThat(r.decoded().snapshot()).isEqualTo(SNAPSHOT);
+    }
+  }
+
+  @Test
   void pieceEndingInABraceBeforeTheEndIsNotTakenForTheWholeReply() throws Exception {
     byte[] reply = exportReply();
     String text = new String(reply, StandardCharsets.UTF_8);
