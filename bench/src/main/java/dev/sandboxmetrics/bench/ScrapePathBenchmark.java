@@ -1,6 +1,7 @@
 package dev.sandboxmetrics.bench;
 
 import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.json.JsonValueFramer;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.text.PrometheusTextWriter;
 import dev.sandboxmetrics.snapshot.text.SnapshotExport;
@@ -24,7 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * The three steps of every scrape, separately and together, for N sandboxes on one thread: decode each
+ * The steps of every scrape, separately and together (framing, decode, verify, render), for N sandboxes on one thread: decode each
  * sandbox's reply, verify it against its registration, render all of them into one response. Run with
  * {@code -prof gc} to see bytes allocated per operation.
  */
@@ -42,6 +43,8 @@ public class ScrapePathBenchmark {
   private List<Verifier> verifiers;
   private List<SnapshotExport> exports;
   private final PrometheusTextWriter writer = new PrometheusTextWriter();
+  private final JsonValueFramer framer = new JsonValueFramer();
+  static final int READ_BYTES = 16 * 1024;
 
   @Setup(Level.Trial)
   public void setUp() throws Exception {
@@ -69,6 +72,26 @@ public class ScrapePathBenchmark {
     for (byte[] json : workload.snapshotJson) {
       bh.consume(RunscJson.readSnapshot(json, 0, json.length));
     }
+  }
+
+  /**
+   * Finding where each reply ends, as the control client does on the event loop before decoding (uRPC has
+   * no length prefix): the bytes come in pieces of {@value #READ_BYTES}, as socket reads deliver them.
+   */
+  @Benchmark
+  public int frame() throws Exception {
+    int ends = 0;
+    for (byte[] json : workload.snapshotJson) {
+      framer.reset();
+      for (int off = 0; off < json.length; off += READ_BYTES) {
+        int end = framer.feed(json, off, Math.min(READ_BYTES, json.length - off));
+        if (end >= 0) {
+          ends += end;
+          break;
+        }
+      }
+    }
+    return ends;
   }
 
   @Benchmark

@@ -87,6 +87,12 @@ final class MetricServerCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}, runsc's value).")
   Duration httpTimeout;
 
+  @Option(names = "--gzip-level", paramLabel = "N", defaultValue = "1",
+      description = "(Not in runsc.) gzip level of responses to clients that accept gzip (Prometheus does): 1 "
+          + "fastest to 9 smallest, 0 never compresses (default: ${DEFAULT-VALUE}; level 6 costs about three "
+          + "times the CPU for a 10% smaller response).")
+  int gzipLevel;
+
   @Override
   public Integer call() throws InterruptedException {
     requirePositive("--export-timeout", exportTimeout);
@@ -98,6 +104,9 @@ final class MetricServerCommand implements Callable<Integer> {
     }
     if (maxReplyBytes < 1024) {
       throw CommandFailure.usage("--max-reply-bytes must be at least 1024, got " + maxReplyBytes, null);
+    }
+    if (gzipLevel < 0 || gzipLevel > 9) {
+      throw CommandFailure.usage("--gzip-level must be 0 to 9, got " + gzipLevel, null);
     }
     if (global.metricServer().isEmpty()) {
       throw CommandFailure.usage(
@@ -116,7 +125,8 @@ final class MetricServerCommand implements Callable<Integer> {
             .withMaxParallelQueries(maxParallelQueries)
             .withMaxReplyBytes(maxReplyBytes)
             .withRescanInterval(rescanInterval)
-            .withHttpTimeout(httpTimeout);
+            .withHttpTimeout(httpTimeout)
+            .withGzipLevel(gzipLevel);
     MetricServer server;
     try {
       server = MetricServer.start(options);

@@ -44,6 +44,7 @@ class CommandLineIT {
       {"export-metrics"},
       {"export-metrics", "a", "b"},
       {"export-metrics", "--timeout=soon", "x"},
+      {"--metric-server=/tmp/sm-never.sock", "metric-server", "--gzip-level=10"},
       {"no-such-command"},
       {},
     };

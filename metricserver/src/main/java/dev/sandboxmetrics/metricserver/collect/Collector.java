@@ -147,7 +147,7 @@ public final class Collector {
       Duration timeout = Duration.ofNanos(Math.min(left, sandboxTimeout.toNanos()));
       CompletableFuture<ControlSocketClient.Reply> reply;
       try {
-        reply = client.call(sandbox.controlSocket(), call, timeout);
+        reply = client.call(sandbox.controlSocket(), call, timeout, sandbox.lastReplyBytes());
       } catch (RuntimeException e) {
         reply = CompletableFuture.failedFuture(new ControlCallException("cannot start the query: " + e));
       }
@@ -192,11 +192,14 @@ public final class Collector {
     }
 
     private SandboxResult decode(ServedSandbox sandbox, ControlSocketClient.Reply reply) {
-      ExportReply export;
-      try {
-        export = RunscJson.readExportReply(reply.bytes(), 0, reply.length());
-      } catch (RunscJsonException e) {
-        return failed(sandbox, "malformed reply: " + e.getMessage());
+      sandbox.recordReplyBytes(reply.length());
+      ExportReply export = reply.decoded();
+      if (export == null) {
+        try {
+          export = RunscJson.readExportReply(reply.bytes(), 0, reply.length());
+        } catch (RunscJsonException e) {
+          return failed(sandbox, "malformed reply: " + e.getMessage());
+        }
       }
       if (!export.success()) {
         return failed(sandbox, "the sandbox answered with an error: " + export.err());

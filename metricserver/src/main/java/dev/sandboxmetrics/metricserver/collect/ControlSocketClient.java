@@ -2,7 +2,9 @@ package dev.sandboxmetrics.metricserver.collect;
 
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.posix.PathHandle;
+import dev.sandboxmetrics.snapshot.json.ExportReply;
 import dev.sandboxmetrics.snapshot.json.JsonValueFramer;
+import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -29,11 +31,22 @@ import java.util.concurrent.TimeUnit;
  * size. The reply is returned as raw bytes; decoding and verifying it is CPU work that the caller does off
  * the event loop.
  *
- * <p>uRPC has no length prefix: the end of the reply is found with {@link JsonValueFramer} as bytes arrive.
+ * <p>uRPC has no length prefix. When the bytes so far end with a '}', the client tries the fast decoder on
+ * them: a reply arrives in one or a few reads, so that usually decodes the whole reply at once, and finding
+ * its end costs nothing more. Otherwise (the '}' closed an inner object, or the reply is unusual or
+ * malformed) the end is found with {@link JsonValueFramer}, which then reads every byte once. At most one
+ * such attempt is made per reply, so a peer that sends many pieces ending in '}' costs no more than that.
  */
 public final class ControlSocketClient {
-  /** The raw bytes of one reply: {@code bytes[0, length)}. */
-  public record Reply(byte[] bytes, int length) {}
+  /**
+   * One reply: its raw bytes {@code bytes[0, length)}, and, when the client already decoded them while
+   * looking for the reply's end, the decoded reply (else null: decode the bytes).
+   */
+  public record Reply(byte[] bytes, int length, ExportReply decoded) {
+    public Reply(byte[] bytes, int length) {
+      this(bytes, length, null);
+    }
+  }
 
   private final Transport transport;
   private final Bootstrap bootstrap;
@@ -54,6 +67,14 @@ public final class ControlSocketClient {
    * @param timeout how long the whole call may take, connecting included
    */
   public CompletableFuture<Reply> call(Path socket, byte[] call, Duration timeout) {
+    return call(socket, call, timeout, 0);
+  }
+
+  /**
+   * {@link #call(Path, byte[], Duration)} with the reply's expected size (e.g. the last reply's; 0 if
+   * unknown), to receive it into one buffer of that size plus a margin rather than into growing ones.
+   */
+  public CompletableFuture<Reply> call(Path socket, byte[] call, Duration timeout, int expectedBytes) {
     CompletableFuture<Reply> result = new CompletableFuture<>();
     PathHandle handle = null;
     SocketAddress address;
@@ -70,7 +91,7 @@ public final class ControlSocketClient {
       return result;
     }
     long millis = Math.max(1, timeout.toMillis());
-    ReplyReader reader = new ReplyReader(result, maxReplyBytes);
+    ReplyReader reader = new ReplyReader(result, maxReplyBytes, expectedBytes);
     ChannelFuture connect =
         bootstrap
             .clone()
@@ -132,12 +153,19 @@ public final class ControlSocketClient {
     private final CompletableFuture<Reply> result;
     private final int max;
     private final JsonValueFramer framer = new JsonValueFramer();
-    private byte[] bytes = new byte[8192];
+    private byte[] bytes;
     private int length;
+    /** Whether the framer reads the bytes (after an attempt to decode failed, or the start is not '{'). */
+    private boolean framing;
+    /** Bytes fed to the framer so far. */
+    private int framed;
 
-    ReplyReader(CompletableFuture<Reply> result, int max) {
+    ReplyReader(CompletableFuture<Reply> result, int max, int expectedBytes) {
       this.result = result;
       this.max = max;
+      // A margin of 1/16 for a reply that grew a little (new label combinations, longer numbers).
+      long size = expectedBytes <= 0 ? 8192 : expectedBytes + (expectedBytes >> 4) + 64;
+      this.bytes = new byte[(int) Math.min(max, size)];
     }
 
     String progress() {
@@ -160,15 +188,26 @@ public final class ControlSocketClient {
           bytes = Arrays.copyOf(bytes, (int) Math.min(max, Math.max((long) bytes.length * 2, length + n)));
         }
         buf.readBytes(bytes, length, n);
-        int start = length;
         length += n;
+        if (!framing) {
+          ExportReply decoded = tryDecode();
+          if (decoded != null) {
+            result.complete(new Reply(bytes, length, decoded));
+            ctx.close();
+            return;
+          }
+          if (!framing) {
+            return; // wait for more
+          }
+        }
         int end;
         try {
-          end = framer.feed(bytes, start, n);
+          end = framer.feed(bytes, framed, length - framed);
         } catch (RunscJsonException e) {
           fail(ctx, "malformed reply: " + e.getMessage());
           return;
         }
+        framed = length;
         if (end >= 0) {
           result.complete(new Reply(bytes, end));
           ctx.close();
@@ -176,6 +215,41 @@ public final class ControlSocketClient {
       } finally {
         buf.release();
       }
+    }
+
+    /**
+     * Decodes the bytes so far if they may be a whole reply: they start with '{' and end with '}' (blanks
+     * aside). Switches to framing when they do not start with '{' (for the framer's error) or when the one
+     * attempt fails.
+     */
+    private ExportReply tryDecode() {
+      int first = 0;
+      while (first < length && isBlank(bytes[first])) {
+        first++;
+      }
+      if (first == length) {
+        return null;
+      }
+      if (bytes[first] != '{') {
+        framing = true;
+        return null;
+      }
+      int last = length - 1;
+      while (isBlank(bytes[last])) {
+        last--;
+      }
+      if (bytes[last] != '}') {
+        return null;
+      }
+      ExportReply decoded = RunscJson.readCompleteExportReplyOrNull(bytes, 0, length);
+      if (decoded == null) {
+        framing = true;
+      }
+      return decoded;
+    }
+
+    private static boolean isBlank(byte b) {
+      return b == ' ' || b == '\n' || b == '\r' || b == '\t';
     }
 
     @Override

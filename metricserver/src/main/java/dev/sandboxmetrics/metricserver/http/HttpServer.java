@@ -10,6 +10,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.compression.StandardCompressionOptions;
 import io.netty.handler.codec.http.HttpContentCompressor;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -42,7 +43,10 @@ public final class HttpServer {
   private final ChannelGroup listeners = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
   private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
 
-  public HttpServer(Transport transport, EventLoopGroup group, Routes routes, Duration timeout) {
+  /**
+   * @param gzipLevel gzip level for clients that accept gzip (1 fastest to 9 smallest), 0 to never compress
+   */
+  public HttpServer(Transport transport, EventLoopGroup group, Routes routes, Duration timeout, int gzipLevel) {
     this.transport = transport;
     this.bootstrap =
         new ServerBootstrap()
@@ -55,7 +59,10 @@ public final class HttpServer {
                     connections.add(ch);
                     ChannelPipeline p = ch.pipeline();
                     p.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
-                    p.addLast(new HttpContentCompressor());
+                    if (gzipLevel > 0) {
+                      // gzip only (deflate is rarely asked for and gzip is what Prometheus sends), at our level.
+                      p.addLast(new HttpContentCompressor(StandardCompressionOptions.gzip(gzipLevel, 15, 8)));
+                    }
                     p.addLast(new HttpObjectAggregator(MAX_BODY_BYTES));
                     p.addLast(new Router(routes, timeout));
                   }

@@ -53,6 +53,7 @@ public final class ServedSandbox {
     final Verifier verifier;
     final String registrationError;
     volatile String lastError;
+    volatile int lastReplyBytes;
 
     Incarnation(Verifier verifier, String registrationError) {
       this.verifier = verifier;
@@ -107,6 +108,18 @@ public final class ServedSandbox {
   /** runsc's liveness check: the sandbox PID is non-zero and signal 0 to it succeeds. */
   public boolean isRunning() {
     return Processes.isRunning(facts.pid());
+  }
+
+  /**
+   * The size of this sandbox's last reply in bytes (0 before the first): the control client sizes its
+   * buffer with it, so that a reply is read into one array instead of a chain of doublings.
+   */
+  public int lastReplyBytes() {
+    return incarnation.lastReplyBytes;
+  }
+
+  public void recordReplyBytes(int bytes) {
+    incarnation.lastReplyBytes = bytes;
   }
 
   /**

@@ -121,7 +121,7 @@ public final class MetricServer implements AutoCloseable {
           .get("/runsc-metrics/profile-cpu", ProfileEndpoints.cpu(work, scheduler, options.httpTimeout()))
           .get("/runsc-metrics/profile-heap", ProfileEndpoints.heap(work));
     }
-    this.http = new HttpServer(transport, group, routes, options.httpTimeout());
+    this.http = new HttpServer(transport, group, routes, options.httpTimeout(), options.gzipLevel());
   }
 
   /**

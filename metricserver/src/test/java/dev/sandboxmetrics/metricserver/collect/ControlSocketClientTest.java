@@ -4,6 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import io.netty.channel.EventLoopGroup;
+import dev.sandboxmetrics.snapshot.DataPoint;
+import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.Metric;
+import dev.sandboxmetrics.snapshot.MetricType;
+import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.json.RunscJson;
+import java.io.ByteArrayOutputStream;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -54,6 +66,65 @@ class ControlSocketClientTest {
     });
     ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
     assertThat(new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8)).isEqualTo(reply);
+  }
+
+  @Test
+  void wholeReplyInOnePieceComesBackDecoded() throws Exception {
+    byte[] reply = exportReply();
+    Path socket = peer(ch -> {
+      readCall(ch);
+      write(ch, new String(reply, StandardCharsets.UTF_8));
+      sleep(2000);
+    });
+    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    assertThat(r.decoded()).isNotNull();
+    assertThat(r.decoded().snapshot()).isEqualTo(SNAPSHOT);
+    assertThat(Arrays.copyOf(r.bytes(), r.length())).isEqualTo(reply);
+  }
+
+  @Test
+  void replyLargerOrSmallerThanExpectedArrivesWhole() throws Exception {
+    byte[] reply = exportReply();
+    for (int expected : new int[] {1, reply.length / 3, reply.length * 4}) {
+      Path socket = peer(ch -> {
+        readCall(ch);
+        write(ch, new String(reply, StandardCharsets.UTF_8));
+        sleep(2000);
+      });
+      ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5), expected).get();
+      assertThat(Arrays.copyOf(r.bytes(), r.length())).as("expected %d bytes", expected).isEqualTo(reply);
+      assertThat(r.decoded().snapshot()).isEqualTo(SNAPSHOT);
+    }
+  }
+
+  @Test
+  void pieceEndingInABraceBeforeTheEndIsNotTakenForTheWholeReply() throws Exception {
+    byte[] reply = exportReply();
+    String text = new String(reply, StandardCharsets.UTF_8);
+    int innerEnd = text.indexOf('}') + 1; // closes the first metric object, deep inside the reply
+    Path socket = peer(ch -> {
+      readCall(ch);
+      write(ch, text.substring(0, innerEnd));
+      sleep(200);
+      write(ch, text.substring(innerEnd));
+      sleep(2000);
+    });
+    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    assertThat(new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8).strip()).isEqualTo(text.strip());
+    // The framer found the end after the failed attempt; the collector decodes these bytes itself.
+    assertThat(RunscJson.readExportReply(r.bytes(), 0, r.length()).snapshot()).isEqualTo(SNAPSHOT);
+  }
+
+  @Test
+  void twoRepliesInOnePieceYieldTheFirst() throws Exception {
+    String one = "{\"success\":true,\"err\":\"x\"}";
+    Path socket = peer(ch -> {
+      readCall(ch);
+      write(ch, one + one);
+      sleep(2000);
+    });
+    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    assertThat(new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8)).isEqualTo(one);
   }
 
   @Test
@@ -122,6 +193,20 @@ class ControlSocketClientTest {
     });
     ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
     assertThat(r.length()).isEqualTo("{\"success\":true}".length());
+  }
+
+  private static final Snapshot SNAPSHOT = new Snapshot(Instant.parse("2024-01-02T03:04:05.678901234Z"), List.of(
+      DataPoint.of(new Metric("fs_opens", MetricType.COUNTER, "Number of file opens."), Labels.EMPTY, Value.ofInt(62)),
+      DataPoint.of(new Metric("fs_reads", MetricType.COUNTER, "Reads."), Labels.of("op", "x"), Value.ofInt(3))));
+
+  private static byte[] exportReply() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      RunscJson.writeExportReply(out, SNAPSHOT);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
   }
 
   private Path peer(Consumer<SocketChannel> behaviour) {

@@ -33,6 +33,9 @@ class HttpServerTest {
   private EventLoopGroup group;
   private HttpServer server;
   private InetSocketAddress tcp;
+  /** The same routes with compression off (--gzip-level 0). */
+  private HttpServer uncompressed;
+  private InetSocketAddress uncompressedTcp;
 
   @BeforeEach
   void start() throws IOException {
@@ -50,12 +53,16 @@ class HttpServerTest {
             .get("/boom", ex -> {
               throw new IllegalStateException("kaputt");
             });
-    server = new HttpServer(transport, group, routes, Duration.ofMillis(700));
+    server = new HttpServer(transport, group, routes, Duration.ofMillis(700), 1);
     tcp = server.listenTcp(new InetSocketAddress("127.0.0.1", 0));
+    uncompressed = new HttpServer(transport, group, routes, Duration.ofMillis(700), 0);
+    uncompressedTcp = uncompressed.listenTcp(new InetSocketAddress("127.0.0.1", 0));
   }
 
   @AfterEach
   void stop() {
+    uncompressed.stopAccepting();
+    uncompressed.closeConnections();
     server.stopAccepting();
     server.closeConnections();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
@@ -153,6 +160,20 @@ class HttpServerTest {
     assertThat(gzipped.header("content-encoding")).isEqualTo("gzip");
     assertThat(gzipped.body().length).isLessThan(expected.length() / 10);
     assertThat(gzipped.text()).isEqualTo(expected);
+  }
+
+  @Test
+  void gzipLevelZeroNeverCompresses() throws IOException {
+    RawHttp.Response r = RawHttp.get(uncompressedTcp, "/big", "Accept-Encoding: gzip, deflate");
+    assertThat(r.header("content-encoding")).isNull();
+    assertThat(r.text()).isEqualTo(bigText());
+  }
+
+  @Test
+  void deflateAloneIsAnsweredUncompressed() throws IOException {
+    RawHttp.Response r = RawHttp.get(tcp, "/big", "Accept-Encoding: deflate");
+    assertThat(r.header("content-encoding")).isNull();
+    assertThat(r.text()).isEqualTo(bigText());
   }
 
   @Test

@@ -1,5 +1,9 @@
 package dev.sandboxmetrics.snapshot.json;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /**
  * Finds where one top-level JSON value ends in a byte stream that arrives in pieces, without parsing it:
  * uRPC has no length prefix, so the control client reading a reply must know when the reply is complete
@@ -54,62 +58,120 @@ public final class JsonValueFramer {
     if (state == DONE) {
       throw new IllegalStateException("value already complete; reset() before the next one");
     }
+    // The hot loop of every scrape: each reply's bytes pass here once, on the event loop. State and depth
+    // live in locals, and the bytes that cannot change the state (most of a reply) are skipped eight at a
+    // time.
     int end = off + len;
-    for (int i = off; i < end; i++) {
-      byte b = buf[i];
-      switch (state) {
-        case BEFORE:
-          if (b == ' ' || b == '\t' || b == '\n' || b == '\r') {
-            break;
+    int st = state;
+    int d = depth;
+    int i = off;
+    while (i < end) {
+      if (st == IN_STRING) {
+        i = skipStringContent(buf, i, end);
+        if (i == end) {
+          break;
+        }
+        st = buf[i] == '"' ? IN_VALUE : IN_ESCAPE;
+      } else if (st == IN_VALUE) {
+        i = skipToStructural(buf, i, end);
+        if (i == end) {
+          break;
+        }
+        byte b = buf[i];
+        if (b == '"') {
+          st = IN_STRING;
+        } else if (b == '{' || b == '[') {
+          if (d == maxDepth) {
+            throw new RunscJsonException(
+                "JSON nested deeper than " + maxDepth + " levels at byte " + (consumed + i - off));
           }
+          d++;
+          isArray[d] = b == '[';
+        } else {
+          if (isArray[d] != (b == ']')) {
+            throw new RunscJsonException("mismatched '" + (char) b + "' at byte " + (consumed + i - off));
+          }
+          if (--d == 0) {
+            state = DONE;
+            depth = 0;
+            consumed += i + 1 - off;
+            return i + 1;
+          }
+        }
+      } else if (st == IN_ESCAPE) {
+        // The escaped character, whatever it is; the hex digits of a u-escape need no care.
+        st = IN_STRING;
+      } else if (st == BEFORE) {
+        byte b = buf[i];
+        if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
           if (b != '{') {
             throw new RunscJsonException(
                 "expected a JSON object, got " + describe(b) + " at byte " + (consumed + i - off));
           }
-          state = IN_VALUE;
-          depth = 1;
+          st = IN_VALUE;
+          d = 1;
           isArray[1] = false;
-          break;
-        case IN_VALUE:
-          if (b == '"') {
-            state = IN_STRING;
-          } else if (b == '{' || b == '[') {
-            if (depth == maxDepth) {
-              throw new RunscJsonException(
-                  "JSON nested deeper than " + maxDepth + " levels at byte " + (consumed + i - off));
-            }
-            depth++;
-            isArray[depth] = b == '[';
-          } else if (b == '}' || b == ']') {
-            if (isArray[depth] != (b == ']')) {
-              throw new RunscJsonException(
-                  "mismatched '" + (char) b + "' at byte " + (consumed + i - off));
-            }
-            depth--;
-            if (depth == 0) {
-              state = DONE;
-              consumed += i + 1 - off;
-              return i + 1;
-            }
-          }
-          break;
-        case IN_STRING:
-          if (b == '\\') {
-            state = IN_ESCAPE;
-          } else if (b == '"') {
-            state = IN_VALUE;
-          }
-          break;
-        case IN_ESCAPE:
-          // The escaped character, whatever it is; the hex digits of a u-escape need no care.
-          state = IN_STRING;
-          break;
-        default:
-          throw new IllegalStateException("state " + state);
+        }
+      } else {
+        throw new IllegalStateException("state " + st);
       }
+      i++;
     }
+    state = st;
+    depth = d;
     consumed += len;
     return -1;
+  }
+
+  // Eight bytes at a time: a word's bytes are tested with the classic "has a zero byte" trick on the word
+  // XORed with the byte looked for. Its lowest flag is exact (flags above a zero byte may be spurious, which
+  // does not matter here: only the first one is used).
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+  private static final long QUOTES = 0x2222222222222222L;
+  private static final long BACKSLASHES = 0x5c5c5c5c5c5c5c5cL;
+  /** OR-ing 0x20 maps '[' to '{' and ']' to '}', and no other byte to either. */
+  private static final long CASE_BITS = 0x2020202020202020L;
+  private static final long OPENS = 0x7b7b7b7b7b7b7b7bL;
+  private static final long CLOSES = 0x7d7d7d7d7d7d7d7dL;
+
+  private static long zeroBytes(long v) {
+    return (v - ONES) & ~v & HIGHS;
+  }
+
+  /** The index of the first '"' or '\\' in {@code b[i, end)}, or {@code end}. */
+  private static int skipStringContent(byte[] b, int i, int end) {
+    for (; i + 8 <= end; i += 8) {
+      long w = (long) LONGS.get(b, i);
+      long found = zeroBytes(w ^ QUOTES) | zeroBytes(w ^ BACKSLASHES);
+      if (found != 0) {
+        return i + (Long.numberOfTrailingZeros(found) >>> 3);
+      }
+    }
+    while (i < end && b[i] != '"' && b[i] != '\\') {
+      i++;
+    }
+    return i;
+  }
+
+  /** The index of the first '"', '{', '[', '}' or ']' in {@code b[i, end)}, or {@code end}. */
+  private static int skipToStructural(byte[] b, int i, int end) {
+    for (; i + 8 <= end; i += 8) {
+      long w = (long) LONGS.get(b, i);
+      long folded = w | CASE_BITS;
+      long found = zeroBytes(w ^ QUOTES) | zeroBytes(folded ^ OPENS) | zeroBytes(folded ^ CLOSES);
+      if (found != 0) {
+        return i + (Long.numberOfTrailingZeros(found) >>> 3);
+      }
+    }
+    for (; i < end; i++) {
+      byte c = b[i];
+      if (c == '"' || c == '{' || c == '[' || c == '}' || c == ']') {
+        break;
+      }
+    }
+    return i;
   }
 
   /** True once a value has been seen to start (its first '{' arrived). */

@@ -156,6 +156,18 @@ public final class RunscJson {
     return readExportReplyWithReader(json, off, len);
   }
 
+  /**
+   * The reply these bytes hold when they are exactly one complete reply (whitespace around it allowed) that
+   * the fast path decodes; null otherwise: incomplete, malformed, or unusual enough to need the full reader.
+   * Lets a client that receives a reply in pieces skip finding its end when the bytes so far already decode
+   * (the usual case); on null it must frame the bytes and decode with {@link #readExportReply}, which says
+   * what, if anything, is wrong. Returns what {@link #readExportReply} would for the same bytes.
+   */
+  public static ExportReply readCompleteExportReplyOrNull(byte[] json, int off, int len) {
+    Objects.checkFromIndexSize(off, len, json.length);
+    return fastExportReply(json, off, len);
+  }
+
   /** {@link RunscJsonReader} alone, as for {@link #readSnapshotWithReader}. */
   static ExportReply readExportReplyWithReader(byte[] json, int off, int len) throws RunscJsonException {
     RunscJsonReader.Reply<Snapshot> reply =
