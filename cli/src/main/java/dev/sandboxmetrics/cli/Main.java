@@ -10,13 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
@@ -52,18 +51,37 @@ import picocli.CommandLine.Spec;
       "Global options come before the subcommand. Go-style spellings work too: -root=DIR, -root DIR, -debug.",
     },
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:success", "1:runtime failure (message on stderr)", "2:usage error"},
-    subcommands = {
-      ExportMetricsCommand.class,
-      MetricServerCommand.class,
-      SimulateCommand.class,
-      DemoCommand.class,
-    })
+    exitCodeList = {"0:success", "1:runtime failure (message on stderr)", "2:usage error"})
 public final class Main implements Callable<Integer> {
   public static final String NAME = "sandbox-metrics";
   public static final int EXIT_OK = 0;
   public static final int EXIT_FAILURE = 1;
   public static final int EXIT_USAGE = 2;
+
+  /**
+   * The subcommands, in the order help lists them. They are not in the {@code @Command} annotation: picocli
+   * builds a command's model by reflection, which costs tens of milliseconds per command at JVM start, so
+   * {@link #run} registers only the one being invoked, and all of them only when the list itself matters
+   * (help, an unknown or missing subcommand).
+   */
+  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo");
+
+  /**
+   * The long option names of Main and every subcommand, without dashes: which {@code -name} arguments
+   * {@link GoFlags} rewrites. Kept as a list so that parsing does not need every command's model;
+   * FlagParsingTest checks it against the real models.
+   */
+  static final Set<String> LONG_OPTION_NAMES = Set.of(
+      // Main, and the help and version options every command has
+      "root", "metric-server", "debug", "debug-log", "help", "version",
+      // export-metrics
+      "exporter-prefix", "sandbox-metrics-filter", "timeout", "max-reply-bytes", "verify",
+      // metric-server
+      "pid-file", "allow-profiling", "allow-unknown-root", "export-timeout", "sandbox-timeout",
+      "max-parallel-queries", "rescan-interval", "http-timeout",
+      // simulate and demo
+      "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
+      "oversized-bytes");
 
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
@@ -112,12 +130,12 @@ public final class Main implements Callable<Integer> {
     Main main = new Main();
     main.err = stderr;
     main.out = stdout;
-    CommandLine cmd = new CommandLine(main);
-    String[] args = GoFlags.normalize(rawArgs, longOptionNames(cmd.getCommandSpec()));
+    String[] args = GoFlags.normalize(rawArgs, LONG_OPTION_NAMES);
 
     // Logging must be configured before any logger exists, so before picocli runs a subcommand;
     // a quick look at the global options suffices (picocli validates them properly right after).
     GlobalPeek peek = GlobalPeek.of(args);
+    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, args));
     try {
       configureLogging(peek, stderr);
     } catch (IOException e) {
@@ -125,6 +143,7 @@ public final class Main implements Callable<Integer> {
       return EXIT_FAILURE;
     }
 
+    // The setters below apply to the subcommands registered so far, so those come first.
     cmd.setOverwrittenOptionsAllowed(true); // Go's flag package lets a later flag win.
     cmd.setOut(new PrintWriter(stdout, true));
     cmd.setErr(new PrintWriter(stderr, true));
@@ -216,23 +235,47 @@ public final class Main implements Callable<Integer> {
     return message.strip().replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
   }
 
-  private static Set<String> longOptionNames(CommandSpec spec) {
-    Set<String> names = new HashSet<>();
-    collect(spec, names);
-    return names;
-  }
-
-  private static void collect(CommandSpec spec, Set<String> names) {
-    for (OptionSpec o : spec.options()) {
-      for (String n : o.names()) {
-        if (n.startsWith("--")) {
-          names.add(n.substring(2));
-        }
+  /**
+   * Main's command line with the subcommand {@code name} registered when it is one, or with all of them
+   * when {@code all} is set.
+   */
+  static CommandLine commandLine(Main main, String name, boolean all) {
+    CommandLine cmd = new CommandLine(main);
+    for (String sub : SUBCOMMANDS) {
+      if (all || sub.equals(name)) {
+        cmd.addSubcommand(sub, newSubcommand(sub));
       }
     }
-    for (CommandLine sub : spec.subcommands().values()) {
-      collect(sub.getCommandSpec(), names);
+    return cmd;
+  }
+
+  private static Object newSubcommand(String name) {
+    return switch (name) {
+      case "export-metrics" -> new ExportMetricsCommand();
+      case "metric-server" -> new MetricServerCommand();
+      case "simulate" -> new SimulateCommand();
+      case "demo" -> new DemoCommand();
+      default -> throw new IllegalArgumentException("no subcommand " + name);
+    };
+  }
+
+  /**
+   * Whether picocli's answer may depend on the full list of subcommands: help lists them, and an unknown
+   * word where the subcommand belongs is reported against them. Only then are all models built.
+   */
+  private static boolean needsAllSubcommands(GlobalPeek peek, String[] args) {
+    if (SUBCOMMANDS.contains(peek.subcommand())) {
+      return false;
     }
+    if (!peek.subcommand().isEmpty()) {
+      return true;
+    }
+    for (String a : args) {
+      if (a.equals("-h") || a.equals("--help") || a.equals("--")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -284,6 +327,9 @@ public final class Main implements Callable<Integer> {
       String subcommand = "";
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
+        if (a.equals("--")) {
+          break; // what follows is positional: picocli reports it, there is no subcommand
+        }
         if (!a.startsWith("-")) {
           subcommand = a;
           break;
@@ -307,8 +353,8 @@ public final class Main implements Callable<Integer> {
 
   /** Used by tests of the parsing without running a subcommand. */
   static ParseResult parse(String... rawArgs) {
-    CommandLine cmd = new CommandLine(new Main());
+    CommandLine cmd = commandLine(new Main(), "", true);
     cmd.setOverwrittenOptionsAllowed(true);
-    return cmd.parseArgs(GoFlags.normalize(rawArgs, longOptionNames(cmd.getCommandSpec())));
+    return cmd.parseArgs(GoFlags.normalize(rawArgs, LONG_OPTION_NAMES));
   }
 }
