@@ -2,8 +2,26 @@ package dev.sandboxmetrics.posix;
 
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
+import com.sun.jna.Platform;
+import java.io.File;
+import java.util.StringJoiner;
 
-/** The libc functions we call, bound once with JNA direct mapping (cheaper per call than an interface proxy). */
+/**
+ * The libc functions we call, bound once with JNA direct mapping (cheaper per call than an interface proxy).
+ *
+ * <p>Start-up matters here ({@code export-metrics} takes a lock on every run), so two JNA defaults that cost
+ * time on every JVM start are avoided:
+ *
+ * <ul>
+ *   <li>JNA's {@code NativeLibrary} runs {@code /sbin/ldconfig -p} in a child process, the first time it is
+ *       used, to learn the library directories, unless {@code jna.platform.library.path} names them. We
+ *       bind only libc, which JNA takes from the running process ({@code dlopen(NULL)}) without searching,
+ *       so the standard directories are enough; a value the user set wins.
+ *   <li>JNA unpacks its native part ({@code libjnidispatch.so}) into a new temporary file on every start
+ *       unless {@code jna.boot.library.path} points to a directory holding it; the launcher
+ *       ({@code ./sandbox-metrics}) keeps one there, written by {@link NativeDispatch}.
+ * </ul>
+ */
 final class LibC {
   static final int O_RDONLY = 0;
   static final int O_CREAT = 0100;
@@ -21,8 +39,23 @@ final class LibC {
   static final int EPERM = 1;
   static final int EWOULDBLOCK = 11;
 
+  /** Where libraries live on Linux distributions, multi-arch and classic; the ones that exist are used. */
+  private static final String[] LIBRARY_DIRS = {
+    "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu",
+    "/usr/lib64", "/lib64", "/usr/lib", "/lib",
+  };
+
   static {
-    Native.register("c");
+    if (System.getProperty("jna.platform.library.path") == null) {
+      StringJoiner dirs = new StringJoiner(File.pathSeparator);
+      for (String d : LIBRARY_DIRS) {
+        if (new File(d).isDirectory()) {
+          dirs.add(d);
+        }
+      }
+      System.setProperty("jna.platform.library.path", dirs.toString());
+    }
+    Native.register(Platform.C_LIBRARY_NAME);
   }
 
   private LibC() {}
