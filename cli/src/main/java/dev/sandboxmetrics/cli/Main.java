@@ -119,6 +119,13 @@ public final class Main implements Callable<Integer> {
 
   private PrintStream out = System.out;
 
+  public Main() {}
+
+  private Main(PrintStream err, PrintStream out) {
+    this.err = err;
+    this.out = out;
+  }
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -127,15 +134,11 @@ public final class Main implements Callable<Integer> {
   static int run(String[] rawArgs) {
     PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
     PrintStream stdout = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-    Main main = new Main();
-    main.err = stderr;
-    main.out = stdout;
     String[] args = GoFlags.normalize(rawArgs, LONG_OPTION_NAMES);
 
     // Logging must be configured before any logger exists, so before picocli runs a subcommand;
     // a quick look at the global options suffices (picocli validates them properly right after).
     GlobalPeek peek = GlobalPeek.of(args);
-    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, args));
     try {
       configureLogging(peek, stderr);
     } catch (IOException e) {
@@ -143,10 +146,27 @@ public final class Main implements Callable<Integer> {
       return EXIT_FAILURE;
     }
 
+    if (peek.subcommand().equals("export-metrics")) {
+      Main main = new Main(stderr, stdout);
+      ExportMetricsCommand export = ExportMetricsFastPath.parse(main, args);
+      if (export != null) {
+        main.resolveDefaults();
+        try {
+          return export.call();
+        } catch (Exception e) {
+          return main.onFailure(e); // as picocli's execution exception handler below
+        }
+      }
+    }
+    return runWithPicocli(new Main(stderr, stdout), peek, args);
+  }
+
+  private static int runWithPicocli(Main main, GlobalPeek peek, String[] args) {
+    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, args));
     // The setters below apply to the subcommands registered so far, so those come first.
     cmd.setOverwrittenOptionsAllowed(true); // Go's flag package lets a later flag win.
-    cmd.setOut(new PrintWriter(stdout, true));
-    cmd.setErr(new PrintWriter(stderr, true));
+    cmd.setOut(new PrintWriter(main.out, true));
+    cmd.setErr(new PrintWriter(main.err, true));
     cmd.setParameterExceptionHandler(Main::onUsageError);
     cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> main.onFailure(ex));
     cmd.setExecutionStrategy(parseResult -> {
