@@ -3,6 +3,7 @@ package dev.sandboxmetrics.cli;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +14,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -49,6 +51,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Prometheus metrics of gVisor (runsc) sandboxes; a drop-in for runsc metric-server and export-metrics.",
       "Global options come before the subcommand. Go-style spellings work too: -root=DIR, -root DIR, -debug.",
+      "runsc's other global flags are accepted too: --log, --debug-command and --alsologtostderr as in runsc, "
+          + "the rest (--platform, --network, ...) ignored.",
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:success", "1:runtime failure (message on stderr)", "2:usage error"})
@@ -121,9 +125,17 @@ public final class Main implements Callable<Integer> {
 
   public Main() {}
 
-  private Main(PrintStream err, PrintStream out) {
+  /** runsc's error log ({@code --log}), or null. */
+  private OutputStream errorLog;
+
+  /** False when runsc's {@code --debug-command} leaves this command out: then --debug and --debug-log do not apply. */
+  private boolean debugApplies = true;
+
+  private Main(PrintStream err, PrintStream out, OutputStream errorLog, boolean debugApplies) {
     this.err = err;
     this.out = out;
+    this.errorLog = errorLog;
+    this.debugApplies = debugApplies;
   }
 
   public static void main(String[] args) {
@@ -134,20 +146,44 @@ public final class Main implements Callable<Integer> {
   static int run(String[] rawArgs) {
     PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
     PrintStream stdout = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-    String[] args = GoFlags.normalize(rawArgs, LONG_OPTION_NAMES);
+    RunscFlags.Split split;
+    try {
+      split = RunscFlags.split(rawArgs);
+    } catch (RunscFlags.UsageException e) {
+      stderr.println(NAME + ": " + e.getMessage() + " (see '" + NAME + " --help')");
+      return EXIT_USAGE;
+    }
+    RunscFlags runsc = split.flags();
+    String[] args = GoFlags.normalize(split.rest(), LONG_OPTION_NAMES);
 
     // Logging must be configured before any logger exists, so before picocli runs a subcommand;
     // a quick look at the global options suffices (picocli validates them properly right after).
     GlobalPeek peek = GlobalPeek.of(args);
+    boolean debugApplies = runsc.isDebugCommand(peek.subcommand());
+    if (!debugApplies) {
+      peek = new GlobalPeek(false, "", peek.subcommand());
+    }
+    OutputStream errorLog;
     try {
-      configureLogging(peek, stderr);
+      errorLog = runsc.openErrorLog();
+    } catch (IOException e) {
+      stderr.println(NAME + ": cannot open the --log file: " + e.getMessage());
+      return EXIT_FAILURE;
+    }
+    try {
+      configureLogging(peek, runsc.alsoLogToStderr(), stderr);
     } catch (IOException e) {
       stderr.println(NAME + ": cannot open the --debug-log file: " + e.getMessage());
       return EXIT_FAILURE;
     }
+    if (peek.debug() && !runsc.ignored().isEmpty()) {
+      // Only with --debug: creating a logger starts SLF4J, which a one-shot command otherwise skips.
+      LoggerFactory.getLogger(Main.class).debug("Ignoring runsc flags that mean nothing to a metric server: {}",
+          String.join(" ", runsc.ignored()));
+    }
 
     if (peek.subcommand().equals("export-metrics")) {
-      Main main = new Main(stderr, stdout);
+      Main main = new Main(stderr, stdout, errorLog, debugApplies);
       ExportMetricsCommand export = ExportMetricsFastPath.parse(main, args);
       if (export != null) {
         main.resolveDefaults();
@@ -158,7 +194,7 @@ public final class Main implements Callable<Integer> {
         }
       }
     }
-    return runWithPicocli(new Main(stderr, stdout), peek, args);
+    return runWithPicocli(new Main(stderr, stdout, errorLog, debugApplies), peek, args);
   }
 
   private static int runWithPicocli(Main main, GlobalPeek peek, String[] args) {
@@ -217,6 +253,10 @@ public final class Main implements Callable<Integer> {
   // ---- internals ----
 
   private void resolveDefaults() {
+    if (!debugApplies) {
+      debug = false;
+      debugLog = "";
+    }
     if (root == null || root.isEmpty()) {
       String xdg = System.getenv("XDG_RUNTIME_DIR");
       root = xdg != null && !xdg.isEmpty() ? Path.of(xdg, "runsc").toString() : DEFAULT_ROOT;
@@ -233,6 +273,9 @@ public final class Main implements Callable<Integer> {
   private int onFailure(Exception ex) {
     if (ex instanceof CommandFailure f) {
       err.println(NAME + ": " + oneLine(f.getMessage()));
+      if (errorLog != null) {
+        RunscFlags.appendError(errorLog, oneLine(f.getMessage()));
+      }
       if (debug && f.getCause() != null) {
         f.getCause().printStackTrace(err);
       }
@@ -241,6 +284,9 @@ public final class Main implements Callable<Integer> {
     // A bug, not bad input: still one line, with the details behind --debug.
     err.println(NAME + ": internal error: " + oneLine(String.valueOf(ex))
         + (debug ? "" : " (run with --debug for details)"));
+    if (errorLog != null) {
+      RunscFlags.appendError(errorLog, "internal error: " + oneLine(String.valueOf(ex)));
+    }
     if (debug) {
       ex.printStackTrace(err);
     }
@@ -302,7 +348,8 @@ public final class Main implements Callable<Integer> {
    * Sets SLF4J simple's properties. Logs go to System.err, which is the log file when {@code --debug-log}
    * is given (slf4j-simple would truncate a file it opens itself; runsc appends).
    */
-  private static void configureLogging(GlobalPeek peek, PrintStream terminalErr) throws IOException {
+  private static void configureLogging(GlobalPeek peek, boolean alsoToStderr, PrintStream terminalErr)
+      throws IOException {
     String level = peek.debug ? "debug" : defaultLevel(peek.subcommand);
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
     System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
@@ -318,7 +365,9 @@ public final class Main implements Callable<Integer> {
       if (file.getParent() != null) {
         Files.createDirectories(file.getParent());
       }
-      System.setErr(new PrintStream(new FileOutputStream(file.toFile(), true), true, StandardCharsets.UTF_8));
+      PrintStream log = new PrintStream(new FileOutputStream(file.toFile(), true), true, StandardCharsets.UTF_8);
+      // runsc's --alsologtostderr: the log goes to the file and to stderr.
+      System.setErr(alsoToStderr ? RunscFlags.tee(log, terminalErr) : log);
     } else {
       System.setErr(terminalErr);
     }
