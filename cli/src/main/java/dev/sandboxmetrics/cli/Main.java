@@ -29,7 +29,10 @@ import picocli.CommandLine.Spec;
  * ({@code sandbox-metrics --root=DIR export-metrics ID}), and does what every subcommand relies on:
  *
  * <ul>
- *   <li>accepts Go's flag spellings ({@code -root=DIR}, {@code -debug}) besides picocli's ({@link GoFlags});
+ *   <li>accepts Go's flag spellings ({@code -root=DIR}, {@code -debug}) besides picocli's ({@link GoFlags}),
+ *       and runsc's other global flags ({@link RunscFlags});
+ *   <li>starts fast: the usual {@code export-metrics} command line skips picocli
+ *       ({@link ExportMetricsFastPath}), and otherwise only the invoked subcommand's model is built;
  *   <li>configures logging before the first logger exists: SLF4J simple on stderr, or in the
  *       {@code --debug-log} file; level debug with {@code --debug};
  *   <li>exit codes scripts can rely on: 0 ok, 1 runtime failure, 2 usage error; a failure is one line,
