@@ -186,6 +186,7 @@ public final class Main implements Callable<Integer> {
     }
 
     if (peek.subcommand().equals("export-metrics")) {
+      ExportWarmUp.start(); // on another core while this thread starts JNA and reads the state file
       Main main = new Main(stderr, stdout, errorLog, debugApplies);
       ExportMetricsCommand export = ExportMetricsFastPath.parse(main, args);
       if (export != null) {
