@@ -32,6 +32,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -62,25 +63,31 @@ import picocli.CommandLine.ParentCommand;
     exitCodeList = {"0:metrics written", "1:runtime failure (message on stderr)", "2:usage error"})
 final class ExportMetricsCommand implements Callable<Integer> {
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
+  // The defaults as picocli reads them; ExportMetricsFastPath applies the same ones without picocli.
+  static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
+  static final String DEFAULT_FILTER = "";
+  static final String DEFAULT_TIMEOUT_FLAG = "10s";
+  static final String DEFAULT_MAX_REPLY_BYTES = "67108864";
   private static final long LOCK_RETRY_MILLIS = 25;
 
   @ParentCommand Main global;
 
-  @Option(names = "--exporter-prefix", paramLabel = "PREFIX", defaultValue = "runsc_",
+  @Option(names = "--exporter-prefix", paramLabel = "PREFIX", defaultValue = DEFAULT_EXPORTER_PREFIX,
       description = "Prefix for all metric names, following Prometheus exporter convention (default: ${DEFAULT-VALUE}).")
   String exporterPrefix;
 
-  @Option(names = "--sandbox-metrics-filter", paramLabel = "REGEX", defaultValue = "",
+  @Option(names = "--sandbox-metrics-filter", paramLabel = "REGEX", defaultValue = DEFAULT_FILTER,
       description = "Only export metrics whose name (before the prefix) this RE2 regular expression matches "
           + "anywhere. The sandbox applies it; the reply is checked.")
   String sandboxMetricsFilter;
 
-  @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10s", converter = GoDurationConverter.class,
+  @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = DEFAULT_TIMEOUT_FLAG,
+      converter = GoDurationConverter.class,
       description = "Give up after this long (Go duration syntax: 10s, 1m30s, 500ms), covering a locked state "
           + "file and the call to the sandbox (default: ${DEFAULT-VALUE}).")
   Duration timeout;
 
-  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "67108864",
+  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = DEFAULT_MAX_REPLY_BYTES,
       description = "Largest reply accepted from the sandbox (default: ${DEFAULT-VALUE}, 64 MiB).")
   int maxReplyBytes;
 
@@ -100,7 +107,9 @@ final class ExportMetricsCommand implements Callable<Integer> {
     if (maxReplyBytes <= 0) {
       throw CommandFailure.usage("--max-reply-bytes must be positive, got " + maxReplyBytes, null);
     }
-    Logger log = LoggerFactory.getLogger(ExportMetricsCommand.class);
+    // What this command logs is debug and info, which a one-shot command shows only with --debug. Without
+    // it, leaving SLF4J unstarted saves tens of milliseconds of start-up (its date format loads locale data).
+    Logger log = global.debug() ? LoggerFactory.getLogger(ExportMetricsCommand.class) : NOPLogger.NOP_LOGGER;
 
     RootDirectory root = new RootDirectory(Path.of(global.root()));
     StateFileName container = find(root);

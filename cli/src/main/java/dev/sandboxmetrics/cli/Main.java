@@ -3,6 +3,7 @@ package dev.sandboxmetrics.cli;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -10,13 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
@@ -28,7 +29,10 @@ import picocli.CommandLine.Spec;
  * ({@code sandbox-metrics --root=DIR export-metrics ID}), and does what every subcommand relies on:
  *
  * <ul>
- *   <li>accepts Go's flag spellings ({@code -root=DIR}, {@code -debug}) besides picocli's ({@link GoFlags});
+ *   <li>accepts Go's flag spellings ({@code -root=DIR}, {@code -debug}) besides picocli's ({@link GoFlags}),
+ *       and runsc's other global flags ({@link RunscFlags});
+ *   <li>starts fast: the usual {@code export-metrics} command line skips picocli
+ *       ({@link ExportMetricsFastPath}), and otherwise only the invoked subcommand's model is built;
  *   <li>configures logging before the first logger exists: SLF4J simple on stderr, or in the
  *       {@code --debug-log} file; level debug with {@code --debug};
  *   <li>exit codes scripts can rely on: 0 ok, 1 runtime failure, 2 usage error; a failure is one line,
@@ -50,20 +54,41 @@ import picocli.CommandLine.Spec;
     description = {
       "Prometheus metrics of gVisor (runsc) sandboxes; a drop-in for runsc metric-server and export-metrics.",
       "Global options come before the subcommand. Go-style spellings work too: -root=DIR, -root DIR, -debug.",
+      "runsc's other global flags are accepted too: --log, --debug-command and --alsologtostderr as in runsc, "
+          + "the rest (--platform, --network, ...) ignored.",
     },
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:success", "1:runtime failure (message on stderr)", "2:usage error"},
-    subcommands = {
-      ExportMetricsCommand.class,
-      MetricServerCommand.class,
-      SimulateCommand.class,
-      DemoCommand.class,
-    })
+    exitCodeList = {"0:success", "1:runtime failure (message on stderr)", "2:usage error"})
 public final class Main implements Callable<Integer> {
   public static final String NAME = "sandbox-metrics";
   public static final int EXIT_OK = 0;
   public static final int EXIT_FAILURE = 1;
   public static final int EXIT_USAGE = 2;
+
+  /**
+   * The subcommands, in the order help lists them. They are not in the {@code @Command} annotation: picocli
+   * builds a command's model by reflection, which costs tens of milliseconds per command at JVM start, so
+   * {@link #run} registers only the one being invoked, and all of them only when the list itself matters
+   * (help, an unknown or missing subcommand).
+   */
+  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo");
+
+  /**
+   * The long option names of Main and every subcommand, without dashes: which {@code -name} arguments
+   * {@link GoFlags} rewrites. Kept as a list so that parsing does not need every command's model;
+   * FlagParsingTest checks it against the real models.
+   */
+  static final Set<String> LONG_OPTION_NAMES = Set.of(
+      // Main, and the help and version options every command has
+      "root", "metric-server", "debug", "debug-log", "help", "version",
+      // export-metrics
+      "exporter-prefix", "sandbox-metrics-filter", "timeout", "max-reply-bytes", "verify",
+      // metric-server
+      "pid-file", "allow-profiling", "allow-unknown-root", "export-timeout", "sandbox-timeout",
+      "max-parallel-queries", "rescan-interval", "http-timeout",
+      // simulate and demo
+      "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
+      "oversized-bytes");
 
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
@@ -101,6 +126,21 @@ public final class Main implements Callable<Integer> {
 
   private PrintStream out = System.out;
 
+  public Main() {}
+
+  /** runsc's error log ({@code --log}), or null. */
+  private OutputStream errorLog;
+
+  /** False when runsc's {@code --debug-command} leaves this command out: then --debug and --debug-log do not apply. */
+  private boolean debugApplies = true;
+
+  private Main(PrintStream err, PrintStream out, OutputStream errorLog, boolean debugApplies) {
+    this.err = err;
+    this.out = out;
+    this.errorLog = errorLog;
+    this.debugApplies = debugApplies;
+  }
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -109,25 +149,64 @@ public final class Main implements Callable<Integer> {
   static int run(String[] rawArgs) {
     PrintStream stderr = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
     PrintStream stdout = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-    Main main = new Main();
-    main.err = stderr;
-    main.out = stdout;
-    CommandLine cmd = new CommandLine(main);
-    String[] args = GoFlags.normalize(rawArgs, longOptionNames(cmd.getCommandSpec()));
+    RunscFlags.Split split;
+    try {
+      split = RunscFlags.split(rawArgs);
+    } catch (RunscFlags.UsageException e) {
+      stderr.println(NAME + ": " + e.getMessage() + " (see '" + NAME + " --help')");
+      return EXIT_USAGE;
+    }
+    RunscFlags runsc = split.flags();
+    String[] args = GoFlags.normalize(split.rest(), LONG_OPTION_NAMES);
 
     // Logging must be configured before any logger exists, so before picocli runs a subcommand;
     // a quick look at the global options suffices (picocli validates them properly right after).
     GlobalPeek peek = GlobalPeek.of(args);
+    boolean debugApplies = runsc.isDebugCommand(peek.subcommand());
+    if (!debugApplies) {
+      peek = new GlobalPeek(false, "", peek.subcommand());
+    }
+    OutputStream errorLog;
     try {
-      configureLogging(peek, stderr);
+      errorLog = runsc.openErrorLog();
+    } catch (IOException e) {
+      stderr.println(NAME + ": cannot open the --log file: " + e.getMessage());
+      return EXIT_FAILURE;
+    }
+    try {
+      configureLogging(peek, runsc.alsoLogToStderr(), stderr);
     } catch (IOException e) {
       stderr.println(NAME + ": cannot open the --debug-log file: " + e.getMessage());
       return EXIT_FAILURE;
     }
+    if (peek.debug() && !runsc.ignored().isEmpty()) {
+      // Only with --debug: creating a logger starts SLF4J, which a one-shot command otherwise skips.
+      LoggerFactory.getLogger(Main.class).debug("Ignoring runsc flags that mean nothing to a metric server: {}",
+          String.join(" ", runsc.ignored()));
+    }
 
+    if (peek.subcommand().equals("export-metrics")) {
+      ExportWarmUp.start(); // on another core while this thread starts JNA and reads the state file
+      Main main = new Main(stderr, stdout, errorLog, debugApplies);
+      ExportMetricsCommand export = ExportMetricsFastPath.parse(main, args);
+      if (export != null) {
+        main.resolveDefaults();
+        try {
+          return export.call();
+        } catch (Exception e) {
+          return main.onFailure(e); // as picocli's execution exception handler below
+        }
+      }
+    }
+    return runWithPicocli(new Main(stderr, stdout, errorLog, debugApplies), peek, args);
+  }
+
+  private static int runWithPicocli(Main main, GlobalPeek peek, String[] args) {
+    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, args));
+    // The setters below apply to the subcommands registered so far, so those come first.
     cmd.setOverwrittenOptionsAllowed(true); // Go's flag package lets a later flag win.
-    cmd.setOut(new PrintWriter(stdout, true));
-    cmd.setErr(new PrintWriter(stderr, true));
+    cmd.setOut(new PrintWriter(main.out, true));
+    cmd.setErr(new PrintWriter(main.err, true));
     cmd.setParameterExceptionHandler(Main::onUsageError);
     cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> main.onFailure(ex));
     cmd.setExecutionStrategy(parseResult -> {
@@ -178,6 +257,10 @@ public final class Main implements Callable<Integer> {
   // ---- internals ----
 
   private void resolveDefaults() {
+    if (!debugApplies) {
+      debug = false;
+      debugLog = "";
+    }
     if (root == null || root.isEmpty()) {
       String xdg = System.getenv("XDG_RUNTIME_DIR");
       root = xdg != null && !xdg.isEmpty() ? Path.of(xdg, "runsc").toString() : DEFAULT_ROOT;
@@ -194,6 +277,9 @@ public final class Main implements Callable<Integer> {
   private int onFailure(Exception ex) {
     if (ex instanceof CommandFailure f) {
       err.println(NAME + ": " + oneLine(f.getMessage()));
+      if (errorLog != null) {
+        RunscFlags.appendError(errorLog, oneLine(f.getMessage()));
+      }
       if (debug && f.getCause() != null) {
         f.getCause().printStackTrace(err);
       }
@@ -202,6 +288,9 @@ public final class Main implements Callable<Integer> {
     // A bug, not bad input: still one line, with the details behind --debug.
     err.println(NAME + ": internal error: " + oneLine(String.valueOf(ex))
         + (debug ? "" : " (run with --debug for details)"));
+    if (errorLog != null) {
+      RunscFlags.appendError(errorLog, "internal error: " + oneLine(String.valueOf(ex)));
+    }
     if (debug) {
       ex.printStackTrace(err);
     }
@@ -216,30 +305,55 @@ public final class Main implements Callable<Integer> {
     return message.strip().replace("\r\n", " ").replace('\n', ' ').replace('\r', ' ');
   }
 
-  private static Set<String> longOptionNames(CommandSpec spec) {
-    Set<String> names = new HashSet<>();
-    collect(spec, names);
-    return names;
-  }
-
-  private static void collect(CommandSpec spec, Set<String> names) {
-    for (OptionSpec o : spec.options()) {
-      for (String n : o.names()) {
-        if (n.startsWith("--")) {
-          names.add(n.substring(2));
-        }
+  /**
+   * Main's command line with the subcommand {@code name} registered when it is one, or with all of them
+   * when {@code all} is set.
+   */
+  static CommandLine commandLine(Main main, String name, boolean all) {
+    CommandLine cmd = new CommandLine(main);
+    for (String sub : SUBCOMMANDS) {
+      if (all || sub.equals(name)) {
+        cmd.addSubcommand(sub, newSubcommand(sub));
       }
     }
-    for (CommandLine sub : spec.subcommands().values()) {
-      collect(sub.getCommandSpec(), names);
+    return cmd;
+  }
+
+  private static Object newSubcommand(String name) {
+    return switch (name) {
+      case "export-metrics" -> new ExportMetricsCommand();
+      case "metric-server" -> new MetricServerCommand();
+      case "simulate" -> new SimulateCommand();
+      case "demo" -> new DemoCommand();
+      default -> throw new IllegalArgumentException("no subcommand " + name);
+    };
+  }
+
+  /**
+   * Whether picocli's answer may depend on the full list of subcommands: help lists them, and an unknown
+   * word where the subcommand belongs is reported against them. Only then are all models built.
+   */
+  private static boolean needsAllSubcommands(GlobalPeek peek, String[] args) {
+    if (SUBCOMMANDS.contains(peek.subcommand())) {
+      return false;
     }
+    if (!peek.subcommand().isEmpty()) {
+      return true;
+    }
+    for (String a : args) {
+      if (a.equals("-h") || a.equals("--help") || a.equals("--")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
    * Sets SLF4J simple's properties. Logs go to System.err, which is the log file when {@code --debug-log}
    * is given (slf4j-simple would truncate a file it opens itself; runsc appends).
    */
-  private static void configureLogging(GlobalPeek peek, PrintStream terminalErr) throws IOException {
+  private static void configureLogging(GlobalPeek peek, boolean alsoToStderr, PrintStream terminalErr)
+      throws IOException {
     String level = peek.debug ? "debug" : defaultLevel(peek.subcommand);
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
     System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
@@ -255,7 +369,9 @@ public final class Main implements Callable<Integer> {
       if (file.getParent() != null) {
         Files.createDirectories(file.getParent());
       }
-      System.setErr(new PrintStream(new FileOutputStream(file.toFile(), true), true, StandardCharsets.UTF_8));
+      PrintStream log = new PrintStream(new FileOutputStream(file.toFile(), true), true, StandardCharsets.UTF_8);
+      // runsc's --alsologtostderr: the log goes to the file and to stderr.
+      System.setErr(alsoToStderr ? RunscFlags.tee(log, terminalErr) : log);
     } else {
       System.setErr(terminalErr);
     }
@@ -284,6 +400,9 @@ public final class Main implements Callable<Integer> {
       String subcommand = "";
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
+        if (a.equals("--")) {
+          break; // what follows is positional: picocli reports it, there is no subcommand
+        }
         if (!a.startsWith("-")) {
           subcommand = a;
           break;
@@ -307,8 +426,8 @@ public final class Main implements Callable<Integer> {
 
   /** Used by tests of the parsing without running a subcommand. */
   static ParseResult parse(String... rawArgs) {
-    CommandLine cmd = new CommandLine(new Main());
+    CommandLine cmd = commandLine(new Main(), "", true);
     cmd.setOverwrittenOptionsAllowed(true);
-    return cmd.parseArgs(GoFlags.normalize(rawArgs, longOptionNames(cmd.getCommandSpec())));
+    return cmd.parseArgs(GoFlags.normalize(rawArgs, LONG_OPTION_NAMES));
   }
 }

@@ -110,4 +110,34 @@ class CommandLineIT {
     Cli.Result r = Cli.run("--debug-log=" + log, "--root=" + dir.resolve("missing"), "export-metrics", "x");
     assertOneLineFailure(r, "does not exist");
   }
+
+  @Test
+  void runscGlobalFlagsAreAcceptedAndTheMeaningfulOnesWork() throws Exception {
+    Path missing = dir.resolve("missing");
+    Path errorLog = dir.resolve("runsc.log");
+    Cli.Result r = Cli.run("--platform=kvm", "-network", "host", "--log-format=json", "-systemd-cgroup",
+        "--log", errorLog.toString(), "--root=" + missing, "export-metrics", "x");
+    assertOneLineFailure(r, "root directory " + missing + " does not exist");
+    assertThat(Files.readString(errorLog))
+        .matches("\\{\"msg\":\"root directory .*missing does not exist \\(set it with --root\\)\","
+            + "\"level\":\"error\",\"time\":\"[^\"]+\"}\n");
+
+    Path debugLog = dir.resolve("debug.log");
+    Cli.Result debug = Cli.run("--debug", "--debug-log=" + debugLog, "--alsologtostderr", "--platform", "ptrace",
+        "--root=" + missing, "export-metrics", "x");
+    assertThat(debug.exit()).isEqualTo(1);
+    assertThat(debug.err()).contains("Ignoring runsc flags that mean nothing to a metric server: --platform=ptrace");
+    assertThat(Files.readString(debugLog)).contains("--platform=ptrace");
+
+    Path notForUs = dir.resolve("not-for-export.log");
+    Cli.Result filtered = Cli.run("--debug", "--debug-log=" + notForUs, "--debug-command=create,start",
+        "--root=" + missing, "export-metrics", "x");
+    assertOneLineFailure(filtered, "does not exist");
+    assertThat(notForUs).doesNotExist();
+
+    Cli.Result bad = Cli.run("--rootless=maybe", "export-metrics", "x");
+    assertThat(bad.exit()).isEqualTo(2);
+    assertThat(bad.err()).isEqualTo("sandbox-metrics: invalid boolean value \"maybe\" for -rootless: parse error "
+        + "(see 'sandbox-metrics --help')\n");
+  }
 }

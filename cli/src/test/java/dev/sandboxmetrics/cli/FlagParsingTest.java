@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.TypeConversionException;
 
@@ -56,6 +60,39 @@ class FlagParsingTest {
     assertThat(export.sandboxMetricsFilter).isEmpty();
     assertThat(export.maxReplyBytes).isEqualTo(64 << 20);
     assertThat(export.verify).isFalse();
+  }
+
+  @Test
+  void theListOfLongOptionNamesIsTheOneTheModelsDeclare() {
+    Set<String> declared = new TreeSet<>();
+    collectLongNames(Main.commandLine(new Main(), "", true).getCommandSpec(), declared);
+    assertThat(new TreeSet<>(Main.LONG_OPTION_NAMES))
+        .as("Main.LONG_OPTION_NAMES must list every long option of every command (add new ones there)")
+        .isEqualTo(declared);
+  }
+
+  @Test
+  void everySubcommandIsRegisteredUnderItsOwnName() {
+    CommandLine all = Main.commandLine(new Main(), "", true);
+    assertThat(all.getSubcommands().keySet()).containsExactlyElementsOf(Main.SUBCOMMANDS);
+    for (String name : Main.SUBCOMMANDS) {
+      assertThat(all.getSubcommands().get(name).getCommandSpec().name()).isEqualTo(name);
+      assertThat(Main.commandLine(new Main(), name, false).getSubcommands().keySet()).containsExactly(name);
+    }
+    assertThat(Main.commandLine(new Main(), "no-such", false).getSubcommands()).isEmpty();
+  }
+
+  private static void collectLongNames(CommandSpec spec, Set<String> names) {
+    for (OptionSpec o : spec.options()) {
+      for (String n : o.names()) {
+        if (n.startsWith("--")) {
+          names.add(n.substring(2));
+        }
+      }
+    }
+    for (CommandLine sub : spec.subcommands().values()) {
+      collectLongNames(sub.getCommandSpec(), names);
+    }
   }
 
   @Test

@@ -106,4 +106,23 @@ class MetricServerIT {
       assertThat(socket).exists();
     }
   }
+
+  @Test
+  void runscsOtherGlobalFlagsCanStayInTheCommandLine() throws Exception {
+    Path root = tmp.resolve("root");
+    Path socket = tmp.resolve("m.sock");
+    Path pidFile = tmp.resolve("pid");
+    try (Simulator sim = Simulator.start(root, socket.toString())) {
+      sim.createRunning(SandboxSpec.builder("s1").build());
+      try (Launched server = Launched.start(
+          "--root", root.toString(), "--platform", "kvm", "-network=host", "--systemd-cgroup", "-alsologtostderr",
+          "--log-format", "json", "--metric-server", socket.toString(), "metric-server", "--pid-file", pidFile.toString())) {
+        server.awaitFile(pidFile, START);
+        String body = Launched.body(Launched.get(UnixDomainSocketAddress.of(socket), "/metrics"));
+        assertThat(body).contains("\nrunsc_fs_opens{");
+        server.terminate();
+        assertThat(server.exitCode(Duration.ofSeconds(30))).isZero();
+      }
+    }
+  }
 }

@@ -1,6 +1,5 @@
 package dev.sandboxmetrics.metricserver.discovery;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -164,8 +163,8 @@ public final class ContainerState {
   /**
    * The sandbox record ({@code "sandbox": {...}}) of a state file.
    *
-   * <p>{@code registeredMetrics} is kept undecoded here: every container's file carries a copy, and only the
-   * root container's copy is used ({@link SandboxInfo#registration()}).
+   * <p>{@code registeredMetrics} is kept undecoded here, as the JSON text of the object: every container's
+   * file carries a copy, and only the root container's copy is decoded ({@link SandboxInfo#registration()}).
    */
   public static final class SandboxRecord {
     private final String id;
@@ -175,7 +174,7 @@ public final class ContainerState {
     private final String controlSocketPath;
     private final String metricServerAddress;
     private final Map<String, String> metricMetadata;
-    private final JsonNode registeredMetrics;
+    private final byte[] registeredMetrics;
     private final boolean checkpointed;
     private final boolean restored;
     private final Duration cpuTimeSaved;
@@ -189,7 +188,7 @@ public final class ContainerState {
         String controlSocketPath,
         String metricServerAddress,
         Map<String, String> metricMetadata,
-        JsonNode registeredMetrics,
+        byte[] registeredMetrics,
         boolean checkpointed,
         boolean restored,
         Duration cpuTimeSaved,
@@ -244,7 +243,8 @@ public final class ContainerState {
       return registeredMetrics != null;
     }
 
-    JsonNode registeredMetricsNode() {
+    /** The JSON object {@code registeredMetrics} as it appears in the file; null when absent or null. */
+    byte[] registeredMetricsJson() {
       return registeredMetrics;
     }
 

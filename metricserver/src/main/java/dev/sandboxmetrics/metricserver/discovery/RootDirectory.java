@@ -43,7 +43,9 @@ public final class RootDirectory {
    */
   public List<StateFileName> listStateFiles() throws IOException {
     List<StateFileName> names = new ArrayList<>();
-    try (DirectoryStream<Path> dir = Files.newDirectoryStream(path, "*_sandbox:*.state")) {
+    // No glob filter: StateFileName.parse is the filter, and a glob costs a regular expression compiled
+    // on every call (and java.util.regex's start-up in a one-shot command).
+    try (DirectoryStream<Path> dir = Files.newDirectoryStream(path)) {
       for (Path p : dir) {
         StateFileName.parse(p.getFileName().toString()).ifPresent(names::add);
       }

@@ -1,13 +1,10 @@
 package dev.sandboxmetrics.metricserver.discovery;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sandboxmetrics.posix.Processes;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,8 +26,6 @@ import java.util.stream.Collectors;
 public final class SandboxInfo {
   /** Replaced by the root directory in a sandbox's recorded metric-server address. */
   public static final String RUNTIME_ROOT_PLACEHOLDER = "%RUNTIME_ROOT%";
-
-  private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private final Path root;
   private final ContainerState rootContainer;
@@ -105,13 +100,13 @@ public final class SandboxInfo {
   }
 
   private static Registration decodeRegistration(ContainerState rootContainer) throws StateFileException {
-    var node = rootContainer.sandbox().registeredMetricsNode();
-    if (node == null) {
+    byte[] json = rootContainer.sandbox().registeredMetricsJson();
+    if (json == null) {
       return null;
     }
-    try (JsonParser p = node.traverse(MAPPER)) {
-      return RunscJson.readRegistration(p);
-    } catch (RunscJsonException | IOException e) {
+    try {
+      return RunscJson.readRegistration(json, 0, json.length);
+    } catch (RunscJsonException e) {
       throw new StateFileException(rootContainer.stateFile(),
           "sandbox.registeredMetrics: " + e.getMessage(), e);
     }
