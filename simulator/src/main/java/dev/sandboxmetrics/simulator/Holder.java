@@ -13,6 +13,10 @@ import org.slf4j.LoggerFactory;
  */
 final class Holder {
   private static final long GONE_DEADLINE_NANOS = 10_000_000_000L;
+  /** How often SIGTERM is sent again to a holder that is still there (see {@link #stop}). */
+  private static final long RESEND_TERM_NANOS = 50_000_000L;
+  /** When {@link #stop} gives up on SIGTERM and sends SIGKILL. */
+  private static final long KILL_AFTER_NANOS = 2_000_000_000L;
 
   private final long pid;
   private final Optional<ProcessHandle> handle;
@@ -44,22 +48,38 @@ final class Holder {
     handle.ifPresent(ProcessHandle::destroy);
   }
 
-  /** SIGTERM, and wait until the PID is gone (reaped by the host, not a zombie answering signal 0). */
+  /**
+   * SIGTERM, and wait until the PID is gone (reaped by the host, not a zombie answering signal 0). SIGTERM
+   * is sent again while the holder lives: a holder signalled right after it was spawned may not yet have
+   * reset the host's inherited "ignore SIGTERM" (its subshell runs {@code trap - TERM} first), and would
+   * miss a single signal.
+   */
   void stop() {
     signalStop();
-    awaitGone();
+    awaitGone(true);
   }
 
   /** SIGKILL, and wait until the PID is gone. */
   void kill() {
     handle.ifPresent(ProcessHandle::destroyForcibly);
-    awaitGone();
+    awaitGone(false);
   }
 
-  private void awaitGone() {
-    long deadline = System.nanoTime() + GONE_DEADLINE_NANOS;
+  private void awaitGone(boolean resendTerm) {
+    long start = System.nanoTime();
+    long deadline = start + GONE_DEADLINE_NANOS;
+    long nextTerm = start + RESEND_TERM_NANOS;
     while (Processes.isRunning(pid)) {
-      if (System.nanoTime() > deadline) {
+      long now = System.nanoTime();
+      if (resendTerm && now > nextTerm) {
+        if (now - start > KILL_AFTER_NANOS) {
+          handle.ifPresent(ProcessHandle::destroyForcibly); // whatever kept it from ending on SIGTERM
+        } else {
+          signalStop();
+        }
+        nextTerm = now + RESEND_TERM_NANOS;
+      }
+      if (now > deadline) {
         LoggerFactory.getLogger(Holder.class).warn("holder process {} is still there after 10 s", pid);
         return;
       }

@@ -86,6 +86,20 @@ class LifecycleTest {
   }
 
   @Test
+  void destroyRightAfterCreateEndsTheProcessEveryTime() throws IOException {
+    // A holder signalled before its subshell resets the host's "ignore SIGTERM" must still end.
+    try (Simulator sim = Simulator.start(tmp.resolve("root"), "localhost:1337")) {
+      for (int i = 0; i < 40; i++) {
+        SimulatedSandbox sb = sim.createRunning(SandboxSpec.builder("s" + i).subContainers(1).build());
+        long pid = sb.pid();
+        sb.destroy();
+        assertThat(Processes.isRunning(pid)).as("holder %d of sandbox s%d", pid, i).isFalse();
+      }
+      assertThat(listing(sim.root())).isEmpty();
+    }
+  }
+
+  @Test
   void recreatingTheSameIdGivesANewCreationTimeAndProcess() throws IOException {
     try (Simulator sim = Simulator.start(tmp.resolve("root"), "localhost:1337")) {
       SimulatedSandbox first = sim.createRunning(SandboxSpec.builder("s1").podName("web-0").build());
