@@ -1,0 +1,91 @@
+package dev.sandboxmetrics.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The benchmark commands the README's Performance section tells users to run, run for real at a tiny size:
+ * they must start sandboxes and a server, print their tables with plausible numbers, and leave nothing
+ * behind. What they measure is not asserted (machines are noisy); that they work is.
+ */
+class BenchScriptsIT {
+  @TempDir Path tmp;
+
+  @Test
+  void endToEndBenchmarkPrintsARowPerSandboxCountAndTheExportTime() throws IOException {
+    RequiredProgram.require("curl", "curl");
+    Command.Result r = bench(Map.of("SCRAPES", "2", "WARMUP", "1"), "run-e2e", "2");
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    String out = r.stdoutText();
+    assertThat(out).contains("| sandboxes | p50 ms | p99 ms | gzip: p50 ms");
+
+    Matcher row = Pattern.compile("(?m)^\\| 2 \\|(.*)\\|$").matcher(out);
+    assertThat(row.find()).as(out).isTrue();
+    List<Double> cells = new ArrayList<>();
+    for (String cell : row.group(1).split("\\|")) {
+      cells.add(Double.parseDouble(cell.strip()));
+    }
+    assertThat(cells).hasSize(10).allSatisfy(v -> assertThat(v).isGreaterThanOrEqualTo(0));
+    double plainBytes = cells.get(4);
+    double gzipBytes = cells.get(5);
+    assertThat(plainBytes).as("two bench sandboxes render tens of KB").isGreaterThan(50_000);
+    assertThat(gzipBytes).isPositive().isLessThan(plainBytes / 4);
+    assertThat(cells.get(8)).as("server RSS MB").isGreaterThan(10);
+
+    assertThat(out).containsPattern("`export-metrics` wall time \\(JVM start included, median of 5, 1 bench sandbox\\): \\d+ ms");
+    assertNothingLeftBehind();
+  }
+
+  @Test
+  void soakReportsRssOverTimeAndNoFailedScrapes() throws IOException {
+    RequiredProgram.require("curl", "curl");
+    Command.Result r = bench(
+        Map.of("SANDBOXES", "2", "SECONDS_TOTAL", "4", "INTERVAL", "0.5", "SAMPLE_EVERY", "2"), "run-soak");
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    String out = r.stdoutText();
+    assertThat(out).contains("| elapsed s | scrapes | failed | RSS MB | peak RSS MB |");
+    Matcher summary = Pattern.compile("- scrapes: (\\d+), failed: (\\d+)").matcher(out);
+    assertThat(summary.find()).as(out).isTrue();
+    assertThat(Integer.parseInt(summary.group(1))).isBetween(4, 9);
+    assertThat(summary.group(2)).isEqualTo("0");
+    assertThat(out).containsPattern("- final RSS: [0-9.]+ MB, peak RSS \\(VmHWM\\): [0-9.]+ MB");
+    assertNothingLeftBehind();
+  }
+
+  @Test
+  void badArgumentsAreUsageErrors() {
+    Command.Result count = bench(Map.of(), "run-e2e", "0");
+    assertThat(count.exitCode()).isEqualTo(2);
+    assertThat(count.stderr()).contains("'0' is not a positive integer");
+    Command.Result interval = bench(Map.of("INTERVAL", "soon"), "run-soak");
+    assertThat(interval.exitCode()).isEqualTo(2);
+    assertThat(interval.stderr()).contains("INTERVAL 'soon' is not a number");
+  }
+
+  /** Runs bench/NAME with its temporary files under our temporary directory and the jar as built. */
+  private Command.Result bench(Map<String, String> env, String name, String... args) {
+    List<String> command = new ArrayList<>(List.of("env", "TMPDIR=" + tmp, "SANDBOX_METRICS_NO_BUILD=1"));
+    env.forEach((k, v) -> command.add(k + "=" + v));
+    command.add(RepoRoot.path().resolve("bench").resolve(name).toString());
+    command.addAll(List.of(args));
+    return Command.run(command, null, 240);
+  }
+
+  /** The scripts remove their temporary directory and stop what they started. */
+  private void assertNothingLeftBehind() throws IOException {
+    try (Stream<Path> left = Files.list(tmp)) {
+      assertThat(left.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("sm-"))).isEmpty();
+    }
+  }
+}
