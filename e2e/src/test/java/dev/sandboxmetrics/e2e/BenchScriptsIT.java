@@ -25,13 +25,28 @@ class BenchScriptsIT {
   @Test
   void endToEndBenchmarkPrintsARowPerSandboxCountAndTheExportTime() throws IOException {
     RequiredProgram.require("curl", "curl");
-    Command.Result r = bench(Map.of("SCRAPES", "2", "WARMUP", "1"), "run-e2e", "2");
+    Command.Result r = bench(Map.of("SCRAPES", "2", "WARMUP", "12"), "run-e2e", "2");
     assertThat(r.exitCode()).as(r.toString()).isZero();
     String out = r.stdoutText();
+    assertThat(out).contains("| sandboxes | 1-10: p50 ms | 1-10: CPU ms/scrape | 11-50: p50 ms");
     assertThat(out).contains("| sandboxes | p50 ms | p99 ms | gzip: p50 ms");
 
+    // The fresh server's phases: 10 scrapes, then the 2 left of WARMUP=12, then none.
+    Matcher coldRow = Pattern.compile("(?m)^\\| 2 \\|(.*)\\|$").matcher(out);
+    assertThat(coldRow.find()).as(out).isTrue();
+    String[] cold = coldRow.group(1).split("\\|");
+    assertThat(cold).hasSize(7);
+    for (int latency : new int[] {0, 2}) {
+      assertThat(Double.parseDouble(cold[latency].strip())).as(coldRow.group()).isPositive();
+    }
+    for (int cpu : new int[] {1, 3, 6}) {
+      assertThat(Double.parseDouble(cold[cpu].strip())).as(coldRow.group()).isGreaterThanOrEqualTo(0);
+    }
+    assertThat(cold[4].strip()).isEqualTo("-");
+    assertThat(cold[5].strip()).isEqualTo("-");
+
     Matcher row = Pattern.compile("(?m)^\\| 2 \\|(.*)\\|$").matcher(out);
-    assertThat(row.find()).as(out).isTrue();
+    assertThat(row.find(coldRow.end())).as(out).isTrue();
     List<Double> cells = new ArrayList<>();
     for (String cell : row.group(1).split("\\|")) {
       cells.add(Double.parseDouble(cell.strip()));
