@@ -501,8 +501,7 @@ public final class SandboxRegistry {
         return;
       }
       log.warn(
-          "{} state file{} could not be read; each is reported once and read again when it changes (or at the "
-              + "next scan after a passing failure such as running out of file descriptors): {}{}",
+          "{} state file{} could not be read (each is reported once, until it changes): {}{}",
           count,
           count == 1 ? "" : "s",
           String.join("; ", first),
