@@ -384,8 +384,9 @@ public final class SandboxRegistry {
     if (l.shown() != null || now - l.sinceNanos() < lockedDeadline.toNanos()) {
       return;
     }
-    String reason = "its lock file " + lockFile + " has been held for more than " + lockedDeadline.toSeconds()
-        + " s (runsc may hang while creating or changing it), so its state file cannot be read";
+    String reason = "its lock file " + lockFile + " has been held for more than "
+        + (lockedDeadline.toMillis() % 1000 == 0 ? lockedDeadline.toSeconds() + " s" : lockedDeadline.toMillis() + " ms")
+        + " (runsc may hang while creating or changing it), so its state file cannot be read";
     Labels labels = Labels.of("sandbox", id, "iteration", "");
     Instant createdAt = Instant.EPOCH;
     Path socket = root.path().resolve("runsc-" + id + ".sock");
