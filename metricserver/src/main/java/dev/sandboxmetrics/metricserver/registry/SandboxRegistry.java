@@ -185,7 +185,10 @@ public final class SandboxRegistry {
   public synchronized List<ServedSandbox> scan() throws RootDirectoryException {
     Listing scanListing = list();
     Map<String, Map<StateFileName, FileIdentity>> listing = scanListing.bySandbox();
-    lastListingError = null;
+    if (lastListingError != null) {
+      log.info("Root directory {} can be listed again.", rootDir);
+      lastListingError = null;
+    }
     Problems problems = new Problems();
 
     // Sandboxes we serve: gone, changed, stopped?
