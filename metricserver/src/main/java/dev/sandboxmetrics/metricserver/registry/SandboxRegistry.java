@@ -83,8 +83,12 @@ public final class SandboxRegistry {
 
   private record Entry(ServedSandbox sandbox, Map<StateFileName, FileIdentity> files) {}
 
-  /** A new sandbox whose lock was held at every look since {@code sinceNanos}; {@code shown} once past the deadline. */
-  private record Locked(long sinceNanos, Path lockFile, ServedSandbox shown) {}
+  /**
+   * A new sandbox whose lock was held at every look since {@code sinceNanos}: {@code shown} once past the
+   * deadline; {@code notOurs} when its state file, read without the lock, names another server (not read
+   * again until it changes).
+   */
+  private record Locked(long sinceNanos, Path lockFile, ServedSandbox shown, Map<StateFileName, FileIdentity> notOurs) {}
 
   /** One scan's listing: state files by sandbox, and sandboxes some of whose files could not be stat'ed. */
   private record Listing(Map<String, Map<StateFileName, FileIdentity>> bySandbox, Set<String> unsure) {}
@@ -381,10 +385,10 @@ public final class SandboxRegistry {
     Locked l = locked.get(id);
     if (l == null) {
       log.debug("Sandbox {} is being created or changed (state file locked); looking again at the next scan.", id);
-      locked.put(id, new Locked(now, lockFile, null));
+      locked.put(id, new Locked(now, lockFile, null, null));
       return;
     }
-    if (l.shown() != null || now - l.sinceNanos() < lockedDeadline.toNanos()) {
+    if (l.shown() != null || now - l.sinceNanos() < lockedDeadline.toNanos() || files.equals(l.notOurs())) {
       return;
     }
     String reason = "its lock file " + lockFile + " has been held for more than "
@@ -398,7 +402,7 @@ public final class SandboxRegistry {
         SandboxInfo info = peeked.value();
         if (!info.wantsServer(address, rootDir) || info.registration() == null) {
           log.debug("Sandbox {} is locked and, as far as its state file says, not ours to serve.", id);
-          locked.put(id, new Locked(l.sinceNanos(), lockFile, null));
+          locked.put(id, new Locked(l.sinceNanos(), lockFile, null, files));
           return;
         }
         labels = info.labels();
@@ -413,7 +417,7 @@ public final class SandboxRegistry {
         false, Duration.ZERO, Duration.ZERO, Map.of(), List.of(), Map.of());
     ServedSandbox shown = ServedSandbox.notReady(facts, reason);
     log.warn("Sandbox {}: {}; showing it as present and not running until it can be read.", id, reason);
-    locked.put(id, new Locked(l.sinceNanos(), lockFile, shown));
+    locked.put(id, new Locked(l.sinceNanos(), lockFile, shown, null));
   }
 
   /** Null when the sandbox is ours to serve; otherwise why not ("!" first: worth a warning). */

@@ -200,6 +200,30 @@ class HostileRootDirectoryTest {
     assertThat(after.get(1).isRunning()).isTrue();
   }
 
+  @Test
+  void lockedSandboxOfAnotherServerStaysInvisibleAndIsPeekedAtOnce() throws Exception {
+    write("foreign", "pod-foreign", "localhost:9999");
+    Path lock = root.resolve("foreign_sandbox:foreign.lock");
+    AtomicLong clock = new AtomicLong();
+    RootDirectory directory = new RootDirectory(root);
+    SandboxRegistry registry =
+        new SandboxRegistry(directory, root.toString(), ADDRESS, false, Duration.ofSeconds(8), clock::get);
+    Process holder = new ProcessBuilder("flock", "-o", "-x", lock.toString(), "sleep", "60").start();
+    try {
+      awaitLocked(lock);
+      assertThat(registry.scan()).isEmpty();
+      clock.addAndGet(TimeUnit.SECONDS.toNanos(9));
+      assertThat(registry.scan()).isEmpty();
+      long reads = directory.stateFileReads();
+      clock.addAndGet(TimeUnit.SECONDS.toNanos(9));
+      assertThat(registry.scan()).isEmpty();
+      assertThat(directory.stateFileReads()).isEqualTo(reads);
+      assertThat(logLines("showing it as present")).isEmpty();
+    } finally {
+      holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
   /** Scans each hostile file alone with a fresh registry and collects the one-line report of each. */
   private String describeEach(RootDirectory directory) throws IOException {
     log.reset();
@@ -231,10 +255,14 @@ class HostileRootDirectoryTest {
   }
 
   private void write(String id, String pod) throws Exception {
+    write(id, pod, ADDRESS);
+  }
+
+  private void write(String id, String pod, String address) throws Exception {
     Instant created = Instant.parse("2026-01-02T03:04:05Z");
     ContainerState.SandboxState sandbox = new ContainerState.SandboxState(
         id, pod, "default", ProcessHandle.current().pid(), 0, 0, null, REGISTRATION, Map.of("version", "1"),
-        ADDRESS, root.resolve("runsc-" + id + ".sock").toString(), created, false, false, 0, 0);
+        address, root.resolve("runsc-" + id + ".sock").toString(), created, false, false, 0, 0);
     List<String> caps = List.of("CAP_CHOWN");
     ContainerState container = new ContainerState(
         id, id, created, "running", "1.0.2", 0, 0, List.of("/pause"),

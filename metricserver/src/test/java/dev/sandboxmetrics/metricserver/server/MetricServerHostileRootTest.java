@@ -67,6 +67,21 @@ class MetricServerHostileRootTest {
   }
 
   @Test
+  void pidFileThatIsASymbolicLinkIsNotFollowedAndStartUpFails() throws Exception {
+    Path root = Files.createDirectories(tmp.resolve("root"));
+    Path victim = Files.writeString(tmp.resolve("victim"), "keep me");
+    Path pidFile = Files.createSymbolicLink(tmp.resolve("server.pid"), victim);
+    Path socket = tmp.resolve("metrics.sock");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> MetricServer.start(MetricServerOptions.of(root.toString(), socket.toString()).withPidFile(pidFile)))
+        .isInstanceOf(StartupException.class)
+        .hasMessageContaining("cannot write PID to file")
+        .hasMessageContaining("symbolic link");
+    assertThat(Files.readString(victim)).isEqualTo("keep me");
+    assertThat(socket).doesNotExist();
+  }
+
+  @Test
   void periodicTaskOutlivesErrorsItThrows() throws Exception {
     ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1);
     try {
