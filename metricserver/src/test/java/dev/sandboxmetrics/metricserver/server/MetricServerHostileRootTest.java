@@ -1,5 +1,7 @@
 package dev.sandboxmetrics.metricserver.server;
 
+import static dev.sandboxmetrics.metricserver.testing.Scrapes.label;
+import static dev.sandboxmetrics.metricserver.testing.Scrapes.metaValue;
 import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithMeta;
 import static dev.sandboxmetrics.metricserver.testing.Scrapes.samples;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,11 +47,12 @@ class MetricServerHostileRootTest {
           text = scrape(server);
         }
         assertThat(sandboxesWithMeta(text, "sandbox_presence")).containsExactly("good", "stuck");
-        assertThat(samples(text)).anyMatch(l -> l.startsWith("runsc_meta_sandbox_presence{") && l.contains("sandbox=\"stuck\"") && l.contains("pod_name=\"stuck-0\"") && value(l).equals("1"));
-        assertThat(samples(text)).anyMatch(l -> l.startsWith("runsc_meta_sandbox_running{") && l.contains("sandbox=\"stuck\"") && value(l).equals("0"));
-        assertThat(samples(text)).anyMatch(l -> l.startsWith("runsc_meta_sandbox_running{") && l.contains("sandbox=\"good\"") && value(l).equals("1"));
-        assertThat(dev.sandboxmetrics.metricserver.testing.Scrapes.metaValue(text, "num_sandboxes_broken_metrics")).isEqualTo("0");
-        assertThat(dev.sandboxmetrics.metricserver.testing.Scrapes.metaValue(text, "num_sandboxes_running")).isEqualTo("1");
+        assertThat(meta(text, "sandbox_presence", "stuck")).isEqualTo("1");
+        assertThat(meta(text, "sandbox_running", "stuck")).isEqualTo("0");
+        assertThat(meta(text, "sandbox_running", "good")).isEqualTo("1");
+        assertThat(label(text, "runsc_meta_sandbox_presence{iteration", "pod_name")).isEqualTo("stuck-0");
+        assertThat(metaValue(text, "num_sandboxes_broken_metrics")).isEqualTo("0");
+        assertThat(metaValue(text, "num_sandboxes_running")).isEqualTo("1");
       } finally {
         holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       }
@@ -106,9 +109,13 @@ class MetricServerHostileRootTest {
     }
   }
 
-  /** The value of a sample line (after the labels, before an optional timestamp). */
-  private static String value(String sample) {
-    return sample.substring(sample.lastIndexOf('}') + 2).split(" ")[0];
+  /** The value of a per-sandbox meta metric for one sandbox (the sample's value, without its timestamp). */
+  private static String meta(String text, String name, String sandbox) {
+    String line = samples(text).stream()
+        .filter(l -> l.startsWith("runsc_meta_" + name + "{") && l.contains("sandbox=\"" + sandbox + "\""))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + name + " line for sandbox " + sandbox + " in:\n" + text));
+    return line.substring(line.lastIndexOf('}') + 2).split(" ")[0];
   }
 
   private static String scrape(MetricServer server) throws Exception {
