@@ -2,7 +2,11 @@ package dev.sandboxmetrics.metricserver.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.metricserver.discovery.DiscoveryException;
+import dev.sandboxmetrics.metricserver.discovery.LoadResult;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
+import dev.sandboxmetrics.metricserver.discovery.StateFileException;
+import dev.sandboxmetrics.metricserver.discovery.StateFileName;
 import dev.sandboxmetrics.simulator.state.ContainerState;
 import dev.sandboxmetrics.simulator.state.StateFiles;
 import dev.sandboxmetrics.snapshot.MetricMetadata;
@@ -221,6 +225,114 @@ class HostileRootDirectoryTest {
       assertThat(logLines("showing it as present")).isEmpty();
     } finally {
       holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void runningOutOfFileDescriptorsIsAPassingFailureNotAFactAboutTheFiles() throws Exception {
+    write("s", "pod-s");
+    RootDirectory directory = new RootDirectory(root);
+    List<StateFileName> names = directory.listStateFiles();
+    assertThat(directory.loadSandbox("s", names)).isInstanceOf(LoadResult.Loaded.class);
+    // Classes of the failure path, loaded now: loading a class from target/classes takes a descriptor too.
+    for (String c : List.of("dev.sandboxmetrics.posix.ErrnoException", "com.sun.jna.LastErrorException",
+        "dev.sandboxmetrics.metricserver.discovery.StateFileException")) {
+      Class.forName(c);
+    }
+
+    // No descriptor left: the lock file cannot be opened. One left: the lock is taken, the state file
+    // cannot be opened. (The registry's listing takes two, so these are the cases a scan meets when
+    // connections take the last descriptors between its listing and its reads.)
+    DiscoveryException lockFailure = null;
+    DiscoveryException readFailure = null;
+    try (FdLimit limit = FdLimit.leavingFree(0)) {
+      directory.loadSandbox("s", names);
+    } catch (DiscoveryException e) {
+      lockFailure = e;
+    }
+    try (FdLimit limit = FdLimit.leavingFree(1)) {
+      directory.loadSandbox("s", names);
+    } catch (DiscoveryException e) {
+      readFailure = e;
+    }
+
+    assertThat(lockFailure).isNotNull();
+    assertThat(lockFailure.retryable()).isTrue();
+    assertThat(lockFailure).hasMessageContaining("cannot lock").hasMessageContaining("Too many open files");
+    assertThat(readFailure).isInstanceOf(StateFileException.class);
+    assertThat(readFailure.retryable()).isTrue();
+    assertThat(readFailure).hasMessageContaining("cannot be read").hasMessageContaining("Too many open files");
+    assertThat(directory.loadSandbox("s", names)).isInstanceOf(LoadResult.Loaded.class);
+
+    // Whereas what is wrong with a file stays wrong until it changes.
+    Files.delete(root.resolve("s_sandbox:s.lock"));
+    Files.createSymbolicLink(root.resolve("s_sandbox:s.lock"), elsewhere);
+    try {
+      directory.loadSandbox("s", names);
+      throw new AssertionError("a symbolic link as the lock file was followed");
+    } catch (DiscoveryException e) {
+      assertThat(e.retryable()).isFalse();
+    }
+  }
+
+  /**
+   * Lowers this JVM's own descriptor limit ({@code RLIMIT_NOFILE}, through libc, which takes no
+   * descriptor) so that exactly {@code free} descriptor numbers are left; restores it on close.
+   */
+  private static final class FdLimit implements AutoCloseable {
+    private static final int RLIMIT_NOFILE = 7;
+    private static final com.sun.jna.Function GET =
+        com.sun.jna.NativeLibrary.getInstance("c").getFunction("getrlimit", com.sun.jna.Function.THROW_LAST_ERROR);
+    private static final com.sun.jna.Function SET =
+        com.sun.jna.NativeLibrary.getInstance("c").getFunction("setrlimit", com.sun.jna.Function.THROW_LAST_ERROR);
+
+    private final com.sun.jna.Memory saved;
+
+    private FdLimit(com.sun.jna.Memory saved) {
+      this.saved = saved;
+    }
+
+    static FdLimit leavingFree(int free) throws IOException {
+      com.sun.jna.Memory old = new com.sun.jna.Memory(16);
+      GET.invokeInt(new Object[] {RLIMIT_NOFILE, old});
+      java.util.Set<Integer> used = openDescriptors();
+      int limit = 0;
+      for (int seen = 0; seen < free; limit++) {
+        if (!used.contains(limit)) {
+          seen++;
+        }
+      }
+      com.sun.jna.Memory lowered = new com.sun.jna.Memory(16);
+      lowered.setLong(0, limit);
+      lowered.setLong(8, old.getLong(8));
+      SET.invokeInt(new Object[] {RLIMIT_NOFILE, lowered});
+      return new FdLimit(old);
+    }
+
+    @Override
+    public void close() {
+      SET.invokeInt(new Object[] {RLIMIT_NOFILE, saved});
+    }
+
+    /** The descriptor numbers open in this process, without the one used to list them. */
+    private static java.util.Set<Integer> openDescriptors() throws IOException {
+      java.util.Set<Integer> used = new java.util.HashSet<>();
+      Path self = Path.of("/proc/self/fd");
+      Path listing = Path.of("/proc/" + ProcessHandle.current().pid() + "/fd");
+      try (var entries = Files.newDirectoryStream(self)) {
+        for (Path p : entries) {
+          Path target;
+          try {
+            target = Files.readSymbolicLink(p);
+          } catch (IOException e) {
+            continue; // closed meanwhile
+          }
+          if (!target.equals(listing)) {
+            used.add(Integer.parseInt(p.getFileName().toString()));
+          }
+        }
+      }
+      return used;
     }
   }
 
