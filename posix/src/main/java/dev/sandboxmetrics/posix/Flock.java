@@ -30,6 +30,8 @@ public final class Flock implements AutoCloseable {
    *     not leave files behind passes false)
    * @return the held lock, or {@code null} when another process holds it
    * @throws NoSuchFileException when the file does not exist and {@code create} is false
+   * @throws UnsafeFileException when it is a symbolic link or not a regular file
+   * @throws ErrnoException when it cannot be opened otherwise (e.g. EMFILE)
    * @throws IOException for any other failure, naming the file
    */
   public static Flock tryLock(Path lockFile, boolean create) throws IOException {
@@ -42,7 +44,7 @@ public final class Flock implements AutoCloseable {
       if (e.getErrorCode() == LibC.EWOULDBLOCK) {
         return null;
       }
-      throw new IOException("flock " + lockFile + ": " + LibC.describe(e), e);
+      throw new ErrnoException(lockFile.toString(), e.getErrorCode(), "flock: " + LibC.describe(e));
     }
   }
 
@@ -76,15 +78,14 @@ public final class Flock implements AutoCloseable {
     }
   }
 
+  /**
+   * Opens the lock file as {@link RegularFile} does: a symbolic link is not followed, a FIFO does not block
+   * the open, and anything but a regular file is refused. runsc never makes a lock file anything else.
+   */
   private static int open(Path lockFile, boolean create) throws IOException {
-    int flags = LibC.O_RDONLY | LibC.O_CLOEXEC | (create ? LibC.O_CREAT : 0);
-    try {
-      return LibC.open(lockFile.toString(), flags, 0640);
-    } catch (LastErrorException e) {
-      if (e.getErrorCode() == LibC.ENOENT) {
-        throw new NoSuchFileException(lockFile.toString());
-      }
-      throw new IOException("open " + lockFile + ": " + LibC.describe(e), e);
+    int flags = LibC.O_RDONLY | (create ? LibC.O_CREAT : 0);
+    try (RegularFile f = RegularFile.open(lockFile, flags, 0640)) {
+      return f.takeDescriptor();
     }
   }
 

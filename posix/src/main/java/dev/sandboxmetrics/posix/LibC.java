@@ -31,9 +31,13 @@ import java.util.StringJoiner;
  */
 final class LibC {
   static final int O_RDONLY = 0;
+  static final int O_WRONLY = 1;
   static final int O_CREAT = 0100;
+  static final int O_NONBLOCK = 04000;
   static final int O_CLOEXEC = 02000000;
   static final int O_PATH = 010000000;
+  /** Architecture-dependent: ARM and POWER use their own value, the others the generic one. */
+  static final int O_NOFOLLOW = Platform.isARM() || Platform.isPPC() ? 0100000 : 0400000;
 
   static final int LOCK_SH = 1;
   static final int LOCK_EX = 2;
@@ -45,6 +49,12 @@ final class LibC {
   static final int ESRCH = 3;
   static final int EPERM = 1;
   static final int EWOULDBLOCK = 11;
+  static final int EAGAIN = 11;
+  static final int ENOMEM = 12;
+  static final int ENXIO = 6;
+  static final int ENFILE = 23;
+  static final int EMFILE = 24;
+  static final int ELOOP = 40;
 
   /** Where libraries live on Linux distributions, multi-arch and classic; the ones that exist are used. */
   private static final String[] LIBRARY_DIRS = {
@@ -57,6 +67,9 @@ final class LibC {
   private static final Function FLOCK;
   private static final Function KILL;
   private static final Function GETPID;
+  private static final Function READ;
+  private static final Function WRITE;
+  private static final Function FTRUNCATE;
 
   static {
     if (System.getProperty("jna.platform.library.path") == null) {
@@ -75,6 +88,9 @@ final class LibC {
     FLOCK = c.getFunction("flock", Function.THROW_LAST_ERROR);
     KILL = c.getFunction("kill", Function.THROW_LAST_ERROR);
     GETPID = c.getFunction("getpid");
+    READ = c.getFunction("read", Function.THROW_LAST_ERROR);
+    WRITE = c.getFunction("write", Function.THROW_LAST_ERROR);
+    FTRUNCATE = c.getFunction("ftruncate", Function.THROW_LAST_ERROR);
   }
 
   private LibC() {}
@@ -94,6 +110,20 @@ final class LibC {
 
   static int kill(int pid, int signal) throws LastErrorException {
     return KILL.invokeInt(new Object[] {pid, signal});
+  }
+
+  /** {@code read(2)} into the start of {@code buf}; JNA copies the array to C and back. */
+  static int read(int fd, byte[] buf, int count) throws LastErrorException {
+    return READ.invokeInt(new Object[] {fd, buf, (long) count});
+  }
+
+  /** {@code write(2)} from the start of {@code buf}. */
+  static int write(int fd, byte[] buf, int count) throws LastErrorException {
+    return WRITE.invokeInt(new Object[] {fd, buf, (long) count});
+  }
+
+  static int ftruncate(int fd, long length) throws LastErrorException {
+    return FTRUNCATE.invokeInt(new Object[] {fd, length});
   }
 
   static int getpid() {

@@ -1,7 +1,9 @@
 package dev.sandboxmetrics.metricserver.discovery;
 
+import dev.sandboxmetrics.posix.RegularFile;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Map;
@@ -14,12 +16,17 @@ import java.util.Map;
  */
 public record FileIdentity(FileTime modified, long size, long device, long inode) {
   /**
-   * Stats a file (following symbolic links, as runsc's {@code os.Stat}).
+   * Stats a file without following a symbolic link (runsc's {@code os.Stat} follows; we never read through
+   * a link, so the link itself is what we remember).
    *
    * @throws java.nio.file.NoSuchFileException when it does not exist
    */
   public static FileIdentity of(Path path) throws IOException {
-    Map<String, Object> a = Files.readAttributes(path, "unix:lastModifiedTime,size,dev,ino");
+    return of(Files.readAttributes(path, RegularFile.ATTRIBUTES, LinkOption.NOFOLLOW_LINKS));
+  }
+
+  /** The identity in attributes read as {@link RegularFile#ATTRIBUTES} names them. */
+  public static FileIdentity of(Map<String, Object> a) {
     return new FileIdentity(
         (FileTime) a.get("lastModifiedTime"),
         ((Number) a.get("size")).longValue(),

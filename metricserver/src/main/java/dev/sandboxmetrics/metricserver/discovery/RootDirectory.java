@@ -1,14 +1,20 @@
 package dev.sandboxmetrics.metricserver.discovery;
 
+import dev.sandboxmetrics.posix.ErrnoException;
 import dev.sandboxmetrics.posix.Flock;
+import dev.sandboxmetrics.posix.RegularFile;
+import dev.sandboxmetrics.posix.UnsafeFileException;
 import java.io.IOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An OCI runtime root directory as runsc lays it out ({@code --root}, default {@code /var/run/runsc}): one
@@ -22,9 +28,24 @@ import java.util.TreeSet;
  * the state file and removes both together, so a missing lock file means the state file was not written by
  * a runsc that locks; we then read without the lock rather than create a lock file, because a reader must
  * not leave files behind in a directory it does not own.
+ *
+ * <p>Hostile files: whoever can write the directory is trusted (root, runsc), yet a mistake or an attacker
+ * there must not block or exhaust a scan. State and lock files are opened as {@link RegularFile} does: no
+ * symbolic link is followed (runsc writes none), no open waits (a FIFO), nothing but a regular file is
+ * opened at all (a device node, a directory named {@code *.state}), and a state file larger than
+ * {@link #MAX_STATE_FILE_BYTES} is refused unread. Such a file is a {@link StateFileException}, not a crash.
  */
 public final class RootDirectory {
+  /**
+   * The largest state file read: 4 MiB. Real ones are about 10 KB; their largest part is the metric
+   * registration, 23 KB for the 175 metrics of testdata/bench/registration-175.json, so this leaves over a
+   * hundredfold headroom while keeping what one scan reads at a time bounded.
+   */
+  public static final int MAX_STATE_FILE_BYTES = 4 * 1024 * 1024;
+
   private final Path path;
+  private final AtomicLong listings = new AtomicLong();
+  private final AtomicLong stateFileReads = new AtomicLong();
 
   public RootDirectory(Path path) {
     this.path = path;
@@ -43,15 +64,28 @@ public final class RootDirectory {
    */
   public List<StateFileName> listStateFiles() throws IOException {
     List<StateFileName> names = new ArrayList<>();
+    listings.incrementAndGet();
     // No glob filter: StateFileName.parse is the filter, and a glob costs a regular expression compiled
     // on every call (and java.util.regex's start-up in a one-shot command).
     try (DirectoryStream<Path> dir = Files.newDirectoryStream(path)) {
       for (Path p : dir) {
         StateFileName.parse(p.getFileName().toString()).ifPresent(names::add);
       }
+    } catch (DirectoryIteratorException e) {
+      throw e.getCause(); // readdir failed in the middle; the caller handles it like a failed opendir.
     }
     names.sort(null);
     return names;
+  }
+
+  /** How many times the directory was listed, for tests that check a scan lists it once. */
+  public long listings() {
+    return listings.get();
+  }
+
+  /** How many state files were opened for reading, for tests that check a scan reads each file once. */
+  public long stateFileReads() {
+    return stateFileReads.get();
   }
 
   /** The distinct sandbox IDs that have at least one state file, sorted. */
@@ -74,7 +108,7 @@ public final class RootDirectory {
     return out;
   }
 
-  /** The stat identity of a container's state file, without reading or locking it. */
+  /** The stat identity of a container's state file (of a symbolic link itself), without reading or locking it. */
   public FileIdentity stat(StateFileName name) throws IOException {
     return FileIdentity.of(name.statePath(path));
   }
@@ -110,34 +144,48 @@ public final class RootDirectory {
   /**
    * Loads one container's state file under a non-blocking lock.
    *
-   * @throws StateFileException when the file is unreadable or not a valid state file
+   * @throws StateFileException when the file is unreadable, not a regular file, larger than
+   *     {@link #MAX_STATE_FILE_BYTES} or not a valid state file
    * @throws DiscoveryException when its lock file cannot be opened or locked for a reason other than
-   *     another holder
+   *     another holder (a symbolic link or not a regular file: not {@link DiscoveryException#retryable()})
    */
   public LoadResult<ContainerState> loadContainer(StateFileName name) throws DiscoveryException {
+    return loadContainer(name, true);
+  }
+
+  private LoadResult<ContainerState> loadContainer(StateFileName name, boolean locking) throws DiscoveryException {
     Path lockFile = name.lockPath(path);
     Path stateFile = name.statePath(path);
-    Flock lock;
-    try {
-      lock = Flock.tryLock(lockFile, false);
-      if (lock == null) {
-        return new LoadResult.Busy<>(lockFile);
+    Flock lock = null;
+    if (locking) {
+      try {
+        lock = Flock.tryLock(lockFile, false);
+        if (lock == null) {
+          return new LoadResult.Busy<>(lockFile);
+        }
+      } catch (NoSuchFileException e) {
+        lock = null; // Not written by a locking runsc; see the class comment.
+      } catch (UnsafeFileException e) {
+        throw new DiscoveryException(
+            "lock file " + lockFile + " " + e.getReason() + "; not reading " + stateFile, e, false);
+      } catch (IOException e) {
+        throw new DiscoveryException(
+            "cannot lock " + lockFile + " to read " + stateFile + ": " + describe(e), e, true);
       }
-    } catch (NoSuchFileException e) {
-      lock = null; // Not written by a locking runsc; see the class comment.
-    } catch (IOException e) {
-      throw new DiscoveryException("cannot lock " + lockFile + " to read " + stateFile + ": " + e.getMessage(), e);
     }
     try {
       FileIdentity identity;
       byte[] bytes;
-      try {
-        identity = FileIdentity.of(stateFile);
-        bytes = Files.readAllBytes(stateFile);
+      stateFileReads.incrementAndGet();
+      try (RegularFile file = RegularFile.open(stateFile)) {
+        identity = FileIdentity.of(file.attributes());
+        bytes = file.readAll(MAX_STATE_FILE_BYTES);
       } catch (NoSuchFileException e) {
         return new LoadResult.Missing<>("container " + name.containerId() + " of sandbox " + name.sandboxId());
+      } catch (UnsafeFileException e) {
+        throw new StateFileException(stateFile, e.getReason(), e, false);
       } catch (IOException e) {
-        throw new StateFileException(stateFile, "cannot be read: " + e, e);
+        throw new StateFileException(stateFile, "cannot be read: " + describe(e), e, true);
       }
       return new LoadResult.Loaded<>(StateFileParser.parse(name, stateFile, identity, bytes));
     } finally {
@@ -145,6 +193,10 @@ public final class RootDirectory {
         lock.close();
       }
     }
+  }
+
+  private static String describe(IOException e) {
+    return e instanceof ErrnoException errno ? errno.getReason() : e.toString();
   }
 
   /**
@@ -160,11 +212,35 @@ public final class RootDirectory {
     try {
       names = listContainers(sandboxId);
     } catch (IOException e) {
-      throw new DiscoveryException("cannot list root directory " + path + ": " + e, e);
+      throw new DiscoveryException("cannot list root directory " + path + ": " + e, e, true);
     }
+    return loadSandbox(sandboxId, names);
+  }
+
+  /**
+   * Loads a sandbox from the state files a listing found for it, without listing the directory again: a
+   * scan lists once and loads every new sandbox from that one listing.
+   *
+   * @param names the state files of {@code sandboxId}, from {@link #listStateFiles()}
+   */
+  public LoadResult<SandboxInfo> loadSandbox(String sandboxId, Collection<StateFileName> names) throws DiscoveryException {
+    return loadSandbox(sandboxId, names, true);
+  }
+
+  /**
+   * Reads a sandbox's state files without taking their locks, for a sandbox whose lock has been held for
+   * too long: what it says may be half-written (then this throws), but when it parses it names the sandbox
+   * well enough to show it as present and not running. Never {@link LoadResult.Busy}.
+   */
+  public LoadResult<SandboxInfo> peekSandbox(String sandboxId, Collection<StateFileName> names) throws DiscoveryException {
+    return loadSandbox(sandboxId, names, false);
+  }
+
+  private LoadResult<SandboxInfo> loadSandbox(String sandboxId, Collection<StateFileName> names, boolean locking)
+      throws DiscoveryException {
     List<ContainerState> containers = new ArrayList<>();
     for (StateFileName n : names) {
-      LoadResult<ContainerState> r = loadContainer(n);
+      LoadResult<ContainerState> r = loadContainer(n, locking);
       if (r instanceof LoadResult.Busy<ContainerState> busy) {
         return new LoadResult.Busy<>(busy.lockFile());
       }

@@ -17,7 +17,11 @@ public final class StateFileException extends DiscoveryException {
   }
 
   public StateFileException(Path file, String problem, Throwable cause) {
-    super("state file " + file + ": " + problem, cause);
+    this(file, problem, cause, false);
+  }
+
+  public StateFileException(Path file, String problem, Throwable cause, boolean retryable) {
+    super("state file " + file + ": " + problem, cause, retryable);
     this.file = file;
   }
 

@@ -6,11 +6,19 @@ import dev.sandboxmetrics.metricserver.discovery.LoadResult;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.discovery.SandboxInfo;
 import dev.sandboxmetrics.metricserver.discovery.StateFileName;
+import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.verify.InvalidRegistrationException;
 import dev.sandboxmetrics.snapshot.verify.Verifier;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.LongSupplier;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -32,6 +40,20 @@ import org.slf4j.LoggerFactory;
  * sandbox, no metrics, a leftover of a killed sandbox, a corrupt file) are remembered by their identity and
  * not read again until they change. A locked state file is skipped without a word: runsc is writing it.
  *
+ * <p>One listing per scan: new sandboxes are loaded from the names it found, so a scan reads each new state
+ * file once however many appear at once. Files that cannot be read are summed up in one log line per scan
+ * ("N state files could not be read") naming the first few; as they are remembered, each is reported once
+ * until it changes. A failure that says nothing about the file (out of file descriptors) is retried at the
+ * next scan instead, and never drops a sandbox that is being served.
+ *
+ * <p>A new sandbox whose lock stays held longer than the per-sandbox deadline (a runsc that hangs while
+ * creating it) is shown as present and not running, with the reason, rather than not at all: see
+ * {@link ServedSandbox#notReadyReason()}.
+ *
+ * <p>Nothing that goes wrong with one sandbox's files, not even an {@link Error} from parsing them, ends a
+ * scan or costs other sandboxes. Only the root directory itself going away ({@code ENOENT}, {@code ENOTDIR})
+ * is {@link RootDirectoryException#gone()}; any other failure to list it is passing.
+ *
  * <p>Found and lost sandboxes are logged at info level, once. Thread-safe: scans are serialized.
  */
 public final class SandboxRegistry {
@@ -41,11 +63,15 @@ public final class SandboxRegistry {
   private final String rootDir;
   private final String address;
   private final boolean allowUnknownRoot;
+  private final Duration lockedDeadline;
+  private final LongSupplier nanoClock;
 
   /** Served sandboxes by ID, with the identities of their state files when last loaded. */
   private final Map<String, Entry> served = new TreeMap<>();
   /** State files looked at and not served, by sandbox ID: not read again until they change. */
   private final Map<String, Map<StateFileName, FileIdentity>> ignored = new HashMap<>();
+  /** New sandboxes found locked, by ID: since when, and what is shown once past the deadline. */
+  private final Map<String, Locked> locked = new HashMap<>();
 
   private long totalRegistered;
   private String lastListingError;
@@ -57,14 +83,38 @@ public final class SandboxRegistry {
 
   private record Entry(ServedSandbox sandbox, Map<StateFileName, FileIdentity> files) {}
 
-  /** Thrown when the root directory cannot be listed (gone, or no permission). */
+  /**
+   * A new sandbox whose lock was held at every look since {@code sinceNanos}: {@code shown} once past the
+   * deadline; {@code notOurs} when its state file, read without the lock, names another server (not read
+   * again until it changes).
+   */
+  private record Locked(long sinceNanos, Path lockFile, ServedSandbox shown, Map<StateFileName, FileIdentity> notOurs) {}
+
+  /** One scan's listing: state files by sandbox, and sandboxes some of whose files could not be stat'ed. */
+  private record Listing(Map<String, Map<StateFileName, FileIdentity>> bySandbox, Set<String> unsure) {}
+
+  /**
+   * Thrown when the root directory cannot be listed: {@link #gone()} when it no longer exists (or is no
+   * longer a directory), otherwise a passing or permission problem (e.g. out of file descriptors).
+   */
   public static final class RootDirectoryException extends IOException {
     private static final long serialVersionUID = 1L;
 
-    RootDirectoryException(String message, Throwable cause) {
+    private final boolean gone;
+
+    RootDirectoryException(String message, Throwable cause, boolean gone) {
       super(message, cause);
+      this.gone = gone;
+    }
+
+    /** True only when the directory itself does not exist or is not a directory any more (ENOENT, ENOTDIR). */
+    public boolean gone() {
+      return gone;
     }
   }
+
+  /** The deadline for a lock to be released before a new sandbox is shown as not running: runsc's 8 s. */
+  public static final Duration DEFAULT_LOCKED_DEADLINE = Duration.ofSeconds(8);
 
   /**
    * @param rootDir the {@code --root} string as given: it replaces {@code %RUNTIME_ROOT%} in the addresses
@@ -74,10 +124,31 @@ public final class SandboxRegistry {
    *     problem)
    */
   public SandboxRegistry(RootDirectory root, String rootDir, String address, boolean allowUnknownRoot) {
+    this(root, rootDir, address, allowUnknownRoot, DEFAULT_LOCKED_DEADLINE);
+  }
+
+  /**
+   * @param lockedDeadline how long a new sandbox's lock may stay held before it is shown as present and not
+   *     running (the metric server passes its per-sandbox timeout)
+   */
+  public SandboxRegistry(
+      RootDirectory root, String rootDir, String address, boolean allowUnknownRoot, Duration lockedDeadline) {
+    this(root, rootDir, address, allowUnknownRoot, lockedDeadline, System::nanoTime);
+  }
+
+  SandboxRegistry(
+      RootDirectory root,
+      String rootDir,
+      String address,
+      boolean allowUnknownRoot,
+      Duration lockedDeadline,
+      LongSupplier nanoClock) {
     this.root = root;
     this.rootDir = rootDir;
     this.address = address;
     this.allowUnknownRoot = allowUnknownRoot;
+    this.lockedDeadline = lockedDeadline;
+    this.nanoClock = nanoClock;
   }
 
   /**
@@ -87,16 +158,28 @@ public final class SandboxRegistry {
   public synchronized List<ServedSandbox> refresh() {
     try {
       return scan();
+    } catch (RuntimeException | Error e) {
+      // A bug or a shortage (OutOfMemoryError): this scan is lost, the server and the next scan are not.
+      log.error("Scan of root directory {} failed; serving the sandboxes known so far: {}", rootDir, e.toString(), e);
+      return current();
     } catch (RootDirectoryException e) {
-      if (allowUnknownRoot) {
-        log.debug("{} (expected with --allow-unknown-root)", e.getMessage());
-      } else if (!Objects.equals(lastListingError, e.getMessage())) {
-        log.warn("{}; serving the sandboxes known so far.", e.getMessage());
-        lastListingError = e.getMessage();
-      }
-      dropStopped();
+      listingFailed(e);
       return current();
     }
+  }
+
+  /**
+   * Records that the root directory could not be listed: logged once per distinct reason; the sandboxes
+   * known so far stay served except those that stopped.
+   */
+  public synchronized void listingFailed(RootDirectoryException e) {
+    if (allowUnknownRoot) {
+      log.debug("{} (expected with --allow-unknown-root)", e.getMessage());
+    } else if (!Objects.equals(lastListingError, e.getMessage())) {
+      log.warn("{}; serving the sandboxes known so far.", e.getMessage());
+      lastListingError = e.getMessage();
+    }
+    dropStopped();
   }
 
   /**
@@ -104,8 +187,13 @@ public final class SandboxRegistry {
    * the root directory went away.
    */
   public synchronized List<ServedSandbox> scan() throws RootDirectoryException {
-    Map<String, Map<StateFileName, FileIdentity>> listing = list();
-    lastListingError = null;
+    Listing scanListing = list();
+    Map<String, Map<StateFileName, FileIdentity>> listing = scanListing.bySandbox();
+    if (lastListingError != null) {
+      log.info("Root directory {} can be listed again.", rootDir);
+      lastListingError = null;
+    }
+    Problems problems = new Problems();
 
     // Sandboxes we serve: gone, changed, stopped?
     for (Iterator<Map.Entry<String, Entry>> it = served.entrySet().iterator(); it.hasNext(); ) {
@@ -113,13 +201,19 @@ public final class SandboxRegistry {
       String id = e.getKey();
       Entry entry = e.getValue();
       Map<StateFileName, FileIdentity> files = listing.get(id);
-      if (files == null) {
+      if (files == null && !scanListing.unsure().contains(id)) {
         log.info("Sandbox {} is gone (no state file left); no longer serving it.", entry.sandbox());
         it.remove();
         continue;
       }
-      if (!files.equals(entry.files())) {
-        Entry reloaded = reload(entry, files);
+      if (files != null && !scanListing.unsure().contains(id) && !files.equals(entry.files())) {
+        Entry reloaded;
+        try {
+          reloaded = reload(entry, files, listing.get(id).keySet());
+        } catch (RuntimeException | Error failure) {
+          problems.add(id, "internal error while reading its state files: " + failure, failure);
+          reloaded = entry; // Keep what we know; the next scan looks again.
+        }
         if (reloaded == null) {
           it.remove();
           continue;
@@ -136,23 +230,49 @@ public final class SandboxRegistry {
 
     // Forget what we ignored once its files are gone.
     ignored.keySet().retainAll(listing.keySet());
+    for (Iterator<Map.Entry<String, Locked>> it = locked.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<String, Locked> e = it.next();
+      if (!listing.containsKey(e.getKey()) && !scanListing.unsure().contains(e.getKey())) {
+        if (e.getValue().shown() != null) {
+          log.info("Sandbox {}, whose state file was locked, is gone.", e.getKey());
+        }
+        it.remove();
+      }
+    }
 
-    // New sandboxes.
+    // New sandboxes, all loaded from this one listing.
     for (Map.Entry<String, Map<StateFileName, FileIdentity>> e : listing.entrySet()) {
       String id = e.getKey();
-      if (served.containsKey(id) || e.getValue().equals(ignored.get(id))) {
+      if (served.containsKey(id) || scanListing.unsure().contains(id) || e.getValue().equals(ignored.get(id))) {
         continue;
       }
       ignored.remove(id);
-      SandboxInfo info = load(id, e.getValue());
+      SandboxInfo info;
+      try {
+        info = load(id, e.getValue(), problems);
+      } catch (RuntimeException | Error failure) {
+        // A parser bug or a state file built to exhaust it: report once, and unless it was a shortage of
+        // memory (which may pass), do not read these files again until they change.
+        problems.add(id, "internal error while reading its state files: " + failure, failure);
+        if (!(failure instanceof OutOfMemoryError)) {
+          ignored.put(id, e.getValue());
+        }
+        locked.remove(id);
+        continue;
+      }
       if (info == null) {
         continue;
+      }
+      Locked wasLocked = locked.remove(id);
+      if (wasLocked != null && wasLocked.shown() != null) {
+        log.info("Sandbox {}: its state file can be read again.", id);
       }
       ServedSandbox sandbox = newIncarnation(info);
       totalRegistered++;
       served.put(id, new Entry(sandbox, identities(info, e.getValue())));
       log.info("Serving metrics of sandbox {} found in root directory {}.", sandbox, rootDir);
     }
+    problems.log();
     return current();
   }
 
@@ -161,26 +281,45 @@ public final class SandboxRegistry {
     return totalRegistered;
   }
 
-  /** The served sandboxes right now, sorted by ID, without rescanning. */
+  /**
+   * The served sandboxes right now, sorted by ID, without rescanning; with them, sandboxes whose lock has
+   * been held past the deadline, which are not running and say why ({@link ServedSandbox#notReadyReason()}).
+   */
   public synchronized List<ServedSandbox> current() {
     List<ServedSandbox> out = new ArrayList<>(served.size());
     for (Entry e : served.values()) {
       out.add(e.sandbox());
     }
+    boolean anyLocked = false;
+    for (Locked l : locked.values()) {
+      if (l.shown() != null) {
+        out.add(l.shown());
+        anyLocked = true;
+      }
+    }
+    if (anyLocked) {
+      out.sort((a, b) -> a.id().compareTo(b.id()));
+    }
     return out;
   }
 
-  /** Lists state files and stats them, grouped by sandbox ID. */
-  private Map<String, Map<StateFileName, FileIdentity>> list() throws RootDirectoryException {
+  /**
+   * Lists state files and stats them (without following links), grouped by sandbox ID. A sandbox with a
+   * file that cannot be stat'ed for a reason other than its deletion is "unsure": left as it is this scan.
+   */
+  private Listing list() throws RootDirectoryException {
     List<StateFileName> names;
     try {
       names = root.listStateFiles();
     } catch (NoSuchFileException e) {
-      throw new RootDirectoryException("root directory " + rootDir + " does not exist any more", e);
+      throw new RootDirectoryException("root directory " + rootDir + " does not exist any more", e, true);
+    } catch (NotDirectoryException e) {
+      throw new RootDirectoryException("root directory " + rootDir + " is not a directory any more", e, true);
     } catch (IOException e) {
-      throw new RootDirectoryException("cannot list root directory " + rootDir + ": " + e, e);
+      throw new RootDirectoryException("cannot list root directory " + rootDir + ": " + e, e, false);
     }
     Map<String, Map<StateFileName, FileIdentity>> bySandbox = new LinkedHashMap<>();
+    Set<String> unsure = new HashSet<>();
     for (StateFileName name : names) {
       FileIdentity identity;
       try {
@@ -189,28 +328,32 @@ public final class SandboxRegistry {
         continue; // Deleted since the listing.
       } catch (IOException e) {
         log.debug("Cannot stat state file {}: {}", name, e.toString());
+        unsure.add(name.sandboxId());
         continue;
       }
       bySandbox.computeIfAbsent(name.sandboxId(), k -> new LinkedHashMap<>()).put(name, identity);
     }
-    return bySandbox;
+    return new Listing(bySandbox, unsure);
   }
 
   /**
    * Loads a sandbox not served yet and decides whether to serve it; null when not (and then its files are
    * remembered unless it was merely busy).
    */
-  private SandboxInfo load(String id, Map<StateFileName, FileIdentity> files) {
+  private SandboxInfo load(String id, Map<StateFileName, FileIdentity> files, Problems problems) {
     LoadResult<SandboxInfo> result;
     try {
-      result = root.loadSandbox(id);
+      result = root.loadSandbox(id, files.keySet());
     } catch (DiscoveryException e) {
-      log.warn("Cannot load sandbox {}, ignoring it until its state files change: {}", id, e.getMessage());
-      ignored.put(id, files);
+      problems.add(id, e.getMessage(), null);
+      if (!e.retryable()) {
+        ignored.put(id, files);
+      }
+      locked.remove(id);
       return null;
     }
-    if (result instanceof LoadResult.Busy<SandboxInfo>) {
-      log.debug("Sandbox {} is being created or changed (state file locked); looking again at the next scan.", id);
+    if (result instanceof LoadResult.Busy<SandboxInfo> busy) {
+      lockedTooLong(id, files, busy.lockFile());
       return null;
     }
     if (!(result instanceof LoadResult.Loaded<SandboxInfo> loaded)) {
@@ -225,9 +368,56 @@ public final class SandboxRegistry {
         log.debug("Not serving sandbox {}: {}", id, why);
       }
       ignored.put(id, identities(info, files));
+      locked.remove(id);
       return null;
     }
     return info;
+  }
+
+  /**
+   * A new sandbox's state file is locked: normal while runsc creates it, but a lock still held after the
+   * deadline (a runsc that hangs) makes the sandbox visible as present and not running, with the reason,
+   * named as well as its state file tells without the lock. One that turns out to want another server, or
+   * no metrics, stays invisible.
+   */
+  private void lockedTooLong(String id, Map<StateFileName, FileIdentity> files, Path lockFile) {
+    long now = nanoClock.getAsLong();
+    Locked l = locked.get(id);
+    if (l == null) {
+      log.debug("Sandbox {} is being created or changed (state file locked); looking again at the next scan.", id);
+      locked.put(id, new Locked(now, lockFile, null, null));
+      return;
+    }
+    if (l.shown() != null || now - l.sinceNanos() < lockedDeadline.toNanos() || files.equals(l.notOurs())) {
+      return;
+    }
+    String reason = "its lock file " + lockFile + " has been held for more than "
+        + (lockedDeadline.toMillis() % 1000 == 0 ? lockedDeadline.toSeconds() + " s" : lockedDeadline.toMillis() + " ms")
+        + " (runsc may hang while creating or changing it), so its state file cannot be read";
+    Labels labels = Labels.of("sandbox", id, "iteration", "");
+    Instant createdAt = Instant.EPOCH;
+    Path socket = root.path().resolve("runsc-" + id + ".sock");
+    try {
+      if (root.peekSandbox(id, files.keySet()) instanceof LoadResult.Loaded<SandboxInfo> peeked) {
+        SandboxInfo info = peeked.value();
+        if (!info.wantsServer(address, rootDir) || info.registration() == null) {
+          log.debug("Sandbox {} is locked and, as far as its state file says, not ours to serve.", id);
+          locked.put(id, new Locked(l.sinceNanos(), lockFile, null, files));
+          return;
+        }
+        labels = info.labels();
+        createdAt = info.createdAt();
+        socket = info.controlSocketPath();
+      }
+    } catch (DiscoveryException | RuntimeException e) {
+      // Half-written while locked: show what the name says.
+    }
+    ServedSandbox.Facts facts = new ServedSandbox.Facts(
+        id, createdAt, labels.get("iteration") == null ? "" : labels.get("iteration"), labels, socket, 0, false,
+        false, Duration.ZERO, Duration.ZERO, Map.of(), List.of(), Map.of());
+    ServedSandbox shown = ServedSandbox.notReady(facts, reason);
+    log.warn("Sandbox {}: {}; showing it as present and not running until it can be read.", id, reason);
+    locked.put(id, new Locked(l.sinceNanos(), lockFile, shown, null));
   }
 
   /** Null when the sandbox is ours to serve; otherwise why not ("!" first: worth a warning). */
@@ -255,12 +445,16 @@ public final class SandboxRegistry {
    * Reloads a served sandbox whose state files changed. Returns the entry to keep (possibly a new
    * incarnation), or null to stop serving it.
    */
-  private Entry reload(Entry entry, Map<StateFileName, FileIdentity> files) {
+  private Entry reload(Entry entry, Map<StateFileName, FileIdentity> files, Set<StateFileName> names) {
     ServedSandbox old = entry.sandbox();
     LoadResult<SandboxInfo> result;
     try {
-      result = root.loadSandbox(old.id());
+      result = root.loadSandbox(old.id(), names);
     } catch (DiscoveryException e) {
+      if (e.retryable()) {
+        log.debug("Sandbox {}: cannot read its changed state files now, looking again at the next scan: {}", old, e.getMessage());
+        return entry;
+      }
       log.warn("Sandbox {} cannot be loaded any more; no longer serving it: {}", old, e.getMessage());
       ignored.put(old.id(), files);
       return null;
@@ -286,6 +480,44 @@ public final class SandboxRegistry {
       return new Entry(fresh, identities(info, files));
     }
     return new Entry(new ServedSandbox(facts(info), old.incarnation()), identities(info, files));
+  }
+
+  /**
+   * One scan's sandboxes whose state files could not be read, logged as one line at the end of the scan
+   * naming the first few, so that thousands of bad files make one line, not thousands.
+   */
+  private static final class Problems {
+    private static final int NAMED = 3;
+    private static final int MAX_CHARS = 300;
+    private final List<String> first = new ArrayList<>(NAMED);
+    private int count;
+    private Throwable firstFailure;
+
+    void add(String sandboxId, String message, Throwable failure) {
+      count++;
+      if (first.size() < NAMED) {
+        String text = message == null ? "sandbox " + sandboxId : message;
+        first.add(text.length() > MAX_CHARS ? text.substring(0, MAX_CHARS) + "..." : text);
+      }
+      if (failure != null && firstFailure == null) {
+        firstFailure = failure;
+      }
+    }
+
+    void log() {
+      if (count == 0) {
+        return;
+      }
+      log.warn(
+          "{} state file{} could not be read (each is reported once, until it changes): {}{}",
+          count,
+          count == 1 ? "" : "s",
+          String.join("; ", first),
+          count > first.size() ? "; ..." : "");
+      if (firstFailure != null) {
+        log.warn("The first internal error while reading state files:", firstFailure);
+      }
+    }
   }
 
   private void dropStopped() {

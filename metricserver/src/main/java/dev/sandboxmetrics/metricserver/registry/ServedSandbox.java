@@ -63,10 +63,30 @@ public final class ServedSandbox {
 
   private final Facts facts;
   private final Incarnation incarnation;
+  private final String notReadyReason;
 
   ServedSandbox(Facts facts, Incarnation incarnation) {
+    this(facts, incarnation, null);
+  }
+
+  private ServedSandbox(Facts facts, Incarnation incarnation, String notReadyReason) {
     this.facts = facts;
     this.incarnation = incarnation;
+    this.notReadyReason = notReadyReason;
+  }
+
+  /**
+   * A sandbox that cannot be read yet and is shown as present and not running (its PID in {@code facts} is
+   * 0), for the reason given: the registry makes one for a new sandbox whose lock stays held. It has no
+   * verifier; the reason doubles as its registration error, so the collector never queries it.
+   */
+  static ServedSandbox notReady(Facts facts, String reason) {
+    return new ServedSandbox(facts, new Incarnation(null, reason), reason);
+  }
+
+  /** Why this sandbox is shown without being read (not running, no data), or null for a served sandbox. */
+  public String notReadyReason() {
+    return notReadyReason;
   }
 
   /** A sandbox for tests and tools that build one without scanning a root directory. */

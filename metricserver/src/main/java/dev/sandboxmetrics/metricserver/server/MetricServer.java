@@ -14,6 +14,7 @@ import dev.sandboxmetrics.metricserver.scrape.MetricsEndpoint;
 import dev.sandboxmetrics.metricserver.transport.ListenAddress;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.metricserver.transport.UnixSocketFile;
+import dev.sandboxmetrics.posix.RegularFile;
 import dev.sandboxmetrics.snapshot.text.PrometheusTextWriter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpMethod;
@@ -96,7 +97,9 @@ public final class MetricServer implements AutoCloseable {
     this.work.allowCoreThreadTimeOut(true);
     this.scheduler = new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("sandbox-metrics-scheduler", true));
     this.scheduler.setRemoveOnCancelPolicy(true);
-    this.registry = new SandboxRegistry(new RootDirectory(Path.of(options.rootDir())), options.rootDir(), address, options.allowUnknownRoot());
+    this.registry = new SandboxRegistry(
+        new RootDirectory(Path.of(options.rootDir())), options.rootDir(), address, options.allowUnknownRoot(),
+        options.sandboxTimeout());
     ControlSocketClient client = new ControlSocketClient(transport, group, options.maxReplyBytes());
     Collector collector =
         new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries());
@@ -318,7 +321,8 @@ public final class MetricServer implements AutoCloseable {
     }
     long pid = ProcessHandle.current().pid();
     try {
-      Files.writeString(options.pidFile(), Long.toString(pid), StandardCharsets.US_ASCII);
+      // Not through a symbolic link, and not blocking on a FIFO someone put there (runsc writes neither).
+      RegularFile.write(options.pidFile(), Long.toString(pid).getBytes(StandardCharsets.US_ASCII), 0644);
     } catch (IOException e) {
       throw new IOException("cannot write PID to file \"" + options.pidFile() + "\": " + e, e);
     }
@@ -342,7 +346,27 @@ public final class MetricServer implements AutoCloseable {
     // A first scan right away, so that the log says which sandboxes we serve before anyone scrapes.
     work.execute(registry::refresh);
     long every = options.rescanInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::periodicScan, every, every, TimeUnit.MILLISECONDS);
+    // A periodic task that throws is never run again: survivingEverything keeps it alive through anything.
+    scheduler.scheduleWithFixedDelay(
+        survivingEverything("Periodic scan of " + options.rootDir(), this::periodicScan), every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Wraps a task for a {@code ScheduledExecutorService}, which silently stops running a task for good once
+   * it throws: anything it throws, even an {@link Error} such as {@link OutOfMemoryError}, is logged instead.
+   */
+  static Runnable survivingEverything(String what, Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (Throwable e) {
+        try {
+          log.error("{} failed; it runs again at the next interval: {}", what, e.toString(), e);
+        } catch (Throwable ignored) {
+          // Logging itself failed (out of memory): the task must still survive.
+        }
+      }
+    };
   }
 
   private void periodicScan() {
@@ -356,10 +380,13 @@ public final class MetricServer implements AutoCloseable {
         log.debug("{} (ignored: --allow-unknown-root)", e.getMessage());
         return;
       }
-      log.warn("{}: it has likely gone away. Server shutting down.", e.getMessage());
+      if (!e.gone()) {
+        // Out of file descriptors, a permission changed: passing, and no reason to stop serving.
+        registry.listingFailed(e);
+        return;
+      }
+      log.warn("{}: it has gone away. Server shutting down.", e.getMessage());
       shutdownAsync(Termination.ROOT_DIRECTORY_GONE);
-    } catch (RuntimeException e) {
-      log.warn("Periodic scan of {} failed: {}", options.rootDir(), e.toString(), e);
     }
   }
 }
