@@ -41,6 +41,7 @@ public final class SandboxRegistry {
   private final String rootDir;
   private final String address;
   private final boolean allowUnknownRoot;
+  private final ScanObserver observer;
 
   /** Served sandboxes by ID, with the identities of their state files when last loaded. */
   private final Map<String, Entry> served = new TreeMap<>();
@@ -74,6 +75,13 @@ public final class SandboxRegistry {
    *     problem)
    */
   public SandboxRegistry(RootDirectory root, String rootDir, String address, boolean allowUnknownRoot) {
+    this(root, rootDir, address, allowUnknownRoot, ScanObserver.NONE);
+  }
+
+  /** @param observer told what each scan found besides the served sandboxes (for the status page) */
+  public SandboxRegistry(
+      RootDirectory root, String rootDir, String address, boolean allowUnknownRoot, ScanObserver observer) {
+    this.observer = observer;
     this.root = root;
     this.rootDir = rootDir;
     this.address = address;
@@ -106,6 +114,7 @@ public final class SandboxRegistry {
   public synchronized List<ServedSandbox> scan() throws RootDirectoryException {
     Map<String, Map<StateFileName, FileIdentity>> listing = list();
     lastListingError = null;
+    observer.listed(listing.keySet());
 
     // Sandboxes we serve: gone, changed, stopped?
     for (Iterator<Map.Entry<String, Entry>> it = served.entrySet().iterator(); it.hasNext(); ) {
@@ -129,6 +138,7 @@ public final class SandboxRegistry {
       }
       if (!entry.sandbox().isRunning()) {
         log.info("Sandbox {} is no longer running; no longer serving it.", entry.sandbox());
+        observer.stopped(entry.sandbox());
         ignored.put(id, entry.files());
         it.remove();
       }
@@ -206,11 +216,13 @@ public final class SandboxRegistry {
       result = root.loadSandbox(id);
     } catch (DiscoveryException e) {
       log.warn("Cannot load sandbox {}, ignoring it until its state files change: {}", id, e.getMessage());
+      observer.unreadable(id, e.getMessage());
       ignored.put(id, files);
       return null;
     }
     if (result instanceof LoadResult.Busy<SandboxInfo>) {
       log.debug("Sandbox {} is being created or changed (state file locked); looking again at the next scan.", id);
+      observer.locked(id);
       return null;
     }
     if (!(result instanceof LoadResult.Loaded<SandboxInfo> loaded)) {
@@ -224,6 +236,7 @@ public final class SandboxRegistry {
       } else {
         log.debug("Not serving sandbox {}: {}", id, why);
       }
+      observer.notServed(id, info, why.startsWith("!") ? why.substring(1) : why);
       ignored.put(id, identities(info, files));
       return null;
     }
@@ -262,6 +275,7 @@ public final class SandboxRegistry {
       result = root.loadSandbox(old.id());
     } catch (DiscoveryException e) {
       log.warn("Sandbox {} cannot be loaded any more; no longer serving it: {}", old, e.getMessage());
+      observer.unreadable(old.id(), e.getMessage());
       ignored.put(old.id(), files);
       return null;
     }
@@ -276,6 +290,7 @@ public final class SandboxRegistry {
     String why = whyNotServed(info);
     if (why != null) {
       log.info("No longer serving sandbox {}: {}", old, why.startsWith("!") ? why.substring(1) : why);
+      observer.notServed(old.id(), info, why.startsWith("!") ? why.substring(1) : why);
       ignored.put(old.id(), identities(info, files));
       return null;
     }
@@ -294,6 +309,7 @@ public final class SandboxRegistry {
         return false;
       }
       log.info("Sandbox {} is no longer running; no longer serving it.", e.sandbox());
+      observer.stopped(e.sandbox());
       return true;
     });
   }
