@@ -129,8 +129,7 @@ public final class SelfMetrics implements QueryObserver {
         buckets.add(new Bucket(Value.ofFloat(bounds[i]), counts[i].sum()));
       }
       buckets.add(new Bucket(Value.ofFloat(Double.POSITIVE_INFINITY), counts[bounds.length].sum()));
-      // min, max and ssd are not rendered in the text format; the writer needs values for them.
-      return new Histogram(Value.ofFloat(sum.sum()), Value.ZERO, Value.ZERO, Value.ZERO, buckets);
+      return Histogram.classic(Value.ofFloat(sum.sum()), buckets);
     }
   }
 }
