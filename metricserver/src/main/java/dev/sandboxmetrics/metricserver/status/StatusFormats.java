@@ -204,7 +204,7 @@ final class StatusFormats {
       "      if (!pause.checked) { timer = setTimeout(function () { location.reload(); }, refresh * 1000); }",
       "    });",
       "  } else {",
-      "    pause.parentNode.hidden = true;",
+      "    document.getElementById('reload').hidden = true;",
       "  }",
       "  document.body.setAttribute('data-ready', 'yes');",
       "})();");
@@ -224,7 +224,9 @@ final class StatusFormats {
       "th[aria-sort=ascending]::after { content: ' \\25B2'; }",
       "th[aria-sort=descending]::after { content: ' \\25BC'; }",
       "td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }",
-      "td.id, td.iter { font-family: ui-monospace, monospace; word-break: break-all; }",
+      "td.id, td.iter { font-family: ui-monospace, monospace; }",
+      "td.id { word-break: break-all; min-width: 8ch; }",
+      "td.pod, td.ns, td.iter, td.state { white-space: nowrap; }",
       "td.error { max-width: 40em; word-break: break-word; }",
       "tr.trouble { background: #fde2e1; }",
       "tr.trouble td.state { color: #a00; font-weight: bold; }",
@@ -245,8 +247,8 @@ final class StatusFormats {
         .append("<p class=\"summary\" id=\"summary\">").append(escape(summary(rows))).append("</p>\n")
         .append("<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/sandboxes?format=json\">JSON</a>")
         .append(" &middot; <a href=\"/sandboxes?format=text\">text</a>")
-        .append(" &middot; <label><input type=\"checkbox\" id=\"pause\"> pause the reload every ")
-        .append(ctx.refreshSeconds()).append(" s</label></p>\n")
+        .append("<span id=\"reload\"> &middot; <label><input type=\"checkbox\" id=\"pause\"> pause the reload every ")
+        .append(ctx.refreshSeconds()).append(" s</label></span></p>\n")
         .append("<table id=\"sandboxes\">\n<thead><tr>");
     for (String h : new String[] {
       "Sandbox", "Pod", "Namespace", "Iteration", "PID", "State", "Last error", "Last query", "Reply", "Series", "Last served"
