@@ -83,9 +83,10 @@ class StatusPageTest {
     sim.createRunning(SandboxSpec.builder("stopped").build()).stop();
     SimulatedSandbox busy = sim.createRunning(SandboxSpec.builder("busy").build());
     Files.writeString(root().resolve("corrupt_sandbox:corrupt.state"), "{\"id\": ");
-    MetricServer server = server();
 
+    MetricServer server;
     try (Flock lock = Flock.lock(busy.lockFile())) {
+      server = server(); // locked before the server's first scan
       // A scrape first, so that the served sandboxes have a query to show.
       get(server, "/metrics");
       Map<String, JsonNode> rows = rowsById(get(server, "/sandboxes", "Accept: application/json"));
