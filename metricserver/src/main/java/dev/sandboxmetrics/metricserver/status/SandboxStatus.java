@@ -30,6 +30,11 @@ import java.util.function.Supplier;
 public final class SandboxStatus implements ScanObserver, QueryObserver {
   private static final String POD_NAME = "pod_name";
   private static final String NAMESPACE_NAME = "namespace_name";
+  /**
+   * The longest error kept for the page. A sandbox chooses its error text (up to --max-reply-bytes long);
+   * the page needs its beginning, not megabytes of it held for as long as the sandbox is served.
+   */
+  static final int MAX_ERROR_CHARS = 2000;
 
   /** The last query of a served sandbox's incarnation. */
   private record LastQuery(
@@ -87,7 +92,7 @@ public final class SandboxStatus implements ScanObserver, QueryObserver {
         new LastQuery(
             sandbox.iteration(),
             nanos,
-            result.error(),
+            shortened(result.error()),
             FailureReason.of(result.error()),
             result.running(),
             replyBytes > 0 ? replyBytes : -1,
@@ -129,7 +134,7 @@ public final class SandboxStatus implements ScanObserver, QueryObserver {
 
   @Override
   public void unreadable(String sandboxId, String why) {
-    notServed.put(sandboxId, new NotServed(SandboxState.UNREADABLE_STATE_FILE, why, "", 0, "", ""));
+    notServed.put(sandboxId, new NotServed(SandboxState.UNREADABLE_STATE_FILE, shortened(why), "", 0, "", ""));
   }
 
   @Override
@@ -214,6 +219,14 @@ public final class SandboxStatus implements ScanObserver, QueryObserver {
               null, null));
     }
     return new ArrayList<>(rows.values());
+  }
+
+  static String shortened(String error) {
+    if (error == null || error.length() <= MAX_ERROR_CHARS) {
+      return error;
+    }
+    int end = Character.isHighSurrogate(error.charAt(MAX_ERROR_CHARS - 1)) ? MAX_ERROR_CHARS - 1 : MAX_ERROR_CHARS;
+    return error.substring(0, end) + "... (" + (error.length() - end) + " more characters)";
   }
 
   private static String orEmpty(String s) {
