@@ -212,11 +212,27 @@ public final class SandboxStatus implements ScanObserver, QueryObserver {
     }
     for (Map.Entry<String, NotServed> e : notServed.entrySet()) {
       NotServed n = e.getValue();
+      // A sandbox served until it stopped keeps its last query's columns: when it was last served, say.
+      LastQuery q = queries.get(e.getKey());
+      if (q != null && !q.iteration().equals(n.iteration())) {
+        q = null;
+      }
       rows.putIfAbsent(
           e.getKey(),
           new SandboxRow(
-              e.getKey(), n.podName(), n.namespace(), n.iteration(), n.pid(), n.state(), n.why(), null, -1, -1, -1,
-              null, null));
+              e.getKey(),
+              n.podName(),
+              n.namespace(),
+              n.iteration(),
+              n.pid(),
+              n.state(),
+              n.why(),
+              null,
+              q == null ? -1 : q.nanos(),
+              q == null ? -1 : q.replyBytes(),
+              q == null ? -1 : q.series(),
+              q == null ? null : q.lastServed(),
+              q == null ? null : q.at()));
     }
     return new ArrayList<>(rows.values());
   }

@@ -127,6 +127,24 @@ class StatusPageTest {
   }
 
   @Test
+  void aSandboxThatStoppedWhileServedStillShowsWhenItWasLastServed() throws Exception {
+    Simulator sim = Simulator.start(root(), TCP);
+    toClose.add(sim);
+    SimulatedSandbox sandbox = sim.createRunning(SandboxSpec.builder("s1").build());
+    MetricServer server = server();
+    get(server, "/metrics");
+    String servedAt = rowsById(get(server, "/sandboxes?format=json")).get("s1").get("last_served").asText();
+
+    sandbox.stop();
+    JsonNode row = rowsById(get(server, "/sandboxes?format=json")).get("s1");
+
+    assertThat(row.get("state").asText()).isEqualTo("not running");
+    assertThat(row.get("error").asText()).isNotEmpty();
+    assertThat(row.get("last_served").asText()).isEqualTo(servedAt);
+    assertThat(row.get("series").asLong()).isPositive();
+  }
+
+  @Test
   void plainTextHasAlignedColumnsAndShowsControlCharactersEscaped() throws Exception {
     Simulator sim = Simulator.start(root(), TCP);
     toClose.add(sim);
