@@ -27,7 +27,8 @@ import org.junit.jupiter.api.TestInstance;
  * server serves for two simulated sandboxes, one healthy and one whose error text is HTML and script
  * markup ({@code --fault hostile-error}). The test looks at it as a person would: a screenshot (kept in
  * {@code e2e/target/status-page.png}) in which the broken row is highlighted, and the DOM after the page's
- * script ran, in which the error is text, not markup, and the table sorts.
+ * script ran, in which the error is text, not markup, and the table sorts. Clicks and the page's own
+ * reload are driven over the DevTools protocol ({@link DevToolsPage}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StatusPageIT {
@@ -151,6 +152,36 @@ class StatusPageIT {
   }
 
   @Test
+  void aClickOnAColumnHeaderSortsByItAndASecondClickReverses() throws Exception {
+    try (DevToolsPage page = devTools("chromium-sort")) {
+      page.navigate("http://" + address + "/sandboxes?refresh=0");
+      page.awaitTrue("the page's script ran", READY);
+
+      page.evaluate(CLICK_STATE_HEADER);
+      assertThat(page.evaluate(ROW_ORDER).asText()).as("ascending by state").isEqualTo(broken + "," + healthy);
+      page.evaluate(CLICK_STATE_HEADER);
+      assertThat(page.evaluate(ROW_ORDER).asText()).as("descending by state").isEqualTo(healthy + "," + broken);
+      assertThat(page.evaluate("location.hash").asText()).isEqualTo("#sort=5-desc");
+    }
+  }
+
+  @Test
+  void thePageReloadsItselfAndKeepsItsOrder() throws Exception {
+    try (DevToolsPage page = devTools("chromium-reload")) {
+      page.navigate("http://" + address + "/sandboxes?refresh=1#sort=5-desc");
+      page.awaitTrue("the page's script ran", READY);
+      // A mark in this page's JavaScript world: a reload starts a new one without it.
+      page.evaluate("window.loadedBefore = true");
+
+      page.awaitTrue("the page reloaded itself", "window.loadedBefore === undefined && " + READY);
+
+      assertThat(page.evaluate("document.getElementById('sandboxes').getAttribute('data-sorted')").asText())
+          .isEqualTo("5-desc");
+      assertThat(page.evaluate(ROW_ORDER).asText()).isEqualTo(healthy + "," + broken);
+    }
+  }
+
+  @Test
   void theIndexPageLinksToIt() {
     String dom = browser("--dump-dom", "http://" + address + "/");
 
@@ -158,6 +189,17 @@ class StatusPageIT {
   }
 
   // ---- helpers ----
+
+  private static final String READY =
+      "document.body !== null && document.body.getAttribute('data-ready') === 'yes'";
+  private static final String CLICK_STATE_HEADER = "document.querySelectorAll('#sandboxes th')[5].click()";
+  private static final String ROW_ORDER =
+      "Array.from(document.querySelectorAll('#sandboxes tbody tr')).map(r => r.cells[0].textContent).join(',')";
+
+  private DevToolsPage devTools(String name) throws Exception {
+    Path profile = Files.createTempDirectory(work, "chromium-profile-");
+    return DevToolsPage.open(chromium, processes, name, profile, work.resolve(name + ".log"));
+  }
 
   /** The tbody's rows, each from {@code <tr} to {@code </tr>}. */
   private static List<String> rows(String dom) {
