@@ -93,6 +93,12 @@ final class MetricServerCommand implements Callable<Integer> {
           + "times the CPU for a 10% smaller response).")
   int gzipLevel;
 
+  @Option(names = "--self-metrics", arity = "0..1", fallbackValue = "true", defaultValue = "true", paramLabel = "BOOL",
+      description = "(Not in runsc.) End /metrics with the server's own metrics: scrape and sandbox query durations, "
+          + "reply sizes, failed queries by reason, open connections, process and JVM basics (default: "
+          + "${DEFAULT-VALUE}; --self-metrics=false leaves them out).")
+  boolean selfMetrics;
+
   @Override
   public Integer call() throws InterruptedException {
     requirePositive("--export-timeout", exportTimeout);
@@ -126,7 +132,8 @@ final class MetricServerCommand implements Callable<Integer> {
             .withMaxReplyBytes(maxReplyBytes)
             .withRescanInterval(rescanInterval)
             .withHttpTimeout(httpTimeout)
-            .withGzipLevel(gzipLevel);
+            .withGzipLevel(gzipLevel)
+            .withSelfMetrics(selfMetrics);
     MetricServer server;
     try {
       server = MetricServer.start(options);

@@ -25,6 +25,7 @@ public enum Fault {
   TRUNCATED("truncated", "sends the first half of a correct reply, then hangs up"),
   OVERSIZED("oversized", "streams a well-formed export reply of 128 MiB (configurable)"),
   ERROR("error", "answers success:false with an error message"),
+  HOSTILE_ERROR("hostile-error", "answers success:false with an error message full of HTML and script markup"),
   UNKNOWN_METRIC("unknown-metric", "adds a data point of a metric it never registered"),
   BAD_FIELD_VALUE("bad-field-value", "adds a data point whose field value is not an allowed one"),
   COUNTER_DECREASE("counter-decrease", "lowers a counter by a tenth on every export"),
@@ -32,6 +33,15 @@ public enum Fault {
   FUTURE("future", "stamps its snapshot an hour in the future"),
   TOO_OLD("too-old", "stamps its snapshot a minute in the past"),
   IGNORE_FILTER("ignore-filter", "returns every metric whatever only_metrics asks for");
+
+  /**
+   * The error text of {@link #HOSTILE_ERROR}: markup that would run or show if a page put the text into
+   * HTML unescaped (a script, an image whose error handler marks the page, a closing tag), for the tests of
+   * the status page. Shown escaped, it reads as this text.
+   */
+  public static final String HOSTILE_ERROR_TEXT =
+      "</td></tr></table><script>document.body.dataset.injected='script'</script>"
+          + "<img src=x onerror=\"document.body.dataset.injected='img'\"><b id=injected>bold</b> & \"quoted\"";
 
   private final String cliName;
   private final String description;

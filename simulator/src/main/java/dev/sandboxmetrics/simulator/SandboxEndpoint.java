@@ -84,6 +84,8 @@ final class SandboxEndpoint implements ControlHandler {
         return Answer.replyThenClose(Arrays.copyOf(full, full.length / 2));
       case ERROR:
         return Answer.reply(errorReply("simulated failure of sandbox " + sandboxId + ": metrics unavailable"));
+      case HOSTILE_ERROR:
+        return Answer.reply(errorReply(Fault.HOSTILE_ERROR_TEXT));
       case OVERSIZED:
         if (Call.EXPORT.equals(call.method()) && exportArgumentError(call) == null) {
           return Answer.stream(oversized(call));

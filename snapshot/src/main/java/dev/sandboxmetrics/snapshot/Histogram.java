@@ -16,6 +16,25 @@ public record Histogram(Value total, Value min, Value max, Value ssd, List<Bucke
     buckets = List.copyOf(buckets);
   }
 
+  /**
+   * Stands for min, max and ssd in a {@link #classic} histogram: the writer then leaves out gVisor's
+   * {@code _min}, {@code _max} and {@code _ssd} lines. Compared by identity.
+   */
+  private static final Value NOT_KEPT = Value.ofFloat(0); // a fresh instance: ofFloat never caches
+
+  /**
+   * A plain Prometheus histogram (buckets, sum and count only), for the server's own metrics: Prometheus
+   * tools know its lines, whereas gVisor's extra three lines are unknown names to them.
+   */
+  public static Histogram classic(Value total, List<Bucket> buckets) {
+    return new Histogram(total, NOT_KEPT, NOT_KEPT, NOT_KEPT, buckets);
+  }
+
+  /** Made by {@link #classic}: without min, max and ssd. */
+  public boolean isClassic() {
+    return min == NOT_KEPT && max == NOT_KEPT && ssd == NOT_KEPT;
+  }
+
   /** The number of samples: the sum of all bucket counts. */
   public long sampleCount() {
     long n = 0;

@@ -50,6 +50,7 @@ public final class Collector {
   private final Duration exportTimeout;
   private final Duration sandboxTimeout;
   private final int maxParallel;
+  private final QueryObserver observer;
   private final ConcurrentHashMap<QueryKey, CompletableFuture<SandboxResult>> inFlight = new ConcurrentHashMap<>();
 
   /** One sandbox incarnation asked with one filter. */
@@ -57,6 +58,17 @@ public final class Collector {
 
   public Collector(
       ControlSocketClient client, Executor work, Duration exportTimeout, Duration sandboxTimeout, int maxParallel) {
+    this(client, work, exportTimeout, sandboxTimeout, maxParallel, QueryObserver.NONE);
+  }
+
+  /** @param observer told about each query's result and duration (the status page, the self-metrics) */
+  public Collector(
+      ControlSocketClient client,
+      Executor work,
+      Duration exportTimeout,
+      Duration sandboxTimeout,
+      int maxParallel,
+      QueryObserver observer) {
     if (maxParallel < 1) {
       throw new IllegalArgumentException("maxParallel must be at least 1");
     }
@@ -65,6 +77,7 @@ public final class Collector {
     this.exportTimeout = exportTimeout;
     this.sandboxTimeout = sandboxTimeout;
     this.maxParallel = maxParallel;
+    this.observer = observer;
   }
 
   /** Queries every sandbox; the results come in the order of {@code sandboxes}. Never completes exceptionally. */
@@ -80,6 +93,8 @@ public final class Collector {
     private final long exportDeadline;
     private final ArrayDeque<Integer> waiting;
     private final SandboxResult[] results;
+    /** When each query started (System.nanoTime), or -1 for one that shares another scrape's query. */
+    private final long[] startedAt;
     private final CompletableFuture<List<SandboxResult>> done = new CompletableFuture<>();
     private int active;
     private int remaining;
@@ -96,6 +111,7 @@ public final class Collector {
       Collections.shuffle(order, ThreadLocalRandom.current());
       this.waiting = new ArrayDeque<>(order);
       this.results = new SandboxResult[sandboxes.size()];
+      this.startedAt = new long[sandboxes.size()];
       this.remaining = sandboxes.size();
     }
 
@@ -123,6 +139,7 @@ public final class Collector {
 
     private void launch(int i) {
       ServedSandbox sandbox = sandboxes.get(i);
+      startedAt[i] = System.nanoTime();
       if (sandbox.verifier() == null) {
         offload(i, () -> failed(sandbox, "invalid metric registration in its state file: " + sandbox.registrationError()));
         return;
@@ -138,6 +155,7 @@ public final class Collector {
       CompletableFuture<SandboxResult> mine = new CompletableFuture<>();
       CompletableFuture<SandboxResult> running = inFlight.putIfAbsent(key, mine);
       if (running != null) {
+        startedAt[i] = -1; // the owner of the query reports it
         running.whenComplete((r, e) -> finish(i, r != null
             ? new SandboxResult(sandbox, r.snapshot(), r.error(), r.running())
             : failed(sandbox, "internal error: " + e)));
@@ -178,6 +196,13 @@ public final class Collector {
 
     private void finish(int i, SandboxResult result) {
       report(result);
+      if (startedAt[i] >= 0) {
+        try {
+          observer.queried(result, System.nanoTime() - startedAt[i]);
+        } catch (RuntimeException e) {
+          log.warn("Recording the query of sandbox {} failed", result.sandbox().id(), e);
+        }
+      }
       boolean last;
       synchronized (this) {
         results[i] = result;

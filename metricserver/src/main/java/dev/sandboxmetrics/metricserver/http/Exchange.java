@@ -42,6 +42,7 @@ public final class Exchange {
   private final Runnable onComplete;
   private final AtomicBoolean answered = new AtomicBoolean();
   private final AtomicBoolean completed = new AtomicBoolean();
+  private volatile String accept = "";
 
   Exchange(
       ChannelHandlerContext ctx,
@@ -73,6 +74,15 @@ public final class Exchange {
   /** The decoded path, after the {@code /metrics%3F} rewrite. */
   public String path() {
     return path;
+  }
+
+  /** The request's Accept header, or "" (for endpoints that negotiate their format). */
+  public String accept() {
+    return accept;
+  }
+
+  void accept(String value) {
+    accept = value == null ? "" : value;
   }
 
   /** The first value of a query parameter, or "" (Go's {@code URL.Query().Get}). */

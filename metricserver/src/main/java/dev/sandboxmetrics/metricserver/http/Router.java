@@ -158,7 +158,7 @@ final class Router extends ChannelInboundHandlerAdapter {
     }
     String contentType = request.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
     boolean keepAlive = HttpUtil.isKeepAlive(request) && !routes.shuttingDown();
-    return new Exchange(
+    Exchange exchange = new Exchange(
         ctx,
         request.method(),
         path,
@@ -169,6 +169,8 @@ final class Router extends ChannelInboundHandlerAdapter {
         !request.protocolVersion().equals(HttpVersion.HTTP_1_0),
         timeout,
         () -> completed(ctx));
+    exchange.accept(request.headers().get(HttpHeaderNames.ACCEPT));
+    return exchange;
   }
 
   private Exchange badRequest(ChannelHandlerContext ctx, FullHttpRequest request) {

@@ -125,7 +125,18 @@ public final class MetaMetrics {
 
   /** The unprefixed process snapshot: {@code process_start_time_seconds}. */
   public static Snapshot processSnapshot(Instant processStart, Instant now) {
-    return new Snapshot(now, List.of(DataPoint.of(PROCESS_START_TIME, Labels.EMPTY, Value.ofFloat(seconds(processStart)))));
+    return processSnapshot(processStart, now, List.of());
+  }
+
+  /**
+   * The unprefixed process snapshot: {@code process_start_time_seconds} as runsc writes it, then
+   * {@code more} (the process and JVM self-metrics).
+   */
+  public static Snapshot processSnapshot(Instant processStart, Instant now, List<DataPoint> more) {
+    List<DataPoint> points = new ArrayList<>(1 + more.size());
+    points.add(DataPoint.of(PROCESS_START_TIME, Labels.EMPTY, Value.ofFloat(seconds(processStart))));
+    points.addAll(more);
+    return new Snapshot(now, points);
   }
 
   /** The counts behind the global lines, recomputed from results (for logs and tests). */

@@ -65,6 +65,7 @@ public final class SandboxRegistry {
   private final boolean allowUnknownRoot;
   private final Duration lockedDeadline;
   private final LongSupplier nanoClock;
+  private final ScanObserver observer;
 
   /** Served sandboxes by ID, with the identities of their state files when last loaded. */
   private final Map<String, Entry> served = new TreeMap<>();
@@ -124,16 +125,22 @@ public final class SandboxRegistry {
    *     problem)
    */
   public SandboxRegistry(RootDirectory root, String rootDir, String address, boolean allowUnknownRoot) {
-    this(root, rootDir, address, allowUnknownRoot, DEFAULT_LOCKED_DEADLINE);
+    this(root, rootDir, address, allowUnknownRoot, DEFAULT_LOCKED_DEADLINE, ScanObserver.NONE);
   }
 
   /**
    * @param lockedDeadline how long a new sandbox's lock may stay held before it is shown as present and not
    *     running (the metric server passes its per-sandbox timeout)
+   * @param observer told what each scan found besides the served sandboxes (for the status page)
    */
   public SandboxRegistry(
-      RootDirectory root, String rootDir, String address, boolean allowUnknownRoot, Duration lockedDeadline) {
-    this(root, rootDir, address, allowUnknownRoot, lockedDeadline, System::nanoTime);
+      RootDirectory root,
+      String rootDir,
+      String address,
+      boolean allowUnknownRoot,
+      Duration lockedDeadline,
+      ScanObserver observer) {
+    this(root, rootDir, address, allowUnknownRoot, lockedDeadline, observer, System::nanoTime);
   }
 
   SandboxRegistry(
@@ -143,6 +150,18 @@ public final class SandboxRegistry {
       boolean allowUnknownRoot,
       Duration lockedDeadline,
       LongSupplier nanoClock) {
+    this(root, rootDir, address, allowUnknownRoot, lockedDeadline, ScanObserver.NONE, nanoClock);
+  }
+
+  private SandboxRegistry(
+      RootDirectory root,
+      String rootDir,
+      String address,
+      boolean allowUnknownRoot,
+      Duration lockedDeadline,
+      ScanObserver observer,
+      LongSupplier nanoClock) {
+    this.observer = observer;
     this.root = root;
     this.rootDir = rootDir;
     this.address = address;
@@ -194,6 +213,7 @@ public final class SandboxRegistry {
       lastListingError = null;
     }
     Problems problems = new Problems();
+    observer.listed(listing.keySet());
 
     // Sandboxes we serve: gone, changed, stopped?
     for (Iterator<Map.Entry<String, Entry>> it = served.entrySet().iterator(); it.hasNext(); ) {
@@ -223,6 +243,7 @@ public final class SandboxRegistry {
       }
       if (!entry.sandbox().isRunning()) {
         log.info("Sandbox {} is no longer running; no longer serving it.", entry.sandbox());
+        observer.stopped(entry.sandbox());
         ignored.put(id, entry.files());
         it.remove();
       }
@@ -346,6 +367,7 @@ public final class SandboxRegistry {
       result = root.loadSandbox(id, files.keySet());
     } catch (DiscoveryException e) {
       problems.add(id, e.getMessage(), null);
+      observer.unreadable(id, e.getMessage());
       if (!e.retryable()) {
         ignored.put(id, files);
       }
@@ -353,6 +375,7 @@ public final class SandboxRegistry {
       return null;
     }
     if (result instanceof LoadResult.Busy<SandboxInfo> busy) {
+      observer.locked(id);
       lockedTooLong(id, files, busy.lockFile());
       return null;
     }
@@ -367,6 +390,7 @@ public final class SandboxRegistry {
       } else {
         log.debug("Not serving sandbox {}: {}", id, why);
       }
+      observer.notServed(id, info, why.startsWith("!") ? why.substring(1) : why);
       ignored.put(id, identities(info, files));
       locked.remove(id);
       return null;
@@ -456,6 +480,7 @@ public final class SandboxRegistry {
         return entry;
       }
       log.warn("Sandbox {} cannot be loaded any more; no longer serving it: {}", old, e.getMessage());
+      observer.unreadable(old.id(), e.getMessage());
       ignored.put(old.id(), files);
       return null;
     }
@@ -470,6 +495,7 @@ public final class SandboxRegistry {
     String why = whyNotServed(info);
     if (why != null) {
       log.info("No longer serving sandbox {}: {}", old, why.startsWith("!") ? why.substring(1) : why);
+      observer.notServed(old.id(), info, why.startsWith("!") ? why.substring(1) : why);
       ignored.put(old.id(), identities(info, files));
       return null;
     }
@@ -526,6 +552,7 @@ public final class SandboxRegistry {
         return false;
       }
       log.info("Sandbox {} is no longer running; no longer serving it.", e.sandbox());
+      observer.stopped(e.sandbox());
       return true;
     });
   }

@@ -8,6 +8,8 @@ import dev.sandboxmetrics.metricserver.http.Exchange;
 import dev.sandboxmetrics.metricserver.http.Routes;
 import dev.sandboxmetrics.metricserver.http.StreamingBody;
 import dev.sandboxmetrics.metricserver.meta.MetaMetrics;
+import dev.sandboxmetrics.metricserver.meta.ProcessMetrics;
+import dev.sandboxmetrics.metricserver.meta.SelfMetrics;
 import dev.sandboxmetrics.metricserver.registry.SandboxRegistry;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
 import dev.sandboxmetrics.snapshot.Labels;
@@ -19,7 +21,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Predicate;
@@ -30,12 +34,19 @@ import org.slf4j.LoggerFactory;
  * {@code GET /metrics}: one export (runsc-compat.md sections 7 and 8). Checks the filters on the event loop,
  * then on the worker executor rescans the root directory, queries every sandbox through the
  * {@link Collector} (which waits on nothing), and streams the exposition as it is rendered: the sandboxes'
- * snapshots ordered by sandbox ID and iteration, then the meta snapshot, then the process snapshot.
+ * snapshots ordered by sandbox ID and iteration, then the meta snapshot, then (unless turned off) the
+ * self-metrics, then the process snapshot.
+ *
+ * <p>{@code ?sandbox=ID} (repeatable, exact IDs) limits the export to those sandboxes: only they are queried,
+ * and only they get sandbox series and per-sandbox meta lines. The server-wide lines stay (so every target
+ * of a per-sandbox scrape config is a complete exposition), with the "in this export" counts over the
+ * selected sandboxes. An ID the server does not serve selects nothing; it is not an error.
  */
 public final class MetricsEndpoint implements Routes.Endpoint {
   private static final Logger log = LoggerFactory.getLogger(MetricsEndpoint.class);
   static final String METRICS_FILTER = "runsc-sandbox-metrics-filter";
   static final String CAPABILITY_FILTER = "runsc-capability-filter";
+  static final String SANDBOX = "sandbox";
 
   private final SandboxRegistry registry;
   private final Collector collector;
@@ -44,6 +55,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private final String rootDir;
   private final String exporterPrefix;
   private final Instant processStart;
+  private final SelfMetrics selfMetrics;
   private final ScrapeFilters filters = new ScrapeFilters();
 
   public MetricsEndpoint(
@@ -54,6 +66,20 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       String rootDir,
       String exporterPrefix,
       Instant processStart) {
+    this(registry, collector, writer, work, rootDir, exporterPrefix, processStart, null);
+  }
+
+  /** @param selfMetrics the self-metrics to record and render, or null to leave them out */
+  public MetricsEndpoint(
+      SandboxRegistry registry,
+      Collector collector,
+      ExpositionWriter writer,
+      Executor work,
+      String rootDir,
+      String exporterPrefix,
+      Instant processStart,
+      SelfMetrics selfMetrics) {
+    this.selfMetrics = selfMetrics;
     this.registry = registry;
     this.collector = collector;
     this.writer = writer;
@@ -65,6 +91,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
 
   @Override
   public void handle(Exchange exchange) {
+    long arrived = System.nanoTime();
     MetricNameFilter metricFilter;
     Pattern capabilityFilter;
     try {
@@ -74,22 +101,34 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       exchange.respondError(HttpResponseStatus.BAD_REQUEST, e.getMessage());
       return;
     }
+    List<String> ids = exchange.query().get(SANDBOX);
+    Set<String> only = ids == null ? null : new HashSet<>(ids);
     try {
-      work.execute(() -> export(exchange, metricFilter, capabilityFilter));
+      work.execute(() -> export(exchange, metricFilter, capabilityFilter, only, arrived));
     } catch (RejectedExecutionException e) {
       exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, "server is shutting down or overloaded");
     }
   }
 
-  private void export(Exchange exchange, MetricNameFilter metricFilter, Pattern capabilityFilter) {
-    long start = System.nanoTime();
+  private void export(
+      Exchange exchange, MetricNameFilter metricFilter, Pattern capabilityFilter, Set<String> only, long start) {
     List<ServedSandbox> sandboxes;
     try {
       sandboxes = registry.refresh();
     } catch (RuntimeException e) {
       log.warn("Cannot scan root directory {}: {}", rootDir, e.toString(), e);
       exchange.respondError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot scan the root directory: " + e);
+      scraped(start);
       return;
+    }
+    if (only != null) {
+      List<ServedSandbox> selected = new ArrayList<>(Math.min(only.size(), sandboxes.size()));
+      for (ServedSandbox s : sandboxes) {
+        if (only.contains(s.id())) {
+          selected.add(s);
+        }
+      }
+      sandboxes = selected;
     }
     long scanned = System.nanoTime();
     collector
@@ -107,6 +146,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
               if (!exchange.answered()) {
                 exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, "export failed: " + e);
               }
+              scraped(start);
               return null;
             });
   }
@@ -130,7 +170,13 @@ public final class MetricsEndpoint implements Routes.Endpoint {
             MetaMetrics.snapshot(results, capabilities, registry.totalRegistered(), now),
             exporterPrefix + MetaMetrics.PREFIX,
             Labels.EMPTY));
-    exports.add(new SnapshotExport(MetaMetrics.processSnapshot(processStart, now), "", Labels.EMPTY));
+    if (selfMetrics == null) {
+      exports.add(new SnapshotExport(MetaMetrics.processSnapshot(processStart, now), "", Labels.EMPTY));
+    } else {
+      exports.add(new SnapshotExport(selfMetrics.snapshot(now), exporterPrefix + MetaMetrics.PREFIX, Labels.EMPTY));
+      exports.add(new SnapshotExport(
+          MetaMetrics.processSnapshot(processStart, now, ProcessMetrics.points()), "", Labels.EMPTY));
+    }
 
     StreamingBody body = exchange.startStream(writer.contentType());
     try {
@@ -155,6 +201,14 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       // The status line went out already: all we can do is cut the response short.
       log.info("Could not send /metrics to the client: {}", e.toString());
       body.abort();
+    } finally {
+      scraped(start);
+    }
+  }
+
+  private void scraped(long start) {
+    if (selfMetrics != null) {
+      selfMetrics.scraped(System.nanoTime() - start);
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.sandboxmetrics.metricserver.server;
 
 import dev.sandboxmetrics.metricserver.collect.Collector;
+import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
@@ -9,8 +10,11 @@ import dev.sandboxmetrics.metricserver.http.IndexEndpoint;
 import dev.sandboxmetrics.metricserver.http.PidEndpoint;
 import dev.sandboxmetrics.metricserver.http.ProfileEndpoints;
 import dev.sandboxmetrics.metricserver.http.Routes;
+import dev.sandboxmetrics.metricserver.meta.SelfMetrics;
 import dev.sandboxmetrics.metricserver.registry.SandboxRegistry;
 import dev.sandboxmetrics.metricserver.scrape.MetricsEndpoint;
+import dev.sandboxmetrics.metricserver.status.SandboxStatus;
+import dev.sandboxmetrics.metricserver.status.StatusEndpoint;
 import dev.sandboxmetrics.metricserver.transport.ListenAddress;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.metricserver.transport.UnixSocketFile;
@@ -26,6 +30,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,6 +75,7 @@ public final class MetricServer implements AutoCloseable {
   private final ThreadPoolExecutor work;
   private final ScheduledThreadPoolExecutor scheduler;
   private final SandboxRegistry registry;
+  private final SandboxStatus status;
   private final Routes routes;
   private final HttpServer http;
   private final List<UnixSocketFile> socketFiles = new ArrayList<>();
@@ -97,12 +103,23 @@ public final class MetricServer implements AutoCloseable {
     this.work.allowCoreThreadTimeOut(true);
     this.scheduler = new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("sandbox-metrics-scheduler", true));
     this.scheduler.setRemoveOnCancelPolicy(true);
+    // The status page learns from the registry's scans and the collector's queries; the registry is made
+    // after it, so it asks for the served sandboxes through a reference it reads when a page is drawn.
+    SandboxRegistry[] registryRef = new SandboxRegistry[1];
+    this.status = new SandboxStatus(() -> registryRef[0].current(), address, options.rootDir(), Clock.systemUTC());
     this.registry = new SandboxRegistry(
         new RootDirectory(Path.of(options.rootDir())), options.rootDir(), address, options.allowUnknownRoot(),
-        options.sandboxTimeout());
+        options.sandboxTimeout(), status);
+    registryRef[0] = registry;
+    HttpServer[] httpRef = new HttpServer[1];
+    SelfMetrics selfMetrics = options.selfMetrics() ? new SelfMetrics(() -> httpRef[0].openConnections()) : null;
+    QueryObserver queries = selfMetrics == null ? status : (result, nanos) -> {
+      status.queried(result, nanos);
+      selfMetrics.queried(result, nanos);
+    };
     ControlSocketClient client = new ControlSocketClient(transport, group, options.maxReplyBytes());
-    Collector collector =
-        new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries());
+    Collector collector = new Collector(
+        client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries(), queries);
     this.routes = new Routes(() -> shuttingDown);
     routes
         .get("/", new IndexEndpoint())
@@ -115,7 +132,9 @@ public final class MetricServer implements AutoCloseable {
                 work,
                 options.rootDir(),
                 options.exporterPrefix(),
-                Instant.now()))
+                Instant.now(),
+                selfMetrics))
+        .get("/sandboxes", new StatusEndpoint(status, registry::refresh, work, options.rootDir(), address, Clock.systemUTC()))
         .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))
         .get("/runsc-metrics/pid", new PidEndpoint(ProcessHandle.current().pid()));
     if (options.allowProfiling()) {
@@ -125,6 +144,7 @@ public final class MetricServer implements AutoCloseable {
           .get("/runsc-metrics/profile-heap", ProfileEndpoints.heap(work));
     }
     this.http = new HttpServer(transport, group, routes, options.httpTimeout(), options.gzipLevel());
+    httpRef[0] = http;
   }
 
   /**

@@ -26,7 +26,8 @@ public record MetricServerOptions(
     Duration rescanInterval,
     Duration httpTimeout,
     int gzipLevel,
-    List<String> extraListenAddresses) {
+    List<String> extraListenAddresses,
+    boolean selfMetrics) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -76,7 +77,8 @@ public record MetricServerOptions(
         DEFAULT_RESCAN_INTERVAL,
         DEFAULT_HTTP_TIMEOUT,
         DEFAULT_GZIP_LEVEL,
-        List.of());
+        List.of(),
+        true);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -129,13 +131,21 @@ public record MetricServerOptions(
     return edit(b -> b.extraListenAddresses = v);
   }
 
+  /**
+   * Whether /metrics ends with the server's own metrics (scrape and query durations, failures by reason,
+   * process and JVM basics); on by default.
+   */
+  public MetricServerOptions withSelfMetrics(boolean v) {
+    return edit(b -> b.selfMetrics = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
     change.accept(e);
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
-        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses);
+        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.selfMetrics);
   }
 
   private static final class Editable {
@@ -153,6 +163,7 @@ public record MetricServerOptions(
     Duration httpTimeout;
     int gzipLevel;
     List<String> extraListenAddresses;
+    boolean selfMetrics;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -169,6 +180,7 @@ public record MetricServerOptions(
       httpTimeout = o.httpTimeout;
       gzipLevel = o.gzipLevel;
       extraListenAddresses = o.extraListenAddresses;
+      selfMetrics = o.selfMetrics;
     }
   }
 }

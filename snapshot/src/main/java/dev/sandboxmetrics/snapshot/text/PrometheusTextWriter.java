@@ -704,9 +704,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       }
       writeLine(group.nameBytes, SUM, null, h.total(), 0, plan);
       writeLine(group.nameBytes, COUNT, null, null, cumulative, plan);
-      writeLine(group.nameBytes, MIN, null, h.min(), 0, plan);
-      writeLine(group.nameBytes, MAX, null, h.max(), 0, plan);
-      writeLine(group.nameBytes, SSD, null, h.ssd(), 0, plan);
+      if (!h.isClassic()) {
+        writeLine(group.nameBytes, MIN, null, h.min(), 0, plan);
+        writeLine(group.nameBytes, MAX, null, h.max(), 0, plan);
+        writeLine(group.nameBytes, SSD, null, h.ssd(), 0, plan);
+      }
       buf.put('\n');
     }
 
