@@ -3,6 +3,7 @@ package dev.sandboxmetrics.metricserver.server;
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
+import dev.sandboxmetrics.metricserver.http.Connections;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
 import dev.sandboxmetrics.metricserver.http.HttpServer;
 import dev.sandboxmetrics.metricserver.http.IndexEndpoint;
@@ -112,7 +113,8 @@ public final class MetricServer implements AutoCloseable {
                 work,
                 options.rootDir(),
                 options.exporterPrefix(),
-                Instant.now()))
+                Instant.now())
+                .withRefusedConnections(this::refusedConnections))
         .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))
         .get("/runsc-metrics/pid", new PidEndpoint(ProcessHandle.current().pid()));
     if (options.allowProfiling()) {
@@ -121,7 +123,8 @@ public final class MetricServer implements AutoCloseable {
           .get("/runsc-metrics/profile-cpu", ProfileEndpoints.cpu(work, scheduler, options.httpTimeout()))
           .get("/runsc-metrics/profile-heap", ProfileEndpoints.heap(work));
     }
-    this.http = new HttpServer(transport, group, routes, options.httpTimeout(), options.gzipLevel());
+    this.http =
+        new HttpServer(transport, group, routes, options.httpTimeout(), options.gzipLevel(), options.connections());
   }
 
   /**
@@ -148,6 +151,18 @@ public final class MetricServer implements AutoCloseable {
       }
     } catch (IllegalArgumentException e) {
       throw new StartupException(e.getMessage(), true);
+    }
+    if (options.connections().checksPeers()) {
+      if (listenAddresses.stream().noneMatch(a -> a instanceof ListenAddress.Unix)) {
+        throw new StartupException(
+            "--allow-peer-uid/--allow-peer-gid apply to Unix sockets only, and the server listens on none", true);
+      }
+      if (!Transport.detect().isEpoll()) {
+        throw new StartupException(
+            "--allow-peer-uid/--allow-peer-gid need the native epoll transport to read callers' credentials "
+                + "(SO_PEERCRED), and it cannot be used here (see the log above); remove the allow-list or fix epoll",
+            false);
+      }
     }
     checkRootDirectory(options);
 
@@ -271,6 +286,12 @@ public final class MetricServer implements AutoCloseable {
     }
   }
 
+  /** For {@code meta_refused_connections_total}: {refused by peer credentials, closed for the limit}. */
+  private long[] refusedConnections() {
+    Connections c = http.connections();
+    return new long[] {c.refusedByPeerCredentials(), c.refusedOverLimit() + c.evictedIdle()};
+  }
+
   private static void checkRootDirectory(MetricServerOptions options) throws StartupException {
     Path root = Path.of(options.rootDir());
     // Listing catches both a missing directory and one we may not read.
@@ -296,7 +317,7 @@ public final class MetricServer implements AutoCloseable {
       UnixSocketFile file = UnixSocketFile.prepare(unix.path());
       http.listenUnix(unix.path());
       socketFiles.add(file);
-      file.claim();
+      file.claim(options.connections().socketMode());
       listening.add(unix.path().toString());
       return;
     }

@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.metricserver.server;
 
+import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,7 +27,8 @@ public record MetricServerOptions(
     Duration rescanInterval,
     Duration httpTimeout,
     int gzipLevel,
-    List<String> extraListenAddresses) {
+    List<String> extraListenAddresses,
+    ConnectionPolicy connections) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -58,6 +60,7 @@ public record MetricServerOptions(
       throw new IllegalArgumentException("gzip level must be 0 (no compression) to 9, got " + gzipLevel);
     }
     extraListenAddresses = extraListenAddresses == null ? List.of() : List.copyOf(extraListenAddresses);
+    connections = connections == null ? ConnectionPolicy.DEFAULT : connections;
   }
 
   /** runsc's defaults for a root directory and an address. */
@@ -76,7 +79,8 @@ public record MetricServerOptions(
         DEFAULT_RESCAN_INTERVAL,
         DEFAULT_HTTP_TIMEOUT,
         DEFAULT_GZIP_LEVEL,
-        List.of());
+        List.of(),
+        ConnectionPolicy.DEFAULT);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -129,13 +133,18 @@ public record MetricServerOptions(
     return edit(b -> b.extraListenAddresses = v);
   }
 
+  /** The connection limit, the socket file's mode and the Unix-socket caller allow-list. */
+  public MetricServerOptions withConnections(ConnectionPolicy v) {
+    return edit(b -> b.connections = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
     change.accept(e);
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
-        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses);
+        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.connections);
   }
 
   private static final class Editable {
@@ -153,6 +162,7 @@ public record MetricServerOptions(
     Duration httpTimeout;
     int gzipLevel;
     List<String> extraListenAddresses;
+    ConnectionPolicy connections;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -169,6 +179,7 @@ public record MetricServerOptions(
       httpTimeout = o.httpTimeout;
       gzipLevel = o.gzipLevel;
       extraListenAddresses = o.extraListenAddresses;
+      connections = o.connections;
     }
   }
 }
