@@ -143,6 +143,11 @@ public final class Exchange {
     return new StreamingBody(ctx, this, budget, state);
   }
 
+  /** Runs {@code action} (on the event loop) when the client's connection closes, at once if it is closed. */
+  public void whenConnectionClosed(Runnable action) {
+    ctx.channel().closeFuture().addListener(f -> action.run());
+  }
+
   /** True once a response was started. */
   public boolean answered() {
     return answered.get();

@@ -203,6 +203,11 @@ public final class MetricServer implements AutoCloseable {
     return address;
   }
 
+  /** Client connections open right now (tests and the attack benchmark watch it). */
+  public int openConnections() {
+    return http.openConnections();
+  }
+
   public boolean isShuttingDown() {
     return shuttingDown;
   }
