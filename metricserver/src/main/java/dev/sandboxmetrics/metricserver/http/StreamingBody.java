@@ -82,8 +82,10 @@ public final class StreamingBody extends OutputStream {
       sendChunk();
     }
     closed = true;
-    budget.unregister(this);
     ChannelFuture last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+    // Still subject to the budget until the client has taken everything: a response written in full to a
+    // client that does not read holds its bytes as much as one still being written.
+    last.addListener(f -> budget.unregister(this));
     exchange.streamEnded(last, false);
   }
 
