@@ -26,13 +26,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The last handler of a connection's pipeline: turns each complete request into an {@link Exchange} and
  * hands it to the endpoint for its path, one request at a time (pipelined requests wait their turn, so
- * responses never interleave). It also enforces the request timeouts, like runsc's one-minute read and write
- * timeouts: a connection that does not deliver a complete request within the timeout (including an idle
- * keep-alive connection) is closed, and so is one whose response is not finished within the timeout.
+ * responses never interleave; more than {@value #MAX_PIPELINED} waiting get 429). It also enforces the
+ * request timeouts, like runsc's one-minute read and write timeouts: a connection that does not deliver a
+ * complete request within the timeout (including an idle keep-alive connection) is closed, and so is one
+ * whose response makes no progress (the client takes nothing) for the timeout.
  *
  * <p>Rules that hold for every endpoint live here: 503 while shutting down, 404 for unknown paths, 405 for
- * methods an endpoint does not take, 400 for requests that do not parse, and Prometheus' escaped
- * {@code /metrics%3F...} form.
+ * methods an endpoint does not take, 400 for requests that do not parse, 505 for HTTP versions other than
+ * 1.x, and Prometheus' escaped {@code /metrics%3F...} form.
  */
 final class Router extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(Router.class);
