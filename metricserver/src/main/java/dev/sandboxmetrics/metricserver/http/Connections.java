@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * connections clients open.
  *
  * <p>Counts what it refused for the meta metrics. Thread-safe: connections are accepted on several event
- * loops.
+ * loops, without a lock, so simultaneous accepts may exceed the limit by a connection or two for a moment;
+ * the bound protects descriptors, for which a few more do not matter.
  */
 public final class Connections {
   private static final Logger log = LoggerFactory.getLogger(Connections.class);
