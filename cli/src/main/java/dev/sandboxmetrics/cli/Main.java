@@ -85,8 +85,8 @@ public final class Main implements Callable<Integer> {
       "exporter-prefix", "sandbox-metrics-filter", "timeout", "max-reply-bytes", "verify",
       // metric-server
       "pid-file", "allow-profiling", "allow-unknown-root", "export-timeout", "sandbox-timeout",
-      "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level",
-      "self-metrics",
+      "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level", "self-metrics", "max-connections",
+      "socket-mode", "allow-peer-uid", "allow-peer-gid",
       // simulate and demo
       "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
       "oversized-bytes");

@@ -4,8 +4,12 @@ import dev.sandboxmetrics.metricserver.server.MetricServer;
 import dev.sandboxmetrics.metricserver.server.MetricServerOptions;
 import dev.sandboxmetrics.metricserver.server.ShutdownSignals;
 import dev.sandboxmetrics.metricserver.server.StartupException;
+import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -99,6 +103,27 @@ final class MetricServerCommand implements Callable<Integer> {
           + "${DEFAULT-VALUE}; --self-metrics=false leaves them out).")
   boolean selfMetrics;
 
+  @Option(names = "--max-connections", paramLabel = "N", defaultValue = "1000",
+      description = "(Not in runsc.) Most client connections open at once; beyond it the connection idle the longest is "
+          + "closed (the new one if all are busy), so clients cannot take the file descriptors sandboxes need. Never "
+          + "more than half the process's descriptor limit (default: ${DEFAULT-VALUE}).")
+  int maxConnections;
+
+  @Option(names = "--socket-mode", paramLabel = "OCTAL", defaultValue = "0777",
+      description = "(Not in runsc.) Permission bits of the Unix socket file of --metric-server (default: ${DEFAULT-VALUE}, "
+          + "as runsc: access is then governed by the socket's directory).")
+  String socketMode;
+
+  @Option(names = "--allow-peer-uid", paramLabel = "UID", split = ",",
+      description = "(Not in runsc.) On a Unix socket, serve only callers with this user ID (SO_PEERCRED); repeatable or "
+          + "comma-separated. Others are closed before anything is read. Needs the native epoll transport.")
+  List<Integer> allowPeerUids = new ArrayList<>();
+
+  @Option(names = "--allow-peer-gid", paramLabel = "GID", split = ",",
+      description = "(Not in runsc.) On a Unix socket, also serve callers whose primary group ID is this one; "
+          + "repeatable or comma-separated.")
+  List<Integer> allowPeerGids = new ArrayList<>();
+
   @Override
   public Integer call() throws InterruptedException {
     requirePositive("--export-timeout", exportTimeout);
@@ -113,6 +138,16 @@ final class MetricServerCommand implements Callable<Integer> {
     }
     if (gzipLevel < 0 || gzipLevel > 9) {
       throw CommandFailure.usage("--gzip-level must be 0 to 9, got " + gzipLevel, null);
+    }
+    if (maxConnections < 1) {
+      throw CommandFailure.usage("--max-connections must be at least 1, got " + maxConnections, null);
+    }
+    int mode = parseSocketMode(socketMode);
+    for (int id : allowPeerUids) {
+      requireId("--allow-peer-uid", id);
+    }
+    for (int id : allowPeerGids) {
+      requireId("--allow-peer-gid", id);
     }
     if (global.metricServer().isEmpty()) {
       throw CommandFailure.usage(
@@ -133,7 +168,12 @@ final class MetricServerCommand implements Callable<Integer> {
             .withRescanInterval(rescanInterval)
             .withHttpTimeout(httpTimeout)
             .withGzipLevel(gzipLevel)
-            .withSelfMetrics(selfMetrics);
+            .withSelfMetrics(selfMetrics)
+            .withConnections(
+                ConnectionPolicy.DEFAULT
+                    .withMaxConnections(maxConnections)
+                    .withSocketMode(mode)
+                    .withAllowedPeers(Set.copyOf(allowPeerUids), Set.copyOf(allowPeerGids)));
     MetricServer server;
     try {
       server = MetricServer.start(options);
@@ -143,6 +183,24 @@ final class MetricServerCommand implements Callable<Integer> {
     ShutdownSignals.install(server);
     server.awaitTermination();
     return Main.EXIT_OK;
+  }
+
+  static int parseSocketMode(String text) {
+    try {
+      int mode = Integer.parseInt(text, 8);
+      if (mode >= 0 && mode <= 0777) {
+        return mode;
+      }
+    } catch (NumberFormatException e) {
+      // Reported below.
+    }
+    throw CommandFailure.usage("--socket-mode must be octal permission bits from 0 to 0777 (e.g. 0660), got " + text, null);
+  }
+
+  private static void requireId(String flag, int id) {
+    if (id < 0) {
+      throw CommandFailure.usage(flag + " must be a numeric ID of 0 or more, got " + id, null);
+    }
   }
 
   private static void requirePositive(String flag, Duration d) {

@@ -45,6 +45,12 @@ class CommandLineIT {
       {"export-metrics", "a", "b"},
       {"export-metrics", "--timeout=soon", "x"},
       {"--metric-server=/tmp/sm-never.sock", "metric-server", "--gzip-level=10"},
+      {"--metric-server=/tmp/sm-never.sock", "metric-server", "--socket-mode=999"},
+      {"--metric-server=/tmp/sm-never.sock", "metric-server", "--socket-mode=rw"},
+      {"--metric-server=/tmp/sm-never.sock", "metric-server", "--max-connections=0"},
+      {"--metric-server=/tmp/sm-never.sock", "metric-server", "--allow-peer-uid=-1"},
+      {"--metric-server=/tmp/sm-never.sock", "metric-server", "--allow-peer-gid=staff"},
+      {"--metric-server=127.0.0.1:0", "metric-server", "--allow-peer-uid=0,1"},
       {"no-such-command"},
       {},
     };

@@ -79,6 +79,35 @@ class BenchScriptsIT {
   }
 
   @Test
+  void attackRunPrintsARowPerAttackAndTheServerSurvivesEach() throws IOException {
+    RequiredProgram.require("curl", "curl");
+    RequiredProgram.require("python3", "python3");
+    Map<String, String> tiny = Map.of("HEALTHY", "2", "DURATION", "2", "IDLE", "40", "SLOWLORIS", "10",
+        "STALLED", "3", "JUNK", "20", "BIG_MB", "2", "VARIANTS", "launcher");
+    Command.Result r = bench(tiny, 480, "run-hostile");
+    String out = r.stdoutText();
+    // Whether each attack passes at this size on a loaded machine is not asserted; that it ran is.
+    assertThat(r.exitCode()).as(r.toString()).isIn(0, 1);
+    assertThat(out).contains("| server | attack | healthy in every scrape | scrapes | p50 ms | max ms |");
+    Matcher row = Pattern.compile("(?m)^\\| launcher \\| ([a-z-]+) \\| (yes|no) \\| (\\d+) \\|.*\\| (yes|no) \\| (pass|FAIL) \\|.*$")
+        .matcher(out);
+    List<String> attacks = new ArrayList<>();
+    while (row.find()) {
+      attacks.add(row.group(1));
+      assertThat(row.group(4)).as("server up after %s:%n%s", row.group(1), out).isEqualTo("yes");
+      assertThat(Integer.parseInt(row.group(3))).as("scrapes during %s", row.group(1)).isPositive();
+    }
+    assertThat(attacks).as(out).containsExactly("idle-connections", "fd-exhaustion", "slowloris",
+        "non-reading-clients", "pipelining", "malformed-http", "regex-bombs", "faulty-sandboxes",
+        "oversized-replies", "stalled-sandboxes", "hostile-root-dir");
+    Matcher last = Pattern.compile("(\\d+) passed, (\\d+) failed\\s*$").matcher(out);
+    assertThat(last.find()).as(out).isTrue();
+    assertThat(Integer.parseInt(last.group(1)) + Integer.parseInt(last.group(2))).isEqualTo(attacks.size());
+    assertThat(r.exitCode()).isEqualTo(last.group(2).equals("0") ? 0 : 1);
+    assertNothingLeftBehind();
+  }
+
+  @Test
   void badArgumentsAreUsageErrors() {
     Command.Result count = bench(Map.of(), "run-e2e", "0");
     assertThat(count.exitCode()).isEqualTo(2);
@@ -86,15 +115,22 @@ class BenchScriptsIT {
     Command.Result interval = bench(Map.of("INTERVAL", "soon"), "run-soak");
     assertThat(interval.exitCode()).isEqualTo(2);
     assertThat(interval.stderr()).contains("INTERVAL 'soon' is not a number");
+    Command.Result attack = bench(Map.of("ATTACKS", "teardrop"), "run-hostile");
+    assertThat(attack.exitCode()).isEqualTo(2);
+    assertThat(attack.stderr()).contains("unknown attack 'teardrop'");
   }
 
   /** Runs bench/NAME with its temporary files under our temporary directory and the jar as built. */
   private Command.Result bench(Map<String, String> env, String name, String... args) {
+    return bench(env, 240, name, args);
+  }
+
+  private Command.Result bench(Map<String, String> env, long limitSeconds, String name, String... args) {
     List<String> command = new ArrayList<>(List.of("env", "TMPDIR=" + tmp, "SANDBOX_METRICS_NO_BUILD=1"));
     env.forEach((k, v) -> command.add(k + "=" + v));
     command.add(RepoRoot.path().resolve("bench").resolve(name).toString());
     command.addAll(List.of(args));
-    return Command.run(command, null, 240);
+    return Command.run(command, null, limitSeconds);
   }
 
   /** The scripts remove their temporary directory and stop what they started. */

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,7 +37,8 @@ public final class Exchange {
   private final byte[] body;
   private final boolean chunkedAllowed;
   private volatile boolean keepAlive;
-  private final Duration writeTimeout;
+  private final ResponseBudget budget;
+  private final Connections.State state;
   private final Runnable onComplete;
   private final AtomicBoolean answered = new AtomicBoolean();
   private final AtomicBoolean completed = new AtomicBoolean();
@@ -53,7 +53,8 @@ public final class Exchange {
       byte[] body,
       boolean keepAlive,
       boolean chunkedAllowed,
-      Duration writeTimeout,
+      ResponseBudget budget,
+      Connections.State state,
       Runnable onComplete) {
     this.ctx = ctx;
     this.method = method;
@@ -63,7 +64,8 @@ public final class Exchange {
     this.body = body;
     this.keepAlive = keepAlive;
     this.chunkedAllowed = chunkedAllowed;
-    this.writeTimeout = writeTimeout;
+    this.budget = budget;
+    this.state = state;
     this.onComplete = onComplete;
   }
 
@@ -148,7 +150,12 @@ public final class Exchange {
     }
     setConnection(response);
     ctx.writeAndFlush(response);
-    return new StreamingBody(ctx, writeTimeout, this);
+    return new StreamingBody(ctx, this, budget, state);
+  }
+
+  /** Runs {@code action} (on the event loop) when the client's connection closes, at once if it is closed. */
+  public void whenConnectionClosed(Runnable action) {
+    ctx.channel().closeFuture().addListener(f -> action.run());
   }
 
   /** True once a response was started. */
@@ -175,8 +182,10 @@ public final class Exchange {
   }
 
   private void finished(io.netty.util.concurrent.Future<? super Void> write) {
-    if (!keepAlive || !write.isSuccess()) {
+    if (!write.isSuccess()) {
       ctx.close();
+    } else if (!keepAlive) {
+      Connections.closeAfterResponse(ctx, state);
     }
     complete();
   }

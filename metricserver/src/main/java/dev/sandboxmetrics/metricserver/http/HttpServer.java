@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.metricserver.http;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -16,11 +17,14 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP/1.1 server: a bootstrap, the pipeline every connection gets, and the listening channels. The
@@ -31,6 +35,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Used by the metric server, which owns the event loops and decides what listens where.
  */
 public final class HttpServer {
+  private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
   /** Longest request line: long enough for a generous filter regex in the query. */
   static final int MAX_INITIAL_LINE = 16 * 1024;
 
@@ -41,13 +46,39 @@ public final class HttpServer {
   private final Transport transport;
   private final ServerBootstrap bootstrap;
   private final ChannelGroup listeners = new DefaultChannelGroup("listeners", GlobalEventExecutor.INSTANCE);
-  private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
+  private final Connections connections;
+  private final ResponseBudget budget;
+
+  /** A server with the default connection policy (tests). */
+  public HttpServer(Transport transport, EventLoopGroup group, Routes routes, Duration timeout, int gzipLevel) {
+    this(transport, group, routes, timeout, gzipLevel, ConnectionPolicy.DEFAULT, ResponseBudget.defaultLimit());
+  }
 
   /**
    * @param gzipLevel gzip level for clients that accept gzip (1 fastest to 9 smallest), 0 to never compress
+   * @param policy the connection limit and the Unix-socket caller allow-list
    */
-  public HttpServer(Transport transport, EventLoopGroup group, Routes routes, Duration timeout, int gzipLevel) {
+  public HttpServer(
+      Transport transport, EventLoopGroup group, Routes routes, Duration timeout, int gzipLevel, ConnectionPolicy policy) {
+    this(transport, group, routes, timeout, gzipLevel, policy, ResponseBudget.defaultLimit());
+  }
+
+  HttpServer(
+      Transport transport,
+      EventLoopGroup group,
+      Routes routes,
+      Duration timeout,
+      int gzipLevel,
+      ConnectionPolicy policy,
+      long responseBudgetBytes) {
+    if (policy.checksPeers() && !transport.isEpoll()) {
+      throw new IllegalStateException(
+          "--allow-peer-uid/--allow-peer-gid need the native epoll transport to read the caller's credentials "
+              + "(SO_PEERCRED), and it is not available here (" + transport.name() + ")");
+    }
     this.transport = transport;
+    this.connections = new Connections(policy, effectiveMaxConnections(policy.maxConnections()));
+    this.budget = new ResponseBudget(responseBudgetBytes);
     this.bootstrap =
         new ServerBootstrap()
             .group(group)
@@ -56,7 +87,10 @@ public final class HttpServer {
                 new ChannelInitializer<Channel>() {
                   @Override
                   protected void initChannel(Channel ch) {
-                    connections.add(ch);
+                    // Before the first read: a refused caller never gets a byte read or a handler added.
+                    if (!connections.admit(ch)) {
+                      return;
+                    }
                     ChannelPipeline p = ch.pipeline();
                     p.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
                     if (gzipLevel > 0) {
@@ -64,9 +98,36 @@ public final class HttpServer {
                       p.addLast(new HttpContentCompressor(StandardCompressionOptions.gzip(gzipLevel, 15, 8)));
                     }
                     p.addLast(new HttpObjectAggregator(MAX_BODY_BYTES));
-                    p.addLast(new Router(routes, timeout));
+                    p.addLast(new Router(routes, timeout, budget));
                   }
                 });
+  }
+
+  /**
+   * The connection limit actually used: the asked one, but at most half the process's descriptor limit, so
+   * that however many clients connect, half the descriptors stay for sandboxes' sockets, the root directory
+   * and the JVM's own files.
+   */
+  static int effectiveMaxConnections(int asked) {
+    long fdLimit = -1;
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix) {
+      fdLimit = unix.getMaxFileDescriptorCount();
+    }
+    if (fdLimit <= 0 || asked <= fdLimit / 2) {
+      return asked;
+    }
+    int lowered = (int) Math.max(1, fdLimit / 2);
+    log.info(
+        "Serving at most {} connections instead of {} (--max-connections): the process may open only {} files.",
+        lowered,
+        asked,
+        fdLimit);
+    return lowered;
+  }
+
+  /** The client connections, with what was refused (for the meta metrics). */
+  public Connections connections() {
+    return connections;
   }
 
   /** Listens on a TCP address; returns the bound address (with the real port when 0 was asked). */
@@ -101,8 +162,13 @@ public final class HttpServer {
     return connections.size();
   }
 
+  /** Bytes of responses queued for clients that have not taken them yet. */
+  long pendingResponseBytes() {
+    return budget.pending();
+  }
+
   /** Closes every client connection. */
   public void closeConnections() {
-    connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    connections.group().close().awaitUninterruptibly(5, TimeUnit.SECONDS);
   }
 }

@@ -7,11 +7,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.ParseException;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.management.JMException;
 import javax.management.ObjectName;
 import jdk.jfr.Configuration;
@@ -33,29 +37,90 @@ public final class ProfileEndpoints {
   private ProfileEndpoints() {}
 
   /**
+   * JFR events left out of every recording: they would hand whoever may profile the server the environment
+   * (secrets often live there), the JVM's arguments and system properties, and the command lines of every
+   * process on the host. Names a JDK does not know are ignored.
+   */
+  static final List<String> PRIVATE_EVENTS =
+      List.of(
+          "jdk.InitialEnvironmentVariable",
+          "jdk.InitialSystemProperty",
+          "jdk.InitialSecurityProperty",
+          "jdk.JVMInformation",
+          "jdk.SystemProcess",
+          "jdk.ProcessStart",
+          "jdk.JavaAgent",
+          "jdk.NativeAgent");
+
+  /**
    * {@code /runsc-metrics/profile-cpu?seconds=N}: records for N seconds (as runsc: N must be below the
-   * request timeout, otherwise the recording lasts until just before the timeout).
+   * request timeout, otherwise the recording lasts until just before the timeout). One recording at a time
+   * (others get 429); a recording whose client goes away is stopped and thrown away.
    */
   public static Routes.Endpoint cpu(Executor work, ScheduledExecutorService scheduler, Duration requestTimeout) {
+    AtomicBoolean recordingNow = new AtomicBoolean();
     return exchange -> {
       Duration length = recordingLength(exchange.queryParameter("seconds"), requestTimeout);
-      submit(work, exchange, () -> {
+      if (!recordingNow.compareAndSet(false, true)) {
+        exchange.respondError(HttpResponseStatus.TOO_MANY_REQUESTS, "a CPU profile is being recorded already; try again later");
+        return;
+      }
+      AtomicBoolean over = new AtomicBoolean();
+      Runnable end = () -> recordingNow.set(false);
+      boolean submitted = submit(work, exchange, () -> {
         Recording recording;
         try {
-          recording = new Recording(Configuration.getConfiguration("profile"));
+          recording = new Recording(settings());
         } catch (IOException | ParseException e) {
+          over.set(true);
+          end.run();
           exchange.respondError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "cannot configure JFR: " + e.getMessage());
           return;
         }
         recording.setName("sandbox-metrics profile-cpu");
         recording.start();
         log.info("Profiling CPU for {} s...", length.toSeconds());
-        scheduler.schedule(
-            () -> submit(work, exchange, () -> finishRecording(recording, exchange)),
-            length.toMillis(),
-            TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> finish =
+            scheduler.schedule(
+                () -> submit(work, exchange, () -> {
+                  if (over.compareAndSet(false, true)) {
+                    try {
+                      finishRecording(recording, exchange);
+                    } finally {
+                      end.run();
+                    }
+                  }
+                }),
+                length.toMillis(),
+                TimeUnit.MILLISECONDS);
+        exchange.whenConnectionClosed(() -> {
+          if (over.compareAndSet(false, true)) {
+            finish.cancel(false);
+            // JFR's stop and close write files: not on the event loop.
+            work.execute(() -> {
+              try {
+                recording.close();
+                log.info("Profiling CPU stopped: the client went away.");
+              } finally {
+                end.run();
+              }
+            });
+          }
+        });
       });
+      if (!submitted) {
+        end.run();
+      }
     };
+  }
+
+  /** JFR's "profile" settings without the events that would disclose the host's or the JVM's secrets. */
+  static Map<String, String> settings() throws IOException, ParseException {
+    Map<String, String> settings = new HashMap<>(Configuration.getConfiguration("profile").getSettings());
+    for (String event : PRIVATE_EVENTS) {
+      settings.put(event + "#enabled", "false");
+    }
+    return settings;
   }
 
   /** {@code /runsc-metrics/profile-heap}: the live heap's class histogram (like {@code jcmd GC.class_histogram}). */
@@ -119,11 +184,13 @@ public final class ProfileEndpoints {
     }
   }
 
-  private static void submit(Executor work, Exchange exchange, Runnable task) {
+  private static boolean submit(Executor work, Exchange exchange, Runnable task) {
     try {
       work.execute(task);
+      return true;
     } catch (RejectedExecutionException e) {
       exchange.respondError(HttpResponseStatus.SERVICE_UNAVAILABLE, "server is busy or shutting down");
+      return false;
     }
   }
 }

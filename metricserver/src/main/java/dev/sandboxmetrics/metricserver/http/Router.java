@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -25,27 +26,48 @@ import org.slf4j.LoggerFactory;
 /**
  * The last handler of a connection's pipeline: turns each complete request into an {@link Exchange} and
  * hands it to the endpoint for its path, one request at a time (pipelined requests wait their turn, so
- * responses never interleave). It also enforces the request timeouts, like runsc's one-minute read and write
- * timeouts: a connection that does not deliver a complete request within the timeout (including an idle
- * keep-alive connection) is closed, and so is one whose response is not finished within the timeout.
+ * responses never interleave; more than {@value #MAX_PIPELINED} waiting get 429). It also enforces the
+ * request timeouts, like runsc's one-minute read and write timeouts: a connection that does not deliver a
+ * complete request within the timeout (including an idle keep-alive connection) is closed, and so is one
+ * whose response makes no progress (the client takes nothing) for the timeout.
  *
  * <p>Rules that hold for every endpoint live here: 503 while shutting down, 404 for unknown paths, 405 for
- * methods an endpoint does not take, 400 for requests that do not parse, and Prometheus' escaped
- * {@code /metrics%3F...} form.
+ * methods an endpoint does not take, 400 for requests that do not parse, 505 for HTTP versions other than
+ * 1.x, and Prometheus' escaped {@code /metrics%3F...} form.
  */
 final class Router extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(Router.class);
   private static final String METRICS_QUERY_PREFIX = "/metrics?";
 
+  /**
+   * Most requests a client may have waiting behind the one being answered. Prometheus never pipelines; the
+   * bound keeps a client from making us hold its requests without end. The request after them is answered
+   * 429 and the connection closed (after the earlier ones are answered).
+   */
+  static final int MAX_PIPELINED = 16;
+
   private final Routes routes;
   private final Duration timeout;
+  private final ResponseBudget budget;
   private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
   private boolean busy;
+  /** More requests arrived than {@link #MAX_PIPELINED}: answer 429 after the waiting ones, then close. */
+  private boolean tooMany;
   private ScheduledFuture<?> deadline;
+  private Connections.State state = new Connections.State();
 
-  Router(Routes routes, Duration timeout) {
+  Router(Routes routes, Duration timeout, ResponseBudget budget) {
     this.routes = routes;
     this.timeout = timeout;
+    this.budget = budget;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    Connections.State s = ctx.channel().attr(Connections.STATE).get();
+    if (s != null) {
+      state = s;
+    }
   }
 
   @Override
@@ -71,7 +93,17 @@ final class Router extends ChannelInboundHandlerAdapter {
       return;
     }
     FullHttpRequest request = (FullHttpRequest) msg;
+    if (state.closing || tooMany) {
+      // Answered already (a final error response, or 429 is coming): drain without reading more into memory.
+      request.release();
+      return;
+    }
     if (busy) {
+      if (waiting.size() >= MAX_PIPELINED) {
+        request.release();
+        tooMany = true;
+        return;
+      }
       waiting.add(request);
       ctx.channel().config().setAutoRead(false);
       return;
@@ -87,8 +119,10 @@ final class Router extends ChannelInboundHandlerAdapter {
 
   private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
     busy = true;
+    state.busy = true;
+    state.lastProgress = System.nanoTime();
     routes.requestStarted();
-    armDeadline(ctx, "response not finished");
+    armResponseDeadline(ctx);
     Exchange exchange;
     try {
       exchange = exchangeFor(ctx, request);
@@ -147,6 +181,13 @@ final class Router extends ChannelInboundHandlerAdapter {
       bad.respondError(status, "bad request: " + cause.getMessage());
       return null;
     }
+    HttpVersion version = request.protocolVersion();
+    if (!version.protocolName().equals("HTTP") || version.majorVersion() != 1) {
+      // As Go's server: only HTTP/1.x is spoken here.
+      Exchange bad = badRequest(ctx, request);
+      bad.respondError(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "unsupported protocol version " + version.text());
+      return null;
+    }
     QueryStringDecoder uri = new QueryStringDecoder(request.uri());
     String path = uri.path();
     Map<String, List<String>> query = uri.parameters();
@@ -167,7 +208,8 @@ final class Router extends ChannelInboundHandlerAdapter {
         ByteBufUtil.getBytes(request.content()),
         keepAlive,
         !request.protocolVersion().equals(HttpVersion.HTTP_1_0),
-        timeout,
+        budget,
+        state,
         () -> completed(ctx));
     exchange.accept(request.headers().get(HttpHeaderNames.ACCEPT));
     return exchange;
@@ -175,20 +217,33 @@ final class Router extends ChannelInboundHandlerAdapter {
 
   private Exchange badRequest(ChannelHandlerContext ctx, FullHttpRequest request) {
     return new Exchange(
-        ctx, request.method(), "", Map.of(), "", new byte[0], false, false, timeout, () -> completed(ctx));
+        ctx, request.method(), "", Map.of(), "", new byte[0], false, false, budget, state, () -> completed(ctx));
   }
 
   /** On the event loop, when a response has gone out: serve the next waiting request, or read again. */
   private void completed(ChannelHandlerContext ctx) {
     busy = false;
+    state.busy = false;
+    state.idleSince = System.nanoTime();
     routes.requestEnded();
-    if (!ctx.channel().isActive()) {
+    if (!ctx.channel().isActive() || state.closing) {
       cancelDeadline();
       return;
     }
     FullHttpRequest next = waiting.poll();
     if (next != null) {
       serve(ctx, next);
+      return;
+    }
+    if (tooMany) {
+      busy = true;
+      state.busy = true;
+      routes.requestStarted();
+      armResponseDeadline(ctx);
+      new Exchange(ctx, HttpMethod.GET, "", Map.of(), "", new byte[0], false, false, budget, state, () -> completed(ctx))
+          .respondError(
+              HttpResponseStatus.TOO_MANY_REQUESTS,
+              "too many pipelined requests: at most " + (MAX_PIPELINED + 1) + " may be outstanding on a connection");
       return;
     }
     armDeadline(ctx, "no complete request");
@@ -205,6 +260,35 @@ final class Router extends ChannelInboundHandlerAdapter {
                   ctx.close();
                 },
                 timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * While a response is being answered: close the connection once it has made no progress (nothing taken
+   * by the client) for the timeout. A response that keeps flowing may take longer.
+   */
+  private void armResponseDeadline(ChannelHandlerContext ctx) {
+    cancelDeadline();
+    scheduleProgressCheck(ctx, timeout.toNanos());
+  }
+
+  private void scheduleProgressCheck(ChannelHandlerContext ctx, long delayNanos) {
+    deadline =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  if (!busy) {
+                    return;
+                  }
+                  long quiet = System.nanoTime() - state.lastProgress;
+                  if (quiet < timeout.toNanos()) {
+                    scheduleProgressCheck(ctx, timeout.toNanos() - quiet);
+                    return;
+                  }
+                  log.debug("Closing {}: response made no progress within {}s.", ctx.channel(), timeout.toSeconds());
+                  ctx.close();
+                },
+                delayNanos,
                 TimeUnit.NANOSECONDS);
   }
 

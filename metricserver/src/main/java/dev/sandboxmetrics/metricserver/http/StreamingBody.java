@@ -7,32 +7,40 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The body of a streamed HTTP response as an {@link OutputStream}: bytes go into pooled buffers of
- * {@value #CHUNK_BYTES} bytes, each sent as one HTTP chunk as soon as it is full, so a response of any size
- * never exists in memory as a whole. When the client reads slower than we write, the writer waits (at most
- * the write timeout) instead of queueing the response in memory.
+ * {@value #CHUNK_BYTES} bytes, each sent as one HTTP chunk as soon as it is full.
+ *
+ * <p>Writing never waits for the client: a writer that waited for a socket to drain would hold a worker
+ * thread for as long as the client cares not to read, and a few such clients would stall every other scrape.
+ * What the client has not taken yet stays queued in Netty's buffers, bounded over all connections by the
+ * server's {@link ResponseBudget} (the most stalled response is cut off when it is exceeded), and the
+ * {@link Router} closes a connection whose response makes no progress for the HTTP timeout.
  *
  * <p>Made by {@link Exchange#startStream}; written by the metrics endpoint from a worker thread. Not
- * thread-safe; must not be used on the event loop, because it may wait for the client.
+ * thread-safe; must not be used on the event loop.
  */
 public final class StreamingBody extends OutputStream {
   static final int CHUNK_BYTES = 32 * 1024;
 
   private final ChannelHandlerContext ctx;
-  private final Duration writeTimeout;
   private final Exchange exchange;
+  private final ResponseBudget budget;
+  private final Connections.State state;
+  private final AtomicLong pending = new AtomicLong();
   private ByteBuf buffer;
   private long bytes;
   private boolean closed;
+  private volatile boolean cutOff;
 
-  StreamingBody(ChannelHandlerContext ctx, Duration writeTimeout, Exchange exchange) {
+  StreamingBody(ChannelHandlerContext ctx, Exchange exchange, ResponseBudget budget, Connections.State state) {
     this.ctx = ctx;
-    this.writeTimeout = writeTimeout;
     this.exchange = exchange;
+    this.budget = budget;
+    this.state = state;
+    budget.register(this);
   }
 
   @Override
@@ -75,6 +83,9 @@ public final class StreamingBody extends OutputStream {
     }
     closed = true;
     ChannelFuture last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+    // Still subject to the budget until the client has taken everything: a response written in full to a
+    // client that does not read holds its bytes as much as one still being written.
+    last.addListener(f -> budget.unregister(this));
     exchange.streamEnded(last, false);
   }
 
@@ -84,11 +95,30 @@ public final class StreamingBody extends OutputStream {
       return;
     }
     closed = true;
+    budget.unregister(this);
     if (buffer != null) {
       buffer.release();
       buffer = null;
     }
     exchange.streamEnded(null, true);
+  }
+
+  long pendingBytes() {
+    return pending.get();
+  }
+
+  long lastProgress() {
+    return state.lastProgress;
+  }
+
+  String channelName() {
+    return ctx.channel().toString();
+  }
+
+  /** Called by the budget from another thread: closes the connection; the writer notices at its next chunk. */
+  void cutOff() {
+    cutOff = true;
+    ctx.close();
   }
 
   private ByteBuf ensureBuffer() throws IOException {
@@ -107,26 +137,25 @@ public final class StreamingBody extends OutputStream {
     }
     ByteBuf chunk = buffer;
     buffer = null;
-    if (!ctx.channel().isActive()) {
+    if (cutOff || !ctx.channel().isActive()) {
       chunk.release();
-      throw new IOException("the client closed the connection");
+      throw new IOException(cutOff ? "the client did not read and response buffers are full" : "the client closed the connection");
     }
-    ChannelFuture write = ctx.writeAndFlush(new DefaultHttpContent(chunk));
-    if (!ctx.channel().isWritable()) {
-      // The client is slower than we are: wait for the socket to drain instead of buffering the rest.
-      boolean done;
-      try {
-        done = write.await(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted while waiting for the client to read");
-      }
-      if (!done) {
-        throw new IOException("the client did not read the response within " + writeTimeout.toSeconds() + "s");
-      }
-      if (!write.isSuccess()) {
-        throw new IOException("cannot write the response: " + write.cause(), write.cause());
-      }
+    long size = chunk.readableBytes();
+    pending.addAndGet(size);
+    budget.taken(size);
+    ctx.writeAndFlush(new DefaultHttpContent(chunk))
+        .addListener(
+            f -> {
+              pending.addAndGet(-size);
+              budget.released(size);
+              if (f.isSuccess()) {
+                state.lastProgress = System.nanoTime();
+              }
+            });
+    if (budget.pending() > budget.limit() && budget.relieve(this)) {
+      cutOff = true;
+      throw new IOException("the client did not read and response buffers are full");
     }
   }
 }

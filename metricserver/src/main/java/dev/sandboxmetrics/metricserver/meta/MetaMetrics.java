@@ -58,6 +58,13 @@ public final class MetaMetrics {
       new Metric("num_sandboxes_checkpointed", MetricType.COUNTER, "Number of checkpointed sandboxes in this export.");
   public static final Metric NUM_SANDBOXES_RESTORED =
       new Metric("num_sandboxes_restored", MetricType.COUNTER, "Number of restored sandboxes in this export.");
+  public static final Metric REFUSED_CONNECTIONS =
+      new Metric(
+          "refused_connections_total",
+          MetricType.COUNTER,
+          "HTTP connections closed unserved: reason peer_credentials (caller not in the Unix socket's allow-list) "
+              + "or max_connections (closed to stay within --max-connections).");
+  public static final String REASON_LABEL = "reason";
   public static final Metric PROCESS_START_TIME =
       gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.");
 
@@ -121,6 +128,15 @@ public final class MetaMetrics {
     points.add(DataPoint.of(NUM_SANDBOXES_CHECKPOINTED, Labels.EMPTY, Value.ofInt(checkpointed)));
     points.add(DataPoint.of(NUM_SANDBOXES_RESTORED, Labels.EMPTY, Value.ofInt(restored)));
     return new Snapshot(now, points);
+  }
+
+  /** The server's own connection counters, rendered with the same prefix as {@link #snapshot}. */
+  public static Snapshot connectionsSnapshot(long refusedByPeer, long closedForLimit, Instant now) {
+    return new Snapshot(
+        now,
+        List.of(
+            DataPoint.of(REFUSED_CONNECTIONS, Labels.of(REASON_LABEL, "max_connections"), Value.ofInt(closedForLimit)),
+            DataPoint.of(REFUSED_CONNECTIONS, Labels.of(REASON_LABEL, "peer_credentials"), Value.ofInt(refusedByPeer))));
   }
 
   /** The unprefixed process snapshot: {@code process_start_time_seconds}. */

@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +58,8 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private final Instant processStart;
   private final SelfMetrics selfMetrics;
   private final ScrapeFilters filters = new ScrapeFilters();
+  /** The HTTP server's refusal counters (peer credentials, connection limit); zero when not wired. */
+  private volatile Supplier<long[]> refusedConnections = () -> new long[] {0, 0};
 
   public MetricsEndpoint(
       SandboxRegistry registry,
@@ -87,6 +90,12 @@ public final class MetricsEndpoint implements Routes.Endpoint {
     this.rootDir = rootDir;
     this.exporterPrefix = exporterPrefix;
     this.processStart = processStart;
+  }
+
+  /** Wires {@code meta_refused_connections_total}: the supplier gives {refused by peer, closed for the limit}. */
+  public MetricsEndpoint withRefusedConnections(Supplier<long[]> counters) {
+    this.refusedConnections = counters;
+    return this;
   }
 
   @Override
@@ -168,6 +177,12 @@ public final class MetricsEndpoint implements Routes.Endpoint {
     exports.add(
         new SnapshotExport(
             MetaMetrics.snapshot(results, capabilities, registry.totalRegistered(), now),
+            exporterPrefix + MetaMetrics.PREFIX,
+            Labels.EMPTY));
+    long[] refused = refusedConnections.get();
+    exports.add(
+        new SnapshotExport(
+            MetaMetrics.connectionsSnapshot(refused[0], refused[1], now),
             exporterPrefix + MetaMetrics.PREFIX,
             Labels.EMPTY));
     if (selfMetrics == null) {

@@ -4,6 +4,7 @@ import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
+import dev.sandboxmetrics.metricserver.http.Connections;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
 import dev.sandboxmetrics.metricserver.http.HttpServer;
 import dev.sandboxmetrics.metricserver.http.IndexEndpoint;
@@ -133,7 +134,8 @@ public final class MetricServer implements AutoCloseable {
                 options.rootDir(),
                 options.exporterPrefix(),
                 Instant.now(),
-                selfMetrics))
+                selfMetrics)
+                .withRefusedConnections(this::refusedConnections))
         .get("/sandboxes", new StatusEndpoint(status, registry::refresh, work, options.rootDir(), address, Clock.systemUTC()))
         .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))
         .get("/runsc-metrics/pid", new PidEndpoint(ProcessHandle.current().pid()));
@@ -143,7 +145,8 @@ public final class MetricServer implements AutoCloseable {
           .get("/runsc-metrics/profile-cpu", ProfileEndpoints.cpu(work, scheduler, options.httpTimeout()))
           .get("/runsc-metrics/profile-heap", ProfileEndpoints.heap(work));
     }
-    this.http = new HttpServer(transport, group, routes, options.httpTimeout(), options.gzipLevel());
+    this.http =
+        new HttpServer(transport, group, routes, options.httpTimeout(), options.gzipLevel(), options.connections());
     httpRef[0] = http;
   }
 
@@ -171,6 +174,18 @@ public final class MetricServer implements AutoCloseable {
       }
     } catch (IllegalArgumentException e) {
       throw new StartupException(e.getMessage(), true);
+    }
+    if (options.connections().checksPeers()) {
+      if (listenAddresses.stream().noneMatch(a -> a instanceof ListenAddress.Unix)) {
+        throw new StartupException(
+            "--allow-peer-uid/--allow-peer-gid apply to Unix sockets only, and the server listens on none", true);
+      }
+      if (!Transport.detect().isEpoll()) {
+        throw new StartupException(
+            "--allow-peer-uid/--allow-peer-gid need the native epoll transport to read callers' credentials "
+                + "(SO_PEERCRED), and it cannot be used here (see the log above); remove the allow-list or fix epoll",
+            false);
+      }
     }
     checkRootDirectory(options);
 
@@ -209,6 +224,11 @@ public final class MetricServer implements AutoCloseable {
   /** The address sandboxes must name to be served (after {@code %RUNTIME_ROOT%} replacement). */
   public String address() {
     return address;
+  }
+
+  /** Client connections open right now (tests and the attack benchmark watch it). */
+  public int openConnections() {
+    return http.openConnections();
   }
 
   public boolean isShuttingDown() {
@@ -294,6 +314,12 @@ public final class MetricServer implements AutoCloseable {
     }
   }
 
+  /** For {@code meta_refused_connections_total}: {refused by peer credentials, closed for the limit}. */
+  private long[] refusedConnections() {
+    Connections c = http.connections();
+    return new long[] {c.refusedByPeerCredentials(), c.refusedOverLimit() + c.evictedIdle()};
+  }
+
   private static void checkRootDirectory(MetricServerOptions options) throws StartupException {
     Path root = Path.of(options.rootDir());
     // Listing catches both a missing directory and one we may not read.
@@ -319,7 +345,7 @@ public final class MetricServer implements AutoCloseable {
       UnixSocketFile file = UnixSocketFile.prepare(unix.path());
       http.listenUnix(unix.path());
       socketFiles.add(file);
-      file.claim();
+      file.claim(options.connections().socketMode());
       listening.add(unix.path().toString());
       return;
     }

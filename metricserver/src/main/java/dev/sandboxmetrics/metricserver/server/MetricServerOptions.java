@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.metricserver.server;
 
+import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -27,7 +28,8 @@ public record MetricServerOptions(
     Duration httpTimeout,
     int gzipLevel,
     List<String> extraListenAddresses,
-    boolean selfMetrics) {
+    boolean selfMetrics,
+    ConnectionPolicy connections) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -59,6 +61,7 @@ public record MetricServerOptions(
       throw new IllegalArgumentException("gzip level must be 0 (no compression) to 9, got " + gzipLevel);
     }
     extraListenAddresses = extraListenAddresses == null ? List.of() : List.copyOf(extraListenAddresses);
+    connections = connections == null ? ConnectionPolicy.DEFAULT : connections;
   }
 
   /** runsc's defaults for a root directory and an address. */
@@ -78,7 +81,8 @@ public record MetricServerOptions(
         DEFAULT_HTTP_TIMEOUT,
         DEFAULT_GZIP_LEVEL,
         List.of(),
-        true);
+        true,
+        ConnectionPolicy.DEFAULT);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -139,13 +143,19 @@ public record MetricServerOptions(
     return edit(b -> b.selfMetrics = v);
   }
 
+  /** The connection limit, the socket file's mode and the Unix-socket caller allow-list. */
+  public MetricServerOptions withConnections(ConnectionPolicy v) {
+    return edit(b -> b.connections = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
     change.accept(e);
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
-        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.selfMetrics);
+        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.selfMetrics,
+        e.connections);
   }
 
   private static final class Editable {
@@ -164,6 +174,7 @@ public record MetricServerOptions(
     int gzipLevel;
     List<String> extraListenAddresses;
     boolean selfMetrics;
+    ConnectionPolicy connections;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -181,6 +192,7 @@ public record MetricServerOptions(
       gzipLevel = o.gzipLevel;
       extraListenAddresses = o.extraListenAddresses;
       selfMetrics = o.selfMetrics;
+      connections = o.connections;
     }
   }
 }

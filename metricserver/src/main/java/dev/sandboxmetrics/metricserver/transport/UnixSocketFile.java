@@ -10,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,9 +20,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The life of the socket file of a Unix-socket listener (runsc-compat.md section 9): before binding, a stale
  * socket file that nobody listens on is removed (runsc refuses to start there, which makes a crashed server
- * need manual cleaning) while a live one means the address is in use; after binding, the file is made
- * world-accessible (access is governed by its directory) and its inode remembered; on shutdown it is removed
- * only if it is still the file we created, so a socket that someone else put there meanwhile is left alone.
+ * need manual cleaning) while a live one means the address is in use; after binding, the file gets its mode
+ * ({@code --socket-mode}; runsc's 0777 by default, access then being governed by its directory) and its
+ * inode is remembered; on shutdown it is removed only if it is still the file we created, so a socket that
+ * someone else put there meanwhile is left alone.
  *
  * <p>Used by the metric server around {@link Transport#bindUnix}.
  */
@@ -71,13 +74,13 @@ public final class UnixSocketFile {
     return new UnixSocketFile(path);
   }
 
-  /** After binding: chmod 0777 and remember which file is ours. */
-  public void claim() throws IOException {
+  /** After binding: chmod to {@code mode} (runsc: 0777) and remember which file is ours. */
+  public void claim(int mode) throws IOException {
     Map<String, Object> st = Files.readAttributes(path, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
     device = ((Number) st.get("dev")).longValue();
     inode = ((Number) st.get("ino")).longValue();
     owned = true;
-    Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Files.setPosixFilePermissions(path, permissions(mode));
     log.info("Bound on socket file {}, which we created; it will be removed on shutdown.", path);
   }
 
@@ -104,6 +107,17 @@ public final class UnixSocketFile {
     } catch (IOException e) {
       log.warn("Cannot remove socket file {}: {}", path, e.toString());
     }
+  }
+
+  static Set<PosixFilePermission> permissions(int mode) {
+    Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+    PosixFilePermission[] bits = PosixFilePermission.values(); // OWNER_READ ... OTHERS_EXECUTE, high bit first
+    for (int i = 0; i < bits.length; i++) {
+      if ((mode & (1 << (bits.length - 1 - i))) != 0) {
+        set.add(bits[i]);
+      }
+    }
+    return set;
   }
 
   private static boolean isSocket(Path path) throws IOException {
