@@ -90,6 +90,8 @@ public final class Main implements Callable<Integer> {
       "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
       "oversized-bytes");
 
+  private static final VersionProvider VERSION = new VersionProvider();
+
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
 
@@ -269,9 +271,53 @@ public final class Main implements Callable<Integer> {
 
   private static int onUsageError(ParameterException ex, String[] args) {
     CommandLine c = ex.getCommandLine();
-    c.getErr().println(NAME + ": " + oneLine(ex.getMessage())
+    c.getErr().println(NAME + ": " + usageMessage(ex)
         + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
     return EXIT_USAGE;
+  }
+
+  /**
+   * picocli's message, reworded where it speaks Java ("Unmatched argument at index 0") to a user who typed
+   * a wrong command or put a global option after the command (runsc's order is the reverse).
+   */
+  static String usageMessage(ParameterException ex) {
+    if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+      CommandSpec spec = ex.getCommandLine().getCommandSpec();
+      String first = u.getUnmatched().get(0);
+      if (spec.parent() == null && !first.startsWith("-")) {
+        return "unknown command '" + first + "'; the commands are: " + String.join(", ", SUBCOMMANDS);
+      }
+      if (spec.parent() != null) {
+        for (String arg : u.getUnmatched()) {
+          String global = globalOptionExample(spec.root(), arg);
+          if (global != null) {
+            return global.split("=", 2)[0] + " is a global option: put it before the command, as runsc "
+                + "does: " + NAME + " " + global + " " + spec.name() + " ...";
+          }
+        }
+      }
+    }
+    return oneLine(ex.getMessage());
+  }
+
+  /**
+   * How to write {@code arg} as a global option ({@code --root=DIR}, {@code --debug}) when it is one of
+   * Main's options or runsc's global flags; else null.
+   */
+  private static String globalOptionExample(CommandSpec main, String arg) {
+    if (!arg.startsWith("-")) {
+      return null;
+    }
+    int eq = arg.indexOf('=');
+    String name = (eq < 0 ? arg : arg.substring(0, eq)).replaceFirst("^--?", "");
+    CommandLine.Model.OptionSpec ours = main.findOption("--" + name);
+    if (ours != null && !ours.usageHelp() && !ours.versionHelp()) {
+      return ours.typeInfo().isBoolean() ? "--" + name : "--" + name + "=" + ours.paramLabel();
+    }
+    if (RunscFlags.VALUED.contains(name)) {
+      return "--" + name + "=VALUE";
+    }
+    return RunscFlags.BOOLEAN.contains(name) ? "--" + name : null;
   }
 
   private int onFailure(Exception ex) {
@@ -315,6 +361,10 @@ public final class Main implements Callable<Integer> {
       if (all || sub.equals(name)) {
         cmd.addSubcommand(sub, newSubcommand(sub));
       }
+    }
+    // --version prints the same after every command; a subcommand's annotation need not repeat it.
+    for (CommandLine sub : cmd.getSubcommands().values()) {
+      sub.getCommandSpec().versionProvider(VERSION);
     }
     return cmd;
   }

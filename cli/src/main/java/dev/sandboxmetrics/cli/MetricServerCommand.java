@@ -90,7 +90,7 @@ final class MetricServerCommand implements Callable<Integer> {
   @Option(names = "--gzip-level", paramLabel = "N", defaultValue = "1",
       description = "(Not in runsc.) gzip level of responses to clients that accept gzip (Prometheus does): 1 "
           + "fastest to 9 smallest, 0 never compresses (default: ${DEFAULT-VALUE}; level 6 costs about three "
-          + "times the CPU for a 10% smaller response).")
+          + "times the CPU for a 10%% smaller response).")
   int gzipLevel;
 
   @Override
@@ -127,13 +127,15 @@ final class MetricServerCommand implements Callable<Integer> {
             .withRescanInterval(rescanInterval)
             .withHttpTimeout(httpTimeout)
             .withGzipLevel(gzipLevel);
+    // Before the start, so that a signal sent as soon as the PID file exists stops the server cleanly.
+    ShutdownSignals signals = ShutdownSignals.install();
     MetricServer server;
     try {
       server = MetricServer.start(options);
     } catch (StartupException e) {
       throw e.isUsageError() ? CommandFailure.usage(e.getMessage(), e) : new CommandFailure(e.getMessage(), e);
     }
-    ShutdownSignals.install(server);
+    signals.attach(server);
     server.awaitTermination();
     return Main.EXIT_OK;
   }

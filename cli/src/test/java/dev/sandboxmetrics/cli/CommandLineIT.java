@@ -18,7 +18,8 @@ class CommandLineIT {
   @Test
   void helpEverywhereExitsZeroOnStdout() throws Exception {
     for (String[] args : new String[][] {{"--help"}, {"-help"}, {"-h"}, {"export-metrics", "--help"},
-        {"--root=/x", "export-metrics", "-help"}}) {
+        {"--root=/x", "export-metrics", "-help"}, {"metric-server", "--help"}, {"simulate", "-h"},
+        {"demo", "-help"}}) {
       Cli.Result r = Cli.run(args);
       assertThat(r.exit()).as(r.toString()).isZero();
       assertThat(r.out()).as(r.toString()).startsWith("Usage: sandbox-metrics");
@@ -30,9 +31,11 @@ class CommandLineIT {
 
   @Test
   void versionEverywhere() throws Exception {
-    for (String[] args : new String[][] {{"--version"}, {"-version"}, {"export-metrics", "--version"}}) {
+    for (String[] args : new String[][] {{"--version"}, {"-version"}, {"-V"}, {"export-metrics", "--version"},
+        {"metric-server", "--version"}, {"simulate", "-V"}, {"demo", "-version"}}) {
       Cli.Result r = Cli.run(args);
       assertThat(r.exit()).as(r.toString()).isZero();
+      assertThat(r.err()).as(r.toString()).isEmpty();
       assertThat(r.out()).matches("(?s)sandbox-metrics \\d+\\.\\d+\\.\\d+\\S*\nJava .*");
     }
   }
