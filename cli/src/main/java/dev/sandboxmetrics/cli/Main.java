@@ -71,7 +71,7 @@ public final class Main implements Callable<Integer> {
    * {@link #run} registers only the one being invoked, and all of them only when the list itself matters
    * (help, an unknown or missing subcommand).
    */
-  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo");
+  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo", "completion");
 
   /**
    * The long option names of Main and every subcommand, without dashes: which {@code -name} arguments
@@ -297,7 +297,8 @@ public final class Main implements Callable<Integer> {
         }
       }
     }
-    return oneLine(ex.getMessage());
+    // "positional parameter at index 0 (SHELL)" -> "SHELL"
+    return oneLine(ex.getMessage()).replaceAll("positional parameter at index \\d+ \\((\\S+)\\)", "$1");
   }
 
   /**
@@ -375,6 +376,7 @@ public final class Main implements Callable<Integer> {
       case "metric-server" -> new MetricServerCommand();
       case "simulate" -> new SimulateCommand();
       case "demo" -> new DemoCommand();
+      case "completion" -> new CompletionCommand();
       default -> throw new IllegalArgumentException("no subcommand " + name);
     };
   }
