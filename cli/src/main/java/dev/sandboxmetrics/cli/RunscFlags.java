@@ -28,8 +28,8 @@ import java.util.Set;
  * (logs go to stderr too when {@code --debug-log} names a file). The others configure sandboxes, not a
  * metric server: they are accepted, their values unchecked, and named in one debug-level log line.
  *
- * <p>The lists come from gVisor's {@code runsc/config/flags.go} and {@code runsc/cli/cli.go}; the launcher's
- * list of valued global flags must name the same valued flags (RunscFlagsTest checks).
+ * <p>The lists come from gVisor's {@code runsc/config/flags.go} and {@code runsc/cli/cli.go}. The launcher
+ * needs none of them: it finds the command by its name (LauncherCommandTest).
  */
 final class RunscFlags {
   /** runsc's boolean global flags that we do not declare ourselves. */

@@ -87,23 +87,6 @@ class RunscFlagsTest {
     assertThat(RunscFlags.VALUED).doesNotContainAnyElementsOf(mainOptions);
   }
 
-  @Test
-  void theLauncherStepsOverTheValueOfEveryValuedGlobalFlag() throws IOException {
-    String launcher = Files.readString(Path.of("..", "sandbox-metrics"));
-    Matcher block = Pattern.compile("(?s)case \"\\$arg\" in\\n(.*?) skip_next=1 ;;").matcher(launcher);
-    assertThat(block.find()).as("the launcher's list of valued global flags").isTrue();
-    Set<String> inLauncher = new TreeSet<>();
-    for (String p : block.group(1).replace("\\\n", "").replace(")", "").trim().split("\\|")) {
-      inLauncher.add(p.trim());
-    }
-    Set<String> expected = new TreeSet<>();
-    for (String name : concat(RunscFlags.VALUED, Set.of("root", "metric-server", "debug-log"))) {
-      expected.add("--" + name);
-      expected.add("-" + name);
-    }
-    assertThat(inLauncher).isEqualTo(expected);
-  }
-
   private static Set<String> concat(Set<String> a, Set<String> b) {
     Set<String> all = new TreeSet<>(a);
     all.addAll(b);
