@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -72,23 +73,6 @@ public final class Main implements Callable<Integer> {
    * (help, an unknown or missing subcommand).
    */
   static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo", "completion");
-
-  /**
-   * The long option names of Main and every subcommand, without dashes: which {@code -name} arguments
-   * {@link GoFlags} rewrites. Kept as a list so that parsing does not need every command's model;
-   * FlagParsingTest checks it against the real models.
-   */
-  static final Set<String> LONG_OPTION_NAMES = Set.of(
-      // Main, and the help and version options every command has
-      "root", "metric-server", "debug", "debug-log", "help", "version",
-      // export-metrics
-      "exporter-prefix", "sandbox-metrics-filter", "timeout", "max-reply-bytes", "verify",
-      // metric-server
-      "pid-file", "allow-profiling", "allow-unknown-root", "export-timeout", "sandbox-timeout",
-      "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level",
-      // simulate and demo
-      "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
-      "oversized-bytes");
 
   private static final VersionProvider VERSION = new VersionProvider();
 
@@ -159,7 +143,8 @@ public final class Main implements Callable<Integer> {
       return EXIT_USAGE;
     }
     RunscFlags runsc = split.flags();
-    String[] args = GoFlags.normalize(split.rest(), LONG_OPTION_NAMES);
+    // Still in Go's spellings: the fast path and GlobalPeek read both, picocli gets them rewritten below.
+    String[] args = split.rest();
 
     // Logging must be configured before any logger exists, so before picocli runs a subcommand;
     // a quick look at the global options suffices (picocli validates them properly right after).
@@ -203,8 +188,9 @@ public final class Main implements Callable<Integer> {
     return runWithPicocli(new Main(stderr, stdout, errorLog, debugApplies), peek, args);
   }
 
-  private static int runWithPicocli(Main main, GlobalPeek peek, String[] args) {
-    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, args));
+  private static int runWithPicocli(Main main, GlobalPeek peek, String[] goArgs) {
+    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, goArgs));
+    String[] args = GoFlags.normalize(goArgs, longOptionNames(cmd));
     // The setters below apply to the subcommands registered so far, so those come first.
     cmd.setOverwrittenOptionsAllowed(true); // Go's flag package lets a later flag win.
     cmd.setOut(new PrintWriter(main.out, true));
@@ -370,6 +356,30 @@ public final class Main implements Callable<Integer> {
     return cmd;
   }
 
+  /**
+   * The long option names (without dashes) of the commands in {@code cmd}'s models: the ones
+   * {@link GoFlags} accepts with one dash. Read from the models picocli built for this invocation, so an
+   * option declared in its command class is all it takes.
+   */
+  static Set<String> longOptionNames(CommandLine cmd) {
+    Set<String> names = new HashSet<>();
+    collectLongOptionNames(cmd.getCommandSpec(), names);
+    return names;
+  }
+
+  private static void collectLongOptionNames(CommandSpec spec, Set<String> names) {
+    for (CommandLine.Model.OptionSpec option : spec.options()) {
+      for (String name : option.names()) {
+        if (name.startsWith("--")) {
+          names.add(name.substring(2));
+        }
+      }
+    }
+    for (CommandLine sub : spec.subcommands().values()) {
+      collectLongOptionNames(sub.getCommandSpec(), names);
+    }
+  }
+
   private static Object newSubcommand(String name) {
     return switch (name) {
       case "export-metrics" -> new ExportMetricsCommand();
@@ -444,7 +454,7 @@ public final class Main implements Callable<Integer> {
     return Path.of(p.replace("%TIMESTAMP%", timestamp).replace("%COMMAND%", command));
   }
 
-  /** The global options and the subcommand name, read from normalized arguments without picocli. */
+  /** The global options and the subcommand name, read from the arguments (Go's spellings too) without picocli. */
   private record GlobalPeek(boolean debug, String debugLog, String subcommand) {
     static GlobalPeek of(String[] args) {
       boolean debug = false;
@@ -459,6 +469,7 @@ public final class Main implements Callable<Integer> {
           subcommand = a;
           break;
         }
+        a = a.startsWith("--") ? a : "-" + a; // Go's one-dash spelling
         if (a.equals("--debug")) {
           boolean next = i + 1 < args.length && (args[i + 1].equalsIgnoreCase("true") || args[i + 1].equalsIgnoreCase("false"));
           debug = !next || Boolean.parseBoolean(args[++i]);
@@ -480,6 +491,6 @@ public final class Main implements Callable<Integer> {
   static ParseResult parse(String... rawArgs) {
     CommandLine cmd = commandLine(new Main(), "", true);
     cmd.setOverwrittenOptionsAllowed(true);
-    return cmd.parseArgs(GoFlags.normalize(rawArgs, LONG_OPTION_NAMES));
+    return cmd.parseArgs(GoFlags.normalize(rawArgs, longOptionNames(cmd)));
   }
 }
