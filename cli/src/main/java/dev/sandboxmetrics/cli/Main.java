@@ -41,6 +41,13 @@ import picocli.CommandLine.Spec;
  *       to stdout.
  * </ul>
  *
+ * <p>How a command line is read: {@link RunscFlags#split} makes the one pass over the global part (runsc's
+ * flags out, the subcommand, {@code --debug} and {@code --debug-log} for logging); then either the
+ * export-metrics fast path, or picocli with only the invoked command's model, after {@link GoFlags} has
+ * rewritten Go's one-dash spellings of the option names in that model. No list of option names is kept
+ * anywhere: an option declared in its command class works in every spelling (FlagParsingTest), and the
+ * launcher finds the command by its name.
+ *
  * <p>Subcommands reach the global options through {@code @ParentCommand Main global}: {@link #root()},
  * {@link #metricServer()}, {@link #debug()}, and print user-facing lines with {@link #err()}, which stays
  * the terminal's stderr even when logs go to a file. They must not create loggers in static initializers
@@ -143,12 +150,12 @@ public final class Main implements Callable<Integer> {
       return EXIT_USAGE;
     }
     RunscFlags runsc = split.flags();
-    // Still in Go's spellings: the fast path and GlobalPeek read both, picocli gets them rewritten below.
+    // Still in Go's spellings: the fast path reads both, picocli gets them rewritten below.
     String[] args = split.rest();
 
     // Logging must be configured before any logger exists, so before picocli runs a subcommand;
     // a quick look at the global options suffices (picocli validates them properly right after).
-    GlobalPeek peek = GlobalPeek.of(args);
+    GlobalPeek peek = new GlobalPeek(split.debug(), split.debugLog(), split.subcommand());
     boolean debugApplies = runsc.isDebugCommand(peek.subcommand());
     if (!debugApplies) {
       peek = new GlobalPeek(false, "", peek.subcommand());
@@ -454,38 +461,8 @@ public final class Main implements Callable<Integer> {
     return Path.of(p.replace("%TIMESTAMP%", timestamp).replace("%COMMAND%", command));
   }
 
-  /** The global options and the subcommand name, read from the arguments (Go's spellings too) without picocli. */
-  private record GlobalPeek(boolean debug, String debugLog, String subcommand) {
-    static GlobalPeek of(String[] args) {
-      boolean debug = false;
-      String debugLog = "";
-      String subcommand = "";
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        if (a.equals("--")) {
-          break; // what follows is positional: picocli reports it, there is no subcommand
-        }
-        if (!a.startsWith("-")) {
-          subcommand = a;
-          break;
-        }
-        a = a.startsWith("--") ? a : "-" + a; // Go's one-dash spelling
-        if (a.equals("--debug")) {
-          boolean next = i + 1 < args.length && (args[i + 1].equalsIgnoreCase("true") || args[i + 1].equalsIgnoreCase("false"));
-          debug = !next || Boolean.parseBoolean(args[++i]);
-        } else if (a.startsWith("--debug=")) {
-          debug = Boolean.parseBoolean(a.substring("--debug=".length()));
-        } else if (a.equals("--debug-log") && i + 1 < args.length) {
-          debugLog = args[++i];
-        } else if (a.startsWith("--debug-log=")) {
-          debugLog = a.substring("--debug-log=".length());
-        } else if ((a.equals("--root") || a.equals("--metric-server")) && i + 1 < args.length) {
-          i++;
-        }
-      }
-      return new GlobalPeek(debug, debugLog, subcommand);
-    }
-  }
+  /** The global options that matter before parsing, and the subcommand name (RunscFlags.split reads them). */
+  private record GlobalPeek(boolean debug, String debugLog, String subcommand) {}
 
   /** Used by tests of the parsing without running a subcommand. */
   static ParseResult parse(String... rawArgs) {

@@ -33,6 +33,20 @@ class RunscFlagsTest {
   }
 
   @Test
+  void theSamePassFindsTheSubcommandAndOurDebugOptionsInEverySpelling() throws Exception {
+    RunscFlags.Split s = RunscFlags.split(new String[] {
+      "-platform", "kvm", "-debug", "-debug-log", "/d/", "-root", "metric-server", "export-metrics", "--debug=false"});
+    assertThat(s.subcommand()).isEqualTo("export-metrics");
+    assertThat(s.debug()).isTrue();
+    assertThat(s.debugLog()).isEqualTo("/d/");
+    RunscFlags.Split t = RunscFlags.split(new String[] {"--debug", "false", "--debug-log=/x.log", "--", "demo"});
+    assertThat(t.subcommand()).isEmpty();
+    assertThat(t.debug()).isFalse();
+    assertThat(t.debugLog()).isEqualTo("/x.log");
+    assertThat(RunscFlags.split(new String[] {"-debug=true", "simulate"}).debug()).isTrue();
+  }
+
+  @Test
   void booleansTakeGoSyntaxAndNeverTheNextArgument() throws Exception {
     assertThat(RunscFlags.split(new String[] {"-rootless", "true"}).rest()).containsExactly("true");
     for (String t : new String[] {"1", "t", "T", "TRUE", "true", "True"}) {
