@@ -410,7 +410,7 @@ public final class Main implements Callable<Integer> {
       return true;
     }
     for (String a : args) {
-      if (a.equals("-h") || a.equals("--help") || a.equals("--")) {
+      if (a.equals("-h") || a.equals("--help") || a.equals("-help") || a.equals("--")) {
         return true;
       }
     }

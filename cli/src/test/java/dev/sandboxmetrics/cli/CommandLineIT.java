@@ -25,6 +25,9 @@ class CommandLineIT {
       assertThat(r.out()).as(r.toString()).startsWith("Usage: sandbox-metrics");
       assertThat(r.err()).isEmpty();
     }
+    for (String help : new String[] {"--help", "-help", "-h"}) {
+      assertThat(Cli.run(help).out()).as(help + " lists the commands").contains(Main.SUBCOMMANDS);
+    }
     assertThat(Cli.run("export-metrics", "--help").out())
         .contains("--exporter-prefix").contains("--sandbox-metrics-filter").contains("CONTAINER_ID");
   }
