@@ -81,8 +81,6 @@ public final class Main implements Callable<Integer> {
    */
   static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo", "completion");
 
-  private static final VersionProvider VERSION = new VersionProvider();
-
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
 
@@ -357,8 +355,9 @@ public final class Main implements Callable<Integer> {
       }
     }
     // --version prints the same after every command; a subcommand's annotation need not repeat it.
+    VersionProvider version = new VersionProvider(); // here, not in a constant: the fast path never needs it
     for (CommandLine sub : cmd.getSubcommands().values()) {
-      sub.getCommandSpec().versionProvider(VERSION);
+      sub.getCommandSpec().versionProvider(version);
     }
     return cmd;
   }
