@@ -9,6 +9,7 @@ import dev.sandboxmetrics.metricserver.discovery.LoadResult;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.discovery.SandboxInfo;
 import dev.sandboxmetrics.metricserver.discovery.StateFileName;
+import dev.sandboxmetrics.metricserver.server.UserMessages;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
@@ -175,7 +176,8 @@ final class ExportMetricsCommand implements Callable<Integer> {
     } catch (DiscoveryException e) {
       throw new CommandFailure(e.getMessage(), e);
     } catch (IOException e) {
-      throw new CommandFailure("cannot list root directory " + root.path() + ": " + e.getMessage(), e);
+      throw new CommandFailure("cannot list root directory " + root.path() + ": " + UserMessages.fileReason(e)
+          + " (set --root, before the command, to the runtime's root directory)", e);
     }
   }
 

@@ -5,9 +5,9 @@ package dev.sandboxmetrics.cli;
  * it builds any picocli model: picocli's start-up (loading its classes, reading the commands' annotations
  * by reflection) costs more than everything else a one-shot {@code export-metrics} does.
  *
- * <p>It accepts only what scripts write: the global and export-metrics options in the spellings
- * {@link GoFlags} has already rewritten ({@code --name=value}, {@code --name value}, {@code --bool},
- * {@code --bool=false}), and one container ID. Anything else is declined (returns null) and goes to
+ * <p>It accepts only what scripts write: the global and export-metrics options in Go's and GNU spellings
+ * ({@code -name=value}, {@code --name value}, {@code -bool}, {@code --bool=false}, as {@link GoFlags} would
+ * rewrite them for picocli), and one container ID. Anything else is declined (returns null) and goes to
  * picocli exactly as before: help, version, {@code @}-files, {@code --}, an unknown or malformed option or
  * value, a missing or second container ID, a value that picocli might read differently. So every message
  * and exit code stays picocli's; ExportMetricsFastPathTest checks on generated command lines that whatever
@@ -40,7 +40,7 @@ final class ExportMetricsFastPath {
 
   private ExportMetricsCommand parse(Main main) {
     while (next < args.length && args[next].startsWith("-")) {
-      String arg = args[next++];
+      String arg = gnu(args[next++]);
       int eq = arg.indexOf('=');
       switch (eq < 0 ? arg : arg.substring(0, eq)) {
         case "--root" -> main.root = value(arg, eq);
@@ -69,6 +69,7 @@ final class ExportMetricsFastPath {
         cmd.containerId = arg;
         continue;
       }
+      arg = gnu(arg);
       int eq = arg.indexOf('=');
       switch (eq < 0 ? arg : arg.substring(0, eq)) {
         case "--exporter-prefix" -> cmd.exporterPrefix = value(arg, eq);
@@ -83,6 +84,14 @@ final class ExportMetricsFastPath {
       throw Decline.INSTANCE;
     }
     return cmd;
+  }
+
+  /**
+   * {@code -name...} as {@code --name...}: a one-dash name this class does not know (a short option such
+   * as {@code -h}, or an unknown one) becomes an unknown {@code --} name and is declined all the same.
+   */
+  private static String gnu(String arg) {
+    return arg.startsWith("--") ? arg : "-" + arg;
   }
 
   /** The value after '=', or the next argument when it cannot be mistaken for an option or a subcommand. */

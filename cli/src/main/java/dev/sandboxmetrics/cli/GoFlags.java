@@ -9,7 +9,8 @@ import java.util.Set;
  * the GNU spellings picocli parses: a long option may start with one dash ({@code -root=DIR},
  * {@code -root DIR}, {@code -debug}); {@code --} ends the options. Only names of options we know are
  * rewritten, so a positional argument that happens to start with a dash is left alone. Called by
- * {@link Main} before parsing.
+ * {@link Main} before picocli parses, with the names of the models built for the invocation
+ * ({@link Main#longOptionNames}).
  */
 final class GoFlags {
   private GoFlags() {}

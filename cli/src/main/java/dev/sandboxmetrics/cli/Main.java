@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -39,6 +40,13 @@ import picocli.CommandLine.Spec;
  *       {@code sandbox-metrics: <message>}, on stderr (a stack trace only with {@code --debug}); results go
  *       to stdout.
  * </ul>
+ *
+ * <p>How a command line is read: {@link RunscFlags#split} makes the one pass over the global part (runsc's
+ * flags out, the subcommand, {@code --debug} and {@code --debug-log} for logging); then either the
+ * export-metrics fast path, or picocli with only the invoked command's model, after {@link GoFlags} has
+ * rewritten Go's one-dash spellings of the option names in that model. No list of option names is kept
+ * anywhere: an option declared in its command class works in every spelling (FlagParsingTest), and the
+ * launcher finds the command by its name.
  *
  * <p>Subcommands reach the global options through {@code @ParentCommand Main global}: {@link #root()},
  * {@link #metricServer()}, {@link #debug()}, and print user-facing lines with {@link #err()}, which stays
@@ -71,25 +79,7 @@ public final class Main implements Callable<Integer> {
    * {@link #run} registers only the one being invoked, and all of them only when the list itself matters
    * (help, an unknown or missing subcommand).
    */
-  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo");
-
-  /**
-   * The long option names of Main and every subcommand, without dashes: which {@code -name} arguments
-   * {@link GoFlags} rewrites. Kept as a list so that parsing does not need every command's model;
-   * FlagParsingTest checks it against the real models.
-   */
-  static final Set<String> LONG_OPTION_NAMES = Set.of(
-      // Main, and the help and version options every command has
-      "root", "metric-server", "debug", "debug-log", "help", "version",
-      // export-metrics
-      "exporter-prefix", "sandbox-metrics-filter", "timeout", "max-reply-bytes", "verify",
-      // metric-server
-      "pid-file", "allow-profiling", "allow-unknown-root", "export-timeout", "sandbox-timeout",
-      "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level", "self-metrics", "max-connections",
-      "socket-mode", "allow-peer-uid", "allow-peer-gid",
-      // simulate and demo
-      "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
-      "oversized-bytes");
+  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo", "completion");
 
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
@@ -158,11 +148,12 @@ public final class Main implements Callable<Integer> {
       return EXIT_USAGE;
     }
     RunscFlags runsc = split.flags();
-    String[] args = GoFlags.normalize(split.rest(), LONG_OPTION_NAMES);
+    // Still in Go's spellings: the fast path reads both, picocli gets them rewritten below.
+    String[] args = split.rest();
 
     // Logging must be configured before any logger exists, so before picocli runs a subcommand;
     // a quick look at the global options suffices (picocli validates them properly right after).
-    GlobalPeek peek = GlobalPeek.of(args);
+    GlobalPeek peek = new GlobalPeek(split.debug(), split.debugLog(), split.subcommand());
     boolean debugApplies = runsc.isDebugCommand(peek.subcommand());
     if (!debugApplies) {
       peek = new GlobalPeek(false, "", peek.subcommand());
@@ -202,8 +193,9 @@ public final class Main implements Callable<Integer> {
     return runWithPicocli(new Main(stderr, stdout, errorLog, debugApplies), peek, args);
   }
 
-  private static int runWithPicocli(Main main, GlobalPeek peek, String[] args) {
-    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, args));
+  private static int runWithPicocli(Main main, GlobalPeek peek, String[] goArgs) {
+    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, goArgs));
+    String[] args = GoFlags.normalize(goArgs, longOptionNames(cmd));
     // The setters below apply to the subcommands registered so far, so those come first.
     cmd.setOverwrittenOptionsAllowed(true); // Go's flag package lets a later flag win.
     cmd.setOut(new PrintWriter(main.out, true));
@@ -270,9 +262,54 @@ public final class Main implements Callable<Integer> {
 
   private static int onUsageError(ParameterException ex, String[] args) {
     CommandLine c = ex.getCommandLine();
-    c.getErr().println(NAME + ": " + oneLine(ex.getMessage())
+    c.getErr().println(NAME + ": " + usageMessage(ex)
         + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
     return EXIT_USAGE;
+  }
+
+  /**
+   * picocli's message, reworded where it speaks Java ("Unmatched argument at index 0") to a user who typed
+   * a wrong command or put a global option after the command (runsc's order is the reverse).
+   */
+  static String usageMessage(ParameterException ex) {
+    if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+      CommandSpec spec = ex.getCommandLine().getCommandSpec();
+      String first = u.getUnmatched().get(0);
+      if (spec.parent() == null && !first.startsWith("-")) {
+        return "unknown command '" + first + "'; the commands are: " + String.join(", ", SUBCOMMANDS);
+      }
+      if (spec.parent() != null) {
+        for (String arg : u.getUnmatched()) {
+          String global = globalOptionExample(spec.root(), arg);
+          if (global != null) {
+            return global.split("=", 2)[0] + " is a global option: put it before the command, as runsc "
+                + "does: " + NAME + " " + global + " " + spec.name() + " ...";
+          }
+        }
+      }
+    }
+    // "positional parameter at index 0 (SHELL)" -> "SHELL"
+    return oneLine(ex.getMessage()).replaceAll("positional parameter at index \\d+ \\((\\S+)\\)", "$1");
+  }
+
+  /**
+   * How to write {@code arg} as a global option ({@code --root=DIR}, {@code --debug}) when it is one of
+   * Main's options or runsc's global flags; else null.
+   */
+  private static String globalOptionExample(CommandSpec main, String arg) {
+    if (!arg.startsWith("-")) {
+      return null;
+    }
+    int eq = arg.indexOf('=');
+    String name = (eq < 0 ? arg : arg.substring(0, eq)).replaceFirst("^--?", "");
+    CommandLine.Model.OptionSpec ours = main.findOption("--" + name);
+    if (ours != null && !ours.usageHelp() && !ours.versionHelp()) {
+      return ours.typeInfo().isBoolean() ? "--" + name : "--" + name + "=" + ours.paramLabel();
+    }
+    if (RunscFlags.VALUED.contains(name)) {
+      return "--" + name + "=VALUE";
+    }
+    return RunscFlags.BOOLEAN.contains(name) ? "--" + name : null;
   }
 
   private int onFailure(Exception ex) {
@@ -317,7 +354,36 @@ public final class Main implements Callable<Integer> {
         cmd.addSubcommand(sub, newSubcommand(sub));
       }
     }
+    // --version prints the same after every command; a subcommand's annotation need not repeat it.
+    VersionProvider version = new VersionProvider(); // here, not in a constant: the fast path never needs it
+    for (CommandLine sub : cmd.getSubcommands().values()) {
+      sub.getCommandSpec().versionProvider(version);
+    }
     return cmd;
+  }
+
+  /**
+   * The long option names (without dashes) of the commands in {@code cmd}'s models: the ones
+   * {@link GoFlags} accepts with one dash. Read from the models picocli built for this invocation, so an
+   * option declared in its command class is all it takes.
+   */
+  static Set<String> longOptionNames(CommandLine cmd) {
+    Set<String> names = new HashSet<>();
+    collectLongOptionNames(cmd.getCommandSpec(), names);
+    return names;
+  }
+
+  private static void collectLongOptionNames(CommandSpec spec, Set<String> names) {
+    for (CommandLine.Model.OptionSpec option : spec.options()) {
+      for (String name : option.names()) {
+        if (name.startsWith("--")) {
+          names.add(name.substring(2));
+        }
+      }
+    }
+    for (CommandLine sub : spec.subcommands().values()) {
+      collectLongOptionNames(sub.getCommandSpec(), names);
+    }
   }
 
   private static Object newSubcommand(String name) {
@@ -326,6 +392,7 @@ public final class Main implements Callable<Integer> {
       case "metric-server" -> new MetricServerCommand();
       case "simulate" -> new SimulateCommand();
       case "demo" -> new DemoCommand();
+      case "completion" -> new CompletionCommand();
       default -> throw new IllegalArgumentException("no subcommand " + name);
     };
   }
@@ -342,7 +409,7 @@ public final class Main implements Callable<Integer> {
       return true;
     }
     for (String a : args) {
-      if (a.equals("-h") || a.equals("--help") || a.equals("--")) {
+      if (a.equals("-h") || a.equals("--help") || a.equals("-help") || a.equals("--")) {
         return true;
       }
     }
@@ -393,42 +460,13 @@ public final class Main implements Callable<Integer> {
     return Path.of(p.replace("%TIMESTAMP%", timestamp).replace("%COMMAND%", command));
   }
 
-  /** The global options and the subcommand name, read from normalized arguments without picocli. */
-  private record GlobalPeek(boolean debug, String debugLog, String subcommand) {
-    static GlobalPeek of(String[] args) {
-      boolean debug = false;
-      String debugLog = "";
-      String subcommand = "";
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        if (a.equals("--")) {
-          break; // what follows is positional: picocli reports it, there is no subcommand
-        }
-        if (!a.startsWith("-")) {
-          subcommand = a;
-          break;
-        }
-        if (a.equals("--debug")) {
-          boolean next = i + 1 < args.length && (args[i + 1].equalsIgnoreCase("true") || args[i + 1].equalsIgnoreCase("false"));
-          debug = !next || Boolean.parseBoolean(args[++i]);
-        } else if (a.startsWith("--debug=")) {
-          debug = Boolean.parseBoolean(a.substring("--debug=".length()));
-        } else if (a.equals("--debug-log") && i + 1 < args.length) {
-          debugLog = args[++i];
-        } else if (a.startsWith("--debug-log=")) {
-          debugLog = a.substring("--debug-log=".length());
-        } else if ((a.equals("--root") || a.equals("--metric-server")) && i + 1 < args.length) {
-          i++;
-        }
-      }
-      return new GlobalPeek(debug, debugLog, subcommand);
-    }
-  }
+  /** The global options that matter before parsing, and the subcommand name (RunscFlags.split reads them). */
+  private record GlobalPeek(boolean debug, String debugLog, String subcommand) {}
 
   /** Used by tests of the parsing without running a subcommand. */
   static ParseResult parse(String... rawArgs) {
     CommandLine cmd = commandLine(new Main(), "", true);
     cmd.setOverwrittenOptionsAllowed(true);
-    return cmd.parseArgs(GoFlags.normalize(rawArgs, LONG_OPTION_NAMES));
+    return cmd.parseArgs(GoFlags.normalize(rawArgs, longOptionNames(cmd)));
   }
 }

@@ -94,7 +94,7 @@ final class MetricServerCommand implements Callable<Integer> {
   @Option(names = "--gzip-level", paramLabel = "N", defaultValue = "1",
       description = "(Not in runsc.) gzip level of responses to clients that accept gzip (Prometheus does): 1 "
           + "fastest to 9 smallest, 0 never compresses (default: ${DEFAULT-VALUE}; level 6 costs about three "
-          + "times the CPU for a 10% smaller response).")
+          + "times the CPU for a 10%% smaller response).")
   int gzipLevel;
 
   @Option(names = "--self-metrics", arity = "0..1", fallbackValue = "true", defaultValue = "true", paramLabel = "BOOL",
@@ -174,13 +174,15 @@ final class MetricServerCommand implements Callable<Integer> {
                     .withMaxConnections(maxConnections)
                     .withSocketMode(mode)
                     .withAllowedPeers(Set.copyOf(allowPeerUids), Set.copyOf(allowPeerGids)));
+    // Before the start, so that a signal sent as soon as the PID file exists stops the server cleanly.
+    ShutdownSignals signals = ShutdownSignals.install();
     MetricServer server;
     try {
       server = MetricServer.start(options);
     } catch (StartupException e) {
       throw e.isUsageError() ? CommandFailure.usage(e.getMessage(), e) : new CommandFailure(e.getMessage(), e);
     }
-    ShutdownSignals.install(server);
+    signals.attach(server);
     server.awaitTermination();
     return Main.EXIT_OK;
   }

@@ -28,8 +28,8 @@ import java.util.Set;
  * (logs go to stderr too when {@code --debug-log} names a file). The others configure sandboxes, not a
  * metric server: they are accepted, their values unchecked, and named in one debug-level log line.
  *
- * <p>The lists come from gVisor's {@code runsc/config/flags.go} and {@code runsc/cli/cli.go}; the launcher's
- * list of valued global flags must name the same valued flags (RunscFlagsTest checks).
+ * <p>The lists come from gVisor's {@code runsc/config/flags.go} and {@code runsc/cli/cli.go}. The launcher
+ * needs none of them: it finds the command by its name (LauncherCommandTest).
  */
 final class RunscFlags {
   /** runsc's boolean global flags that we do not declare ourselves. */
@@ -75,8 +75,12 @@ final class RunscFlags {
   /** No runsc flags: what the tests of the other parsing use. */
   static final RunscFlags NONE = new RunscFlags(Map.of());
 
-  /** The arguments with the runsc flags taken out, and those flags. */
-  record Split(String[] rest, RunscFlags flags) {}
+  /**
+   * The arguments with the runsc flags taken out, those flags, and what {@link Main} needs before picocli
+   * runs (to configure logging and to build only the invoked command's model): the subcommand ("" when
+   * none), {@code --debug} and {@code --debug-log} as given.
+   */
+  record Split(String[] rest, RunscFlags flags, String subcommand, boolean debug, String debugLog) {}
 
   /** A runsc flag written wrongly: a usage error, worded as Go's flag package words it. */
   static final class UsageException extends Exception {
@@ -86,16 +90,24 @@ final class RunscFlags {
   }
 
   /**
-   * Takes runsc's global flags out of the arguments before the subcommand (the first argument that is
-   * neither a flag nor a flag's value, or {@code --}). A later flag wins, as in Go.
+   * The one pass over the global part of a command line: takes runsc's global flags out of the arguments
+   * before the subcommand (the first argument that is neither a flag nor a flag's value, or {@code --}),
+   * and reads ours that matter before parsing ({@code --debug}, {@code --debug-log}) in Go's spellings and
+   * GNU's. A later flag wins, as in Go. picocli validates ours properly afterwards.
    */
   static Split split(String[] args) throws UsageException {
     Map<String, String> values = new LinkedHashMap<>();
     List<String> rest = new ArrayList<>(args.length);
+    String subcommand = "";
+    boolean debug = false;
+    String debugLog = "";
     int i = 0;
     while (i < args.length) {
       String arg = args[i];
       if (arg.equals("--") || !arg.startsWith("-") || arg.equals("-")) {
+        if (!arg.startsWith("-")) {
+          subcommand = arg;
+        }
         break; // the subcommand, or the end of the flags
       }
       String body = arg.startsWith("--") ? arg.substring(2) : arg.substring(1);
@@ -123,15 +135,23 @@ final class RunscFlags {
         // Ours (or unknown, for picocli to report): keep it, with its separate value if it takes one.
         rest.add(arg);
         i++;
+        String value = eq >= 0 ? body.substring(eq + 1) : null;
         if (eq < 0 && i < args.length && (OUR_VALUED.contains(name) || isDebugWithValue(name, args[i]))) {
+          value = args[i];
           rest.add(args[i++]);
+        }
+        if (name.equals("debug")) {
+          debug = value == null || Boolean.parseBoolean(value);
+        } else if (name.equals("debug-log") && value != null) {
+          debugLog = value;
         }
       }
     }
     while (i < args.length) {
       rest.add(args[i++]);
     }
-    return new Split(rest.toArray(new String[0]), values.isEmpty() ? NONE : new RunscFlags(values));
+    return new Split(rest.toArray(new String[0]), values.isEmpty() ? NONE : new RunscFlags(values), subcommand,
+        debug, debugLog);
   }
 
   /** picocli reads {@code --debug true} as one option with its value (arity 0..1). */

@@ -263,8 +263,16 @@ final class SimulateCommand implements Callable<Integer> {
     for (SimulatedSandbox sb : all) {
       out.printf("%-16s %-8d %-17s %s%n", sb.id(), sb.pid(), sb.fault(), sb.controlSocket());
     }
-    out.printf("Try: sandbox-metrics --root %s --metric-server %s metric-server%n",
-        sim.root(), address.isEmpty() ? "ADDRESS" : address);
+    if (address.isEmpty()) {
+      // A metric server serves only sandboxes created for its address, so none of these: say so, and how.
+      String first = all.isEmpty() ? "ID" : all.get(0).id();
+      out.printf("Try: sandbox-metrics --root %s export-metrics %s%n", sim.root(), first);
+      out.println("No metric server serves these sandboxes: they were made without --metric-server. For one "
+          + "that does, run simulate with --metric-server ADDRESS (e.g. localhost:1337) and the server with the "
+          + "same --root and --metric-server.");
+    } else {
+      out.printf("Try: sandbox-metrics --root %s --metric-server %s metric-server%n", sim.root(), address);
+    }
     out.println("Running until SIGINT (Ctrl-C) or SIGTERM; then every file made here is removed.");
     out.flush();
   }

@@ -18,11 +18,15 @@ class CommandLineIT {
   @Test
   void helpEverywhereExitsZeroOnStdout() throws Exception {
     for (String[] args : new String[][] {{"--help"}, {"-help"}, {"-h"}, {"export-metrics", "--help"},
-        {"--root=/x", "export-metrics", "-help"}}) {
+        {"--root=/x", "export-metrics", "-help"}, {"metric-server", "--help"}, {"simulate", "-h"},
+        {"demo", "-help"}}) {
       Cli.Result r = Cli.run(args);
       assertThat(r.exit()).as(r.toString()).isZero();
       assertThat(r.out()).as(r.toString()).startsWith("Usage: sandbox-metrics");
       assertThat(r.err()).isEmpty();
+    }
+    for (String help : new String[] {"--help", "-help", "-h"}) {
+      assertThat(Cli.run(help).out()).as(help + " lists the commands").contains(Main.SUBCOMMANDS);
     }
     assertThat(Cli.run("export-metrics", "--help").out())
         .contains("--exporter-prefix").contains("--sandbox-metrics-filter").contains("CONTAINER_ID");
@@ -30,9 +34,11 @@ class CommandLineIT {
 
   @Test
   void versionEverywhere() throws Exception {
-    for (String[] args : new String[][] {{"--version"}, {"-version"}, {"export-metrics", "--version"}}) {
+    for (String[] args : new String[][] {{"--version"}, {"-version"}, {"-V"}, {"export-metrics", "--version"},
+        {"metric-server", "--version"}, {"simulate", "-V"}, {"demo", "-version"}}) {
       Cli.Result r = Cli.run(args);
       assertThat(r.exit()).as(r.toString()).isZero();
+      assertThat(r.err()).as(r.toString()).isEmpty();
       assertThat(r.out()).matches("(?s)sandbox-metrics \\d+\\.\\d+\\.\\d+\\S*\nJava .*");
     }
   }

@@ -86,7 +86,7 @@ class ExportMetricsFastPathTest {
   }
 
   private static ExportMetricsCommand fast(String... rawArgs) {
-    return ExportMetricsFastPath.parse(new Main(), GoFlags.normalize(rawArgs, Main.LONG_OPTION_NAMES));
+    return ExportMetricsFastPath.parse(new Main(), rawArgs);
   }
 
   /** True when the fast path accepted the line (and then picocli agreed). */

@@ -35,8 +35,20 @@ final class Launched implements AutoCloseable {
   }
 
   static Launched start(String... args) throws IOException {
+    return startIn(List.of(), args);
+  }
+
+  /**
+   * Starts the launcher from a bash script, {@code script} being what runs it: {@code "$0" "$@"} stands
+   * for the launcher and the arguments (e.g. {@code trap '' INT; exec "$0" "$@"}).
+   */
+  static Launched startFromBash(String script, String... args) throws IOException {
+    return startIn(List.of("bash", "-c", script), args);
+  }
+
+  private static Launched startIn(List<String> prefix, String... args) throws IOException {
     Path launcher = Path.of(System.getProperty("sandboxmetrics.repo.root", ".")).resolve("sandbox-metrics");
-    List<String> command = new ArrayList<>();
+    List<String> command = new ArrayList<>(prefix);
     command.add(launcher.toString());
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command);
@@ -72,14 +84,25 @@ final class Launched implements AutoCloseable {
     throw new AssertionError("no stdout line with \"" + text + "\"; stdout: " + stdout + "; stderr: " + stderr);
   }
 
-  /** Waits until a file exists (e.g. the PID file, written once the server listens). */
+  /**
+   * Waits until a file exists and is not empty (the PID file, written once the server listens: it is
+   * created empty, then written).
+   */
   void awaitFile(Path file, Duration within) throws InterruptedException {
     long end = System.nanoTime() + within.toNanos();
-    while (!Files.exists(file)) {
+    while (!nonEmpty(file)) {
       if (System.nanoTime() > end || !process.isAlive()) {
         throw new AssertionError(file + " did not appear; stderr: " + stderr);
       }
       Thread.sleep(50);
+    }
+  }
+
+  private static boolean nonEmpty(Path file) {
+    try {
+      return Files.size(file) > 0;
+    } catch (IOException e) {
+      return false;
     }
   }
 

@@ -58,6 +58,41 @@ class MetricServerIT {
     }
   }
 
+  /**
+   * A script's background job (and {@code trap '' INT}) starts the server with SIGINT ignored; runsc (Go's
+   * signal.Notify) handles it all the same, so ours must too: it stops cleanly, removing socket and PID file.
+   */
+  @Test
+  void sigintInheritedAsIgnoredStillStopsTheServer() throws Exception {
+    Path root = Files.createDirectories(tmp.resolve("root"));
+    String[] scripts = {
+      "trap '' INT; exec \"$0\" \"$@\"",
+      "\"$0\" \"$@\" & wait $!", // bash ignores SIGINT in a non-interactive background job
+    };
+    for (int i = 0; i < scripts.length; i++) {
+      Path socket = tmp.resolve("m" + i + ".sock");
+      Path pidFile = tmp.resolve("pid" + i);
+      try (Launched server = Launched.startFromBash(scripts[i],
+          "--root=" + root, "--metric-server=" + socket, "metric-server", "--pid-file=" + pidFile)) {
+        server.awaitFile(pidFile, START);
+        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        String ignored = sigIgn(pid);
+        Process kill = new ProcessBuilder("kill", "-INT", Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor()).isZero();
+        assertThat(server.exitCode(Duration.ofSeconds(30))).as(scripts[i] + "; SigIgn " + ignored).isZero();
+        assertThat(String.join("\n", server.stderr)).contains("Received SIGINT, shutting down server.");
+        assertThat(socket).doesNotExist();
+        assertThat(pidFile).doesNotExist();
+      }
+    }
+  }
+
+  /** The ignored-signal mask of a process, for the failure message. */
+  private static String sigIgn(long pid) throws java.io.IOException {
+    return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+        .filter(l -> l.startsWith("SigIgn:")).findFirst().orElse("?");
+  }
+
   @Test
   void goStyleFlagsOfRunscWorkAndTcpServes() throws Exception {
     Path root = tmp.resolve("root");

@@ -51,6 +51,36 @@ class SimulateCommandTest {
     assertThat(root).doesNotExist();
   }
 
+  /**
+   * Without --metric-server no metric server serves the sandboxes, so the suggested command must be one
+   * that shows their metrics all the same, and the output must say why a server would see none.
+   */
+  @Test
+  void withoutAMetricServerTheSuggestedCommandWorks() throws Exception {
+    Path root = tmp.resolve("root");
+    Process p = start("--root", root.toString(), "simulate", "--sandboxes", "2");
+    List<String> lines = new ArrayList<>();
+    try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("Running until")) {
+        lines.add(line);
+      }
+      String tryLine = lines.stream().filter(l -> l.startsWith("Try: sandbox-metrics ")).findFirst().orElseThrow();
+      assertThat(lines).as("output: %s", lines)
+          .anyMatch(l -> l.contains("No metric server serves these sandboxes") && l.contains("--metric-server"));
+      String[] suggested = tryLine.substring("Try: sandbox-metrics ".length()).split(" ");
+      Process export = start(ProcessBuilder.Redirect.PIPE, suggested);
+      String metrics = new String(export.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      String err = new String(export.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(export.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(export.exitValue()).as("%s: %s", tryLine, err).isZero();
+      assertThat(metrics).contains("\nrunsc_fs_opens{");
+      p.destroy();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    }
+    assertThat(p.exitValue()).isZero();
+  }
+
   @Test
   void globalFlagsMayAlsoFollowTheSubcommand() throws Exception {
     Path root = Files.createDirectories(tmp.resolve("existing"));

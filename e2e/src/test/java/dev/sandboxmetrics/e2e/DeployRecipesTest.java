@@ -206,6 +206,34 @@ class DeployRecipesTest {
     }
   }
 
+  /**
+   * The metric server runs with the launcher's JVM options wherever it is deployed: the systemd unit word
+   * for word, the container image too (less -Xshare:auto, the JVM's default, which the launcher names only
+   * because its start-up cache replaces it).
+   */
+  @Test
+  void deployedJvmOptionsAreTheLaunchers() throws IOException {
+    Command.Result printed = Command.run(
+        List.of("env", "SANDBOX_METRICS_PRINT_COMMAND=1", RepoRoot.path().resolve("sandbox-metrics").toString(),
+            "--metric-server=localhost:1337", "metric-server"), null, 60);
+    assertThat(printed.exitCode()).as(printed.toString()).isZero();
+    List<String> command = List.of(printed.stdoutText().split("\n"));
+    List<String> launcher = command.subList(1, command.indexOf("-jar"));
+    assertThat(launcher).as("the launcher's metric-server options").contains("-XX:+UseSerialGC").hasSizeGreaterThan(5);
+
+    String unitOptions = systemdEnvironment().get("JAVA_OPTS");
+    assertThat(unitOptions).as("the unit's JAVA_OPTS").isNotNull();
+    assertThat(List.of(unitOptions.trim().split("\\s+"))).as("the systemd unit's JVM options").isEqualTo(launcher);
+
+    Matcher entrypoint = Pattern.compile("(?m)^ENTRYPOINT (\\[.*\\])$")
+        .matcher(Files.readString(deploy.resolve("container/Dockerfile")));
+    assertThat(entrypoint.find()).as("an ENTRYPOINT line").isTrue();
+    List<String> image = new ArrayList<>();
+    JSON.readTree(entrypoint.group(1)).forEach(a -> image.add(a.asText()));
+    assertThat(image.subList(1, image.indexOf("-jar"))).as("the container image's JVM options")
+        .isEqualTo(launcher.stream().filter(o -> !o.equals("-Xshare:auto")).toList());
+  }
+
   @Test
   void containerImageRunsTheJarTheBuildProduces() throws IOException {
     String dockerfile = Files.readString(deploy.resolve("container/Dockerfile"));

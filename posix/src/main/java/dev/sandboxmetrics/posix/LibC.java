@@ -95,6 +95,11 @@ final class LibC {
 
   private LibC() {}
 
+  /** A libc function bound on first use, for calls only one command makes (signal dispositions). */
+  static Function function(String name) {
+    return NativeLibrary.getInstance(Platform.C_LIBRARY_NAME).getFunction(name, Function.THROW_LAST_ERROR);
+  }
+
   static int open(String path, int flags, int mode) throws LastErrorException {
     // A NUL-terminated byte array goes to C without the temporary native copy a String argument gets.
     return OPEN.invokeInt(new Object[] {Native.toByteArray(path), flags, mode});

@@ -1,6 +1,7 @@
 package dev.sandboxmetrics.metricserver.http;
 
 import com.sun.management.UnixOperatingSystemMXBean;
+import dev.sandboxmetrics.metricserver.server.UserMessages;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -135,7 +136,8 @@ public final class HttpServer {
     ChannelFuture bound = transport.bindTcp(bootstrap.clone(), address).awaitUninterruptibly();
     if (!bound.isSuccess()) {
       Throwable cause = bound.cause();
-      throw new IOException("cannot listen on TCP address " + address + ": " + cause.getMessage(), cause);
+      throw new IOException("cannot listen on TCP address " + UserMessages.hostPort(address) + ": "
+          + UserMessages.bindReason(cause), cause);
     }
     listeners.add(bound.channel());
     SocketAddress local = bound.channel().localAddress();
@@ -147,7 +149,7 @@ public final class HttpServer {
     ChannelFuture registered = transport.bindUnix(bootstrap.clone(), path).awaitUninterruptibly();
     if (!registered.isSuccess()) {
       Throwable cause = registered.cause();
-      throw new IOException("cannot listen on Unix socket " + path + ": " + cause.getMessage(), cause);
+      throw new IOException("cannot listen on Unix socket " + path + ": " + UserMessages.bindReason(cause), cause);
     }
     listeners.add(registered.channel());
   }

@@ -29,7 +29,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -326,11 +325,12 @@ public final class MetricServer implements AutoCloseable {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(root)) {
       entries.iterator().hasNext();
     } catch (IOException | RuntimeException e) {
-      String why = e instanceof NoSuchFileException ? "it does not exist" : e.toString();
+      String why = UserMessages.fileReason(e);
       if (!options.allowUnknownRoot()) {
         throw new StartupException(
             "invalid root directory \"" + options.rootDir() + "\": cannot list it: " + why
-                + " (--allow-unknown-root starts anyway)",
+                + " (give --root the runtime's root directory, before the command; or --allow-unknown-root to "
+                + "start anyway)",
             false);
       }
       log.info(
@@ -370,7 +370,8 @@ public final class MetricServer implements AutoCloseable {
       // Not through a symbolic link, and not blocking on a FIFO someone put there (runsc writes neither).
       RegularFile.write(options.pidFile(), Long.toString(pid).getBytes(StandardCharsets.US_ASCII), 0644);
     } catch (IOException e) {
-      throw new IOException("cannot write PID to file \"" + options.pidFile() + "\": " + e, e);
+      throw new IOException("cannot write the --pid-file \"" + options.pidFile() + "\": "
+          + UserMessages.createReason(e, options.pidFile()), e);
     }
     pidFile = options.pidFile();
     log.info("Wrote PID {} to file {}.", pid, pidFile);

@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.metricserver.transport;
 
+import dev.sandboxmetrics.metricserver.server.UserMessages;
 import dev.sandboxmetrics.posix.PathHandle;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -110,7 +111,7 @@ public final class Transport {
           socket.listen(BACKLOG);
         } catch (IOException e) {
           socket.close();
-          throw new IOException("cannot listen on Unix socket " + path + ": " + e.getMessage(), e);
+          throw new IOException("cannot listen on Unix socket " + path + ": " + UserMessages.bindReason(e), e);
         }
         int fd = socket.intValue();
         return bootstrap.channelFactory(() -> new EpollServerDomainSocketChannel(fd, true)).register();
@@ -119,7 +120,8 @@ public final class Transport {
           bootstrap.channel(NioServerDomainSocketChannel.class).bind(UnixDomainSocketAddress.of(bindPath));
       bound.awaitUninterruptibly();
       if (!bound.isSuccess()) {
-        throw new IOException("cannot listen on Unix socket " + path + ": " + bound.cause().getMessage(), bound.cause());
+        throw new IOException(
+            "cannot listen on Unix socket " + path + ": " + UserMessages.bindReason(bound.cause()), bound.cause());
       }
       return bound;
     } finally {
