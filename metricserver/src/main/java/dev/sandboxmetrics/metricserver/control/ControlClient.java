@@ -24,7 +24,7 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A blocking client for a sandbox's control socket (uRPC over a Unix stream socket, runsc-compat.md section
+ * A blocking client for a sandbox's control socket (uRPC over a Unix stream socket, docs/runsc-protocol.md section
  * 3): connect, send one call, read exactly one JSON reply, close. One connection per call, as runsc does.
  * Used by {@code export-metrics}; the metric server's collector uses {@link ControlProtocol} with its own
  * non-blocking transport.

@@ -8,7 +8,7 @@ import java.time.ZoneOffset;
 /**
  * The {@code iteration} label: tells two sandboxes apart that reused one sandbox ID. It must equal runsc's
  * value exactly, or every series would change its identity when a user switches between runsc and us
- * (runsc-compat.md section 6): the first 8 bytes of SHA-256 over {@code <sandboxID>:<createdAt>}, read as
+ * (docs/runsc-protocol.md section 6): the first 8 bytes of SHA-256 over {@code <sandboxID>:<createdAt>}, read as
  * a big-endian unsigned integer and written in base 36, where createdAt is the root container's creation
  * time in UTC formatted as Go's {@code time.Time.String()}.
  */

@@ -55,7 +55,7 @@ public final class GoText {
    * A float64 as encoding/json writes it: shortest round-trip digits, plain notation for magnitudes in
    * [1e-6, 1e21), exponent notation otherwise with Go's spelling ({@code 1e+21}, {@code 1.5e-7}). Go
    * cannot encode infinities or NaN; for those we write the tokens {@code Infinity}, {@code -Infinity} and
-   * {@code NaN}, which our client accepts (runsc-compat.md section 4).
+   * {@code NaN}, which our client accepts (docs/runsc-protocol.md section 4).
    */
   public static String float64(double f) {
     if (Double.isNaN(f)) {

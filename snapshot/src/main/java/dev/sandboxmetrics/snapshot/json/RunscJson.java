@@ -18,9 +18,11 @@ import java.io.OutputStream;
 import java.util.Objects;
 
 /**
- * The codec for the JSON shapes runsc speaks (runsc-compat.md section 4): snapshots, registrations, uRPC
- * calls and replies. The metric server's control client decodes replies with it, the state-file reader
- * decodes registrations, and the simulator encodes everything a real sandbox would send.
+ * The codec for the JSON shapes runsc speaks (docs/runsc-protocol.md section 4): snapshots, registrations, uRPC
+ * calls and replies. Both control-socket clients (the metric server's and export-metrics') encode their calls
+ * and decode the replies with it, and the state-file reader decodes registrations. The encoders of
+ * snapshots, registrations and replies serve tests; the simulator, which plays the sandbox, writes with its
+ * own Go-faithful {@code simulator/gojson/GoJsonWriter}.
  *
  * <p>Decoding is strict about shapes and lenient about unknown members (skipped, as Go does). Every
  * malformed input gives a {@link RunscJsonException} naming the path and the line/column, never another
@@ -31,7 +33,7 @@ import java.util.Objects;
  * counts as absent. Floats may also be the tokens {@code Infinity}, {@code -Infinity}, {@code NaN} or the
  * strings {@code "+Inf"}, {@code "-Inf"}, {@code "Inf"}, {@code "NaN"}, {@code "Infinity"},
  * {@code "-Infinity"}. A number with both int and float set is rejected unless the caller asks for
- * {@link BothSetPolicy#INT_WINS}: our model cannot hold both, so the strict decoder is where runsc-compat's
+ * {@link BothSetPolicy#INT_WINS}: our model cannot hold both, so the strict decoder is where runsc-protocol.md's
  * "never both set" rule is enforced for everything a sandbox sends; the verifier never sees such a value.
  *
  * <p>All parsers and generators come from one {@link JsonFactory} configured here: non-numeric numbers on,

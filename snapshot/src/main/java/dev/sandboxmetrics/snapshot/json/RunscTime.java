@@ -8,7 +8,8 @@ import java.time.ZoneOffset;
 /**
  * Times as runsc writes them: RFC 3339 with up to nanoseconds in JSON (Go's {@code time.Time} MarshalJSON),
  * and Go's {@code time.Time.String()} form in comments and in the {@code iteration} hash. Used by the codec
- * for a snapshot's {@code when}, and by anyone else who reads runsc's times (state files' {@code createdAt}).
+ * for a snapshot's {@code when}, by the text writer for the times in its comments, and by the verifier's
+ * messages.
  *
  * <p>Parsing is hand-written rather than a {@code DateTimeFormatter} because it runs once per snapshot on the
  * scrape path and must say precisely what is wrong with a bad value.
