@@ -45,9 +45,9 @@ final class ExportWarmUp implements Runnable {
   public void run() {
     try {
       Snapshot snapshot = decodeSample();
-      try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-          Selector selector = Selector.open()) {
+      try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
         channel.configureBlocking(false);
+        Selector.open().close();
       }
       render(snapshot, OutputStream.nullOutputStream());
     } catch (Throwable ignored) {

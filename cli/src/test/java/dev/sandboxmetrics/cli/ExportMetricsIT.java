@@ -34,6 +34,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code sandbox-metrics export-metrics}, the packaged executable run through the launcher, against
  * simulated sandboxes (real processes, real sockets, real state and lock files) and fixed ones.
  */
+@SuppressWarnings("try") // try-with-resources keeps a fixed sandbox answering for the block's duration
 class ExportMetricsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -1,8 +1,8 @@
 package dev.sandboxmetrics.metricserver.server;
 
+import dev.sandboxmetrics.posix.Signals;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sun.misc.Signal;
 
 /**
  * Turns SIGINT, SIGTERM and SIGQUIT into a graceful shutdown, as runsc's metric server does. HotSpot keeps
@@ -20,14 +20,14 @@ public final class ShutdownSignals {
   public static void install(MetricServer server) {
     for (String name : new String[] {"INT", "TERM", "QUIT"}) {
       try {
-        Signal.handle(
-            new Signal(name),
+        Signals.handle(
+            name,
             signal -> {
               if (server.isShuttingDown()) {
-                log.info("Received SIG{} while already shutting down.", signal.getName());
+                log.info("Received SIG{} while already shutting down.", signal);
                 return;
               }
-              log.info("Received SIG{}, shutting down server.", signal.getName());
+              log.info("Received SIG{}, shutting down server.", signal);
               server.shutdownAsync(MetricServer.Termination.REQUESTED);
             });
       } catch (IllegalArgumentException e) {

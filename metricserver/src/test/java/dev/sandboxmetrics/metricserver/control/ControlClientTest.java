@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The client against a real Unix socket whose other end does what a good or a bad sandbox would do. */
+@SuppressWarnings("try") // try-with-resources keeps a scripted server listening for the block's duration
 class ControlClientTest {
   private static final Duration SHORT = Duration.ofMillis(300);
   private static final Duration GENEROUS = Duration.ofSeconds(20);

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Starting and stopping: addresses, the root directory check, socket and PID files, shutdown. */
 @Timeout(60)
+@SuppressWarnings("try") // try-with-resources keeps a server running for the block's duration
 class MetricServerLifecycleTest {
   @TempDir Path tmp;
 

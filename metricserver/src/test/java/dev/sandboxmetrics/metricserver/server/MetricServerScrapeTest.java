@@ -187,12 +187,15 @@ class MetricServerScrapeTest {
   void lockedStateFileIsSkippedUntilReleased() throws Exception {
     Simulator sim = simulator(TCP);
     SimulatedSandbox busy = sim.createRunning(healthy("busy"));
-    try (Flock lock = Flock.lock(busy.lockFile())) {
-      MetricServer server = server(TCP);
+    Flock lock = Flock.lock(busy.lockFile());
+    MetricServer server;
+    try {
+      server = server(TCP);
       assertThat(sandboxesWithMeta(scrape(server), "sandbox_presence")).isEmpty();
+    } finally {
       lock.close();
-      assertThat(sandboxesWithMeta(scrape(server), "sandbox_presence")).containsExactly("busy");
     }
+    assertThat(sandboxesWithMeta(scrape(server), "sandbox_presence")).containsExactly("busy");
   }
 
   @Test

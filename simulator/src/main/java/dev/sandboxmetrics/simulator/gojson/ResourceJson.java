@@ -21,7 +21,6 @@ import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -123,8 +122,7 @@ public final class ResourceJson {
       return Labels.EMPTY;
     }
     Map<String, String> map = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : n.properties()) {
       map.put(e.getKey(), e.getValue().asText());
     }
     return Labels.of(map);
