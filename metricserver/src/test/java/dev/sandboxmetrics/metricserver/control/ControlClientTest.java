@@ -11,7 +11,7 @@ import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
-import dev.sandboxmetrics.snapshot.json.RunscJson;
+import dev.sandboxmetrics.snapshot.json.RunscReplies;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -53,7 +53,7 @@ class ControlClientTest {
 
   private static byte[] exportReply(Snapshot snapshot) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeExportReply(out, snapshot);
+    RunscReplies.writeExportReply(out, snapshot);
     return out.toByteArray();
   }
 
@@ -212,7 +212,7 @@ class ControlClientTest {
   @Test
   void remoteErrorCarriesTheSandboxesText() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeErrorReply(out, "cannot compile regexp \"(\": missing )\nsecond line");
+    RunscReplies.writeErrorReply(out, "cannot compile regexp \"(\": missing )\nsecond line");
     try (var server = replying(out.toByteArray())) {
       assertFails(() -> export("", GENEROUS, MAX), ControlException.Kind.REMOTE_ERROR,
           "the sandbox failed Metrics.Export: cannot compile regexp \"(\": missing ) second line");
@@ -255,7 +255,7 @@ class ControlClientTest {
   @Test
   void registeredMetricsCallReturnsTheRegistration() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeRegisteredMetricsReply(out, dev.sandboxmetrics.snapshot.Registration.EMPTY);
+    RunscReplies.writeRegisteredMetricsReply(out, dev.sandboxmetrics.snapshot.Registration.EMPTY);
     try (var server = replying(out.toByteArray())) {
       assertThat(ControlClient.registeredMetrics(socket(), GENEROUS, MAX))
           .isEqualTo(dev.sandboxmetrics.snapshot.Registration.EMPTY);

@@ -78,8 +78,8 @@ public final class RunscJson {
   }
 
   /**
-   * A parser over a stream, configured for runsc JSON: e.g. for the simulator's control server, which reads
-   * several calls from one connection with {@link #readCall}. Closing the parser does not close the stream.
+   * A parser over a stream, configured for runsc JSON, for the decoders that take a parser. Closing the
+   * parser does not close the stream.
    */
   public static JsonParser createParser(InputStream in) throws IOException {
     return FACTORY.createParser(in);
@@ -195,22 +195,6 @@ public final class RunscJson {
     return new RegisteredMetricsReply(reply.success(), reply.err(), reply.result());
   }
 
-  /**
-   * Reads the next call from a stream of calls (several per connection), or returns null at the end of the
-   * stream. The parser must come from {@link #createParser} (or share its settings) and be positioned
-   * before the call: fresh, or just after the previous one. A missing {@code method} reads as "", which a
-   * server answers as an unknown method, as runsc's does.
-   */
-  public static UrpcCall readCall(JsonParser parser) throws RunscJsonException, IOException {
-    return RunscJsonReader.decodeValue(
-        parser,
-        BothSetPolicy.REJECT,
-        r -> {
-          JsonToken t = r.nextToken();
-          return t == null ? null : r.call(t);
-        });
-  }
-
   // The scrape path tries FastSnapshotReader first; whatever it does not vouch for, the reader decides, so
   // acceptance and error messages stay the reader's. A bug in the fast path must not cost a scrape or
   // escape as an unchecked exception: it, too, falls back to the reader (tests call the fast path directly).
@@ -247,18 +231,6 @@ public final class RunscJson {
 
   // ---- encoding ----
 
-  public static void writeSnapshot(OutputStream out, Snapshot snapshot) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.snapshot(g, snapshot);
-    }
-  }
-
-  public static void writeRegistration(OutputStream out, Registration registration) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.registration(g, registration);
-    }
-  }
-
   /**
    * Writes {@code {"method":M,"arg":{"only_metrics":RE}}} for {@code Metrics.Export} ({@code only_metrics} is
    * written even when empty: runsc's struct has no omitempty), and {@code {"method":M,"arg":{}}} for any
@@ -273,48 +245,6 @@ public final class RunscJson {
         g.writeStringField("only_metrics", onlyMetrics == null ? "" : onlyMetrics);
       }
       g.writeEndObject();
-      g.writeEndObject();
-    }
-  }
-
-  /** Writes {@code {"success":true,"err":"","result":{"snapshot":...}}}. */
-  public static void writeExportReply(OutputStream out, Snapshot snapshot) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.replyStart(g, true, "");
-      g.writeStartObject();
-      g.writeFieldName("snapshot");
-      if (snapshot == null) {
-        g.writeNull();
-      } else {
-        RunscJsonWriter.snapshot(g, snapshot);
-      }
-      g.writeEndObject();
-      g.writeEndObject();
-    }
-  }
-
-  /** Writes {@code {"success":true,"err":"","result":{"RegisteredMetrics":...}}}. */
-  public static void writeRegisteredMetricsReply(OutputStream out, Registration registration)
-      throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.replyStart(g, true, "");
-      g.writeStartObject();
-      g.writeFieldName("RegisteredMetrics");
-      if (registration == null) {
-        g.writeNull();
-      } else {
-        RunscJsonWriter.registration(g, registration);
-      }
-      g.writeEndObject();
-      g.writeEndObject();
-    }
-  }
-
-  /** Writes {@code {"success":false,"err":MESSAGE,"result":null}}. */
-  public static void writeErrorReply(OutputStream out, String err) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.replyStart(g, false, err);
-      g.writeNull();
       g.writeEndObject();
     }
   }
