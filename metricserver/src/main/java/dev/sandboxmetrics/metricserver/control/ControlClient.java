@@ -2,7 +2,6 @@ package dev.sandboxmetrics.metricserver.control;
 
 import dev.sandboxmetrics.posix.PathHandle;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
-import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.json.JsonValueFramer;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
@@ -70,13 +69,6 @@ public final class ControlClient {
       throws ControlException {
     Reply reply = call(socket, ControlProtocol.exportCall(filter), deadlineNanos, maxReplyBytes);
     return ControlProtocol.decodeExportReply(reply.bytes, 0, reply.length, filter, socket);
-  }
-
-  /** Calls {@code Metrics.GetRegisteredMetrics}. Bounded like {@link #export}. */
-  public static Registration registeredMetrics(Path socket, Duration timeout, int maxReplyBytes)
-      throws ControlException {
-    Reply reply = call(socket, ControlProtocol.registeredMetricsCall(), deadlineAfter(timeout), maxReplyBytes);
-    return ControlProtocol.decodeRegisteredMetricsReply(reply.bytes, 0, reply.length, socket);
   }
 
   /** {@link System#nanoTime()} plus {@code timeout}, saturating. */

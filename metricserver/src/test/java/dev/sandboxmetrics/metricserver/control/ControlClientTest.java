@@ -251,15 +251,4 @@ class ControlClientTest {
       assertThat(ControlClient.export(longSocket, MetricNameFilter.ALL, GENEROUS, MAX)).isEqualTo(SNAPSHOT);
     }
   }
-
-  @Test
-  void registeredMetricsCallReturnsTheRegistration() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscReplies.writeRegisteredMetricsReply(out, dev.sandboxmetrics.snapshot.Registration.EMPTY);
-    try (var server = replying(out.toByteArray())) {
-      assertThat(ControlClient.registeredMetrics(socket(), GENEROUS, MAX))
-          .isEqualTo(dev.sandboxmetrics.snapshot.Registration.EMPTY);
-      assertThat(server.requests).containsExactly("{\"method\":\"Metrics.GetRegisteredMetrics\",\"arg\":{}}");
-    }
-  }
 }

@@ -18,11 +18,12 @@ import java.io.OutputStream;
 import java.util.Objects;
 
 /**
- * The codec for the JSON shapes runsc speaks (docs/runsc-protocol.md section 4): snapshots, registrations, uRPC
- * calls and replies. Both control-socket clients (the metric server's and export-metrics') encode their calls
- * and decode the replies with it, and the state-file reader decodes registrations. The encoders of
- * snapshots, registrations and replies serve tests; the simulator, which plays the sandbox, writes with its
- * own Go-faithful {@code simulator/gojson/GoJsonWriter}.
+ * The codec for the JSON shapes runsc speaks (docs/runsc-protocol.md section 4): it encodes uRPC calls and
+ * decodes snapshots, registrations and replies. Both control-socket clients (the metric server's and
+ * export-metrics') encode their calls and decode the replies with it, and the state-file reader decodes
+ * registrations. Nothing in the product writes the sandbox's side: tests do, with {@code RunscReplies} (the
+ * snapshot module's test jar), and the simulator, which plays the sandbox, with its own Go-faithful
+ * {@code simulator/gojson/GoJsonWriter}.
  *
  * <p>Decoding is strict about shapes and lenient about unknown members (skipped, as Go does). Every
  * malformed input gives a {@link RunscJsonException} naming the path and the line/column, never another
@@ -180,19 +181,6 @@ public final class RunscJson {
             BothSetPolicy.REJECT,
             r -> r.reply(r.nextToken(), "snapshot", rr -> rr.snapshot(rr.current())));
     return new ExportReply(reply.success(), reply.err(), reply.result());
-  }
-
-  /** Decodes a reply to {@code Metrics.GetRegisteredMetrics}; a successful one must carry a registration. */
-  public static RegisteredMetricsReply readRegisteredMetricsReply(byte[] json, int off, int len)
-      throws RunscJsonException {
-    RunscJsonReader.Reply<Registration> reply =
-        decodeBytes(
-            json,
-            off,
-            len,
-            BothSetPolicy.REJECT,
-            r -> r.reply(r.nextToken(), "RegisteredMetrics", rr -> rr.registration(rr.current())));
-    return new RegisteredMetricsReply(reply.success(), reply.err(), reply.result());
   }
 
   // The scrape path tries FastSnapshotReader first; whatever it does not vouch for, the reader decides, so

@@ -6,7 +6,6 @@ package dev.sandboxmetrics.snapshot.json;
  */
 public final class UrpcCall {
   public static final String EXPORT = "Metrics.Export";
-  public static final String GET_REGISTERED_METRICS = "Metrics.GetRegisteredMetrics";
 
   private UrpcCall() {}
 }

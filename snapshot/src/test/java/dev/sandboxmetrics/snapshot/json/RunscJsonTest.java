@@ -200,7 +200,7 @@ class RunscJsonTest {
   void callsAreWrittenAsRunscWritesThem() throws Exception {
     assertThat(call(UrpcCall.EXPORT, "")).isEqualTo("{\"method\":\"Metrics.Export\",\"arg\":{\"only_metrics\":\"\"}}");
     assertThat(call(UrpcCall.EXPORT, null)).isEqualTo("{\"method\":\"Metrics.Export\",\"arg\":{\"only_metrics\":\"\"}}");
-    assertThat(call(UrpcCall.GET_REGISTERED_METRICS, "ignored"))
+    assertThat(call("Metrics.GetRegisteredMetrics", "ignored"))
         .isEqualTo("{\"method\":\"Metrics.GetRegisteredMetrics\",\"arg\":{}}");
     assertThat(call(UrpcCall.EXPORT, "fs_\"x\\.*"))
         .isEqualTo("{\"method\":\"Metrics.Export\",\"arg\":{\"only_metrics\":\"fs_\\\"x\\\\.*\"}}");
@@ -231,20 +231,6 @@ class RunscJsonTest {
     byte[] b = out.toByteArray();
     assertThat(RunscJson.readExportReply(b, 0, b.length))
         .isEqualTo(new ExportReply(false, "bad regex \"(\"", null));
-    assertThat(RunscJson.readRegisteredMetricsReply(b, 0, b.length))
-        .isEqualTo(new RegisteredMetricsReply(false, "bad regex \"(\"", null));
-  }
-
-  @Test
-  void registeredMetricsRepliesRoundTrip() throws Exception {
-    Registration r = new Registration(List.of(
-        new MetricMetadata("/fs/opens", "fs_opens", "Opens.", true, true, 0, 0, List.of(), List.of())),
-        List.of("start"));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscReplies.writeRegisteredMetricsReply(out, r);
-    assertThat(out.toString(UTF_8)).startsWith("{\"success\":true,\"err\":\"\",\"result\":{\"RegisteredMetrics\":{");
-    assertThat(RunscJson.readRegisteredMetricsReply(out.toByteArray(), 0, out.size()))
-        .isEqualTo(new RegisteredMetricsReply(true, "", r));
   }
 
   @Test

@@ -44,23 +44,6 @@ public final class RunscReplies {
     }
   }
 
-  /** Writes {@code {"success":true,"err":"","result":{"RegisteredMetrics":...}}}. */
-  public static void writeRegisteredMetricsReply(OutputStream out, Registration registration)
-      throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.replyStart(g, true, "");
-      g.writeStartObject();
-      g.writeFieldName("RegisteredMetrics");
-      if (registration == null) {
-        g.writeNull();
-      } else {
-        RunscJsonWriter.registration(g, registration);
-      }
-      g.writeEndObject();
-      g.writeEndObject();
-    }
-  }
-
   /** Writes {@code {"success":false,"err":MESSAGE,"result":null}}. */
   public static void writeErrorReply(OutputStream out, String err) throws IOException {
     try (JsonGenerator g = generator(out)) {
