@@ -67,7 +67,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
   static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   static final String DEFAULT_FILTER = "";
   static final String DEFAULT_TIMEOUT_FLAG = "10s";
-  static final String DEFAULT_MAX_REPLY_BYTES = "67108864";
+  static final String DEFAULT_MAX_REPLY_BYTES = "" + ControlClient.DEFAULT_MAX_REPLY_BYTES;
   private static final long LOCK_RETRY_MILLIS = 25;
 
   @ParentCommand Main global;

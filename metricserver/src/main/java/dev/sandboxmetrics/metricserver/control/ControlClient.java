@@ -39,7 +39,10 @@ import java.util.concurrent.TimeUnit;
 public final class ControlClient {
   /** runsc's metric server allows each sandbox at least 8 s per export. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(8);
-  /** Far above a real sandbox's reply (about 100 KB for 175 metrics), far below harm. */
+  /**
+   * The default bound on one reply, 64 MiB, for both commands' {@code --max-reply-bytes}: far above a real
+   * sandbox's reply (about 100 KB for 175 metrics), far below harm. The one place this number is written.
+   */
   public static final int DEFAULT_MAX_REPLY_BYTES = 64 << 20;
 
   private static final int INITIAL_BUFFER_BYTES = 64 << 10;
