@@ -33,8 +33,8 @@ import java.util.List;
 public final class BenchWorkload extends Workload {
   private static final String REGISTRATION_FILE = "registration-175.json";
   private static final String SNAPSHOT_FILE = "snapshot-175.json";
-  private static final Registration REGISTRATION = decodeRegistration();
-  private static final Snapshot SNAPSHOT = decodeSnapshot();
+  private static final Registration REGISTRATION = decode(REGISTRATION_FILE, RunscJson::readRegistration);
+  private static final Snapshot SNAPSHOT = decode(SNAPSHOT_FILE, RunscJson::readSnapshot);
   private static final byte[][] ENCODED = encodeAll(SNAPSHOT.data());
   private static final byte[] PREFIX =
       "{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"when\":\"".getBytes(StandardCharsets.UTF_8);
@@ -68,22 +68,18 @@ public final class BenchWorkload extends Workload {
     }
   }
 
-  // The bundled files are ours and valid; the codec the product uses reads them.
-  private static Registration decodeRegistration() {
-    byte[] json = registrationJson();
-    try {
-      return RunscJson.readRegistration(json, 0, json.length);
-    } catch (RunscJsonException e) {
-      throw new IllegalStateException(REGISTRATION_FILE + " does not decode: " + e.getMessage(), e);
-    }
+  /** A decoder of {@link RunscJson}. */
+  private interface Decoder<T> {
+    T decode(byte[] json, int off, int len) throws RunscJsonException;
   }
 
-  private static Snapshot decodeSnapshot() {
-    byte[] json = snapshotJson();
+  // The bundled files are ours and valid; the codec the product uses reads them.
+  private static <T> T decode(String file, Decoder<T> decoder) {
+    byte[] json = resource(file);
     try {
-      return RunscJson.readSnapshot(json, 0, json.length);
+      return decoder.decode(json, 0, json.length);
     } catch (RunscJsonException e) {
-      throw new IllegalStateException(SNAPSHOT_FILE + " does not decode: " + e.getMessage(), e);
+      throw new IllegalStateException(file + " does not decode: " + e.getMessage(), e);
     }
   }
 
