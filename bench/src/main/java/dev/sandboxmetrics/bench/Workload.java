@@ -1,21 +1,19 @@
 package dev.sandboxmetrics.bench;
 
+import dev.sandboxmetrics.simulator.workload.BenchWorkload;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The benchmark workload of {@code testdata/bench/}: one sandbox's snapshot of 175 data points and its
+ * The benchmark workload of {@code testdata/bench/} (loaded by the simulator's {@link BenchWorkload}, whose
+ * {@code bench} profile serves the same bytes): one sandbox's snapshot of 175 data points and its
  * registration, copied for N sandboxes with the snapshot time set to now and per-sandbox labels, as
  * {@code testdata/README.md} prescribes. Shared by every benchmark so they measure the same bytes.
  */
@@ -29,10 +27,9 @@ final class Workload {
   final Instant when;
 
   Workload(int sandboxes) {
-    Path dir = findTestdata().resolve("bench");
     try {
-      byte[] registrationJson = Files.readAllBytes(dir.resolve("registration-175.json"));
-      String template = Files.readString(dir.resolve("snapshot-175.json"), StandardCharsets.UTF_8);
+      byte[] registrationJson = BenchWorkload.registrationJson();
+      String template = new String(BenchWorkload.snapshotJson(), StandardCharsets.UTF_8);
       registration = RunscJson.readRegistration(registrationJson, 0, registrationJson.length);
       when = Instant.now();
       String whenJson = "\"when\":\"" + when + "\"";
@@ -52,24 +49,8 @@ final class Workload {
                 "pod_name", "pod-" + i,
                 "namespace_name", "bench"));
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     } catch (RunscJsonException e) {
       throw new IllegalStateException("benchmark workload does not decode: " + e.getMessage(), e);
     }
-  }
-
-  /** testdata/ from the repository root: the system property, else the nearest ancestor holding it. */
-  static Path findTestdata() {
-    String root = System.getProperty("sandboxmetrics.repo.root");
-    if (root != null && Files.isDirectory(Path.of(root, "testdata"))) {
-      return Path.of(root, "testdata");
-    }
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      if (Files.isDirectory(p.resolve("testdata/bench"))) {
-        return p.resolve("testdata");
-      }
-    }
-    throw new IllegalStateException("cannot find testdata/bench: run from the repository or set -Dsandboxmetrics.repo.root");
   }
 }

@@ -42,7 +42,7 @@ import picocli.CommandLine.ParentCommand;
 /**
  * {@code sandbox-metrics export-metrics [--exporter-prefix=P] [--sandbox-metrics-filter=RE] CONTAINER_ID}:
  * prints one sandbox's metrics once, in the Prometheus text format, as {@code runsc export-metrics} does
- * (runsc-compat.md sections 1 and 8). Finds the container by ID or unique ID prefix in the root directory,
+ * (docs/runsc-protocol.md sections 1 and 8). Finds the container by ID or unique ID prefix in the root directory,
  * asks its sandbox for a snapshot over the control socket, checks that the sandbox respected the filter,
  * and writes the snapshot with the sandbox's labels to stdout.
  *
@@ -68,7 +68,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
   static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   static final String DEFAULT_FILTER = "";
   static final String DEFAULT_TIMEOUT_FLAG = "10s";
-  static final String DEFAULT_MAX_REPLY_BYTES = "67108864";
+  static final String DEFAULT_MAX_REPLY_BYTES = "" + ControlClient.DEFAULT_MAX_REPLY_BYTES;
   private static final long LOCK_RETRY_MILLIS = 25;
 
   @ParentCommand Main global;

@@ -2,6 +2,7 @@ package dev.sandboxmetrics.cli;
 
 import dev.sandboxmetrics.metricserver.control.ControlException;
 import dev.sandboxmetrics.metricserver.control.ControlProtocol;
+import dev.sandboxmetrics.metricserver.discovery.IterationId;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
@@ -14,14 +15,15 @@ import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Runs, on a second core, a miniature of what {@code export-metrics} does after it has read the state file
- * (decode a sandbox's reply, open a Unix socket and a selector, render the text format), while the main
- * thread starts JNA for the state file's lock. The first run of that code costs tens of milliseconds of
- * class initialization and first-use set-up; done here meanwhile, the main thread finds it ready. Started
+ * (hash the iteration label, decode a sandbox's reply, open a Unix socket and a selector, render the text
+ * format), while the main thread starts JNA for the state file's lock. The first run of that code costs
+ * tens of milliseconds of class initialization and first-use set-up; done here meanwhile, the main thread finds it ready. Started
  * by {@link Main#run} for {@code export-metrics} on a machine with more than one core; a daemon thread
  * that ignores its own failures, so it can neither change the output nor delay the exit.
  */
@@ -44,10 +46,12 @@ final class ExportWarmUp implements Runnable {
   @Override
   public void run() {
     try {
+      // The first SHA-256 (for the iteration label) starts the JDK's security providers: tens of ms.
+      IterationId.of("warm-up", Instant.EPOCH);
       Snapshot snapshot = decodeSample();
-      try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-          Selector selector = Selector.open()) {
+      try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
         channel.configureBlocking(false);
+        Selector.open().close();
       }
       render(snapshot, OutputStream.nullOutputStream());
     } catch (Throwable ignored) {

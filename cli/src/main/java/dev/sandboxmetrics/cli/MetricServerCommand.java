@@ -74,7 +74,7 @@ final class MetricServerCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   int maxParallelQueries;
 
-  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "67108864",
+  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "" + MetricServerOptions.DEFAULT_MAX_REPLY_BYTES,
       description = "(Not in runsc.) Largest reply accepted from one sandbox; a larger one counts as broken "
           + "(default: ${DEFAULT-VALUE}, 64 MiB).")
   int maxReplyBytes;

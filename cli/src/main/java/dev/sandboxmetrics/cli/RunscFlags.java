@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.cli;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -242,25 +243,7 @@ final class RunscFlags {
   }
 
   private static String jsonString(String s) {
-    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '\n' -> b.append("\\n");
-        case '\r' -> b.append("\\r");
-        case '\t' -> b.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-        }
-      }
-    }
-    return b.append('"').toString();
+    return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + '"';
   }
 
   /** A stream that writes to two, for {@code --alsologtostderr} with a {@code --debug-log} file. */

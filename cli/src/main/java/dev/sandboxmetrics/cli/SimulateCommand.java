@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.cli;
 
+import dev.sandboxmetrics.posix.Signals;
 import dev.sandboxmetrics.simulator.Fault;
 import dev.sandboxmetrics.simulator.Profile;
 import dev.sandboxmetrics.simulator.SandboxSpec;
@@ -28,7 +29,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import sun.misc.Signal;
 
 /**
  * {@code sandbox-metrics simulate}: simulated runsc sandboxes in a root directory, for trying the metric
@@ -279,7 +279,7 @@ final class SimulateCommand implements Callable<Integer> {
 
   private static void installSignals(CountDownLatch stop) {
     for (String name : new String[] {"INT", "TERM"}) {
-      Signal.handle(new Signal(name), signal -> stop.countDown());
+      Signals.handle(name, signal -> stop.countDown());
     }
   }
 

@@ -10,9 +10,11 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Runs the real executable the way a user does: the {@code ./sandbox-metrics} launcher at the repository
@@ -64,9 +66,10 @@ final class Cli {
     command.addAll(List.of(args));
     Path out = Files.createTempFile("sandbox-metrics-out", ".txt");
     Path err = Files.createTempFile("sandbox-metrics-err", ".txt");
+    Path cwd = Files.createTempDirectory("sandbox-metrics-cwd");
     try {
       ProcessBuilder pb = new ProcessBuilder(command)
-          .directory(Files.createTempDirectory("sandbox-metrics-cwd").toFile()) // any cwd must work
+          .directory(cwd.toFile()) // any cwd must work
           .redirectOutput(out.toFile())
           .redirectError(err.toFile())
           .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
@@ -86,6 +89,16 @@ final class Cli {
     } finally {
       Files.deleteIfExists(out);
       Files.deleteIfExists(err);
+      deleteTree(cwd);
+    }
+  }
+
+  /** Deletes a directory with whatever the command left in it (a relative --debug-log, say). */
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 

@@ -34,6 +34,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code sandbox-metrics export-metrics}, the packaged executable run through the launcher, against
  * simulated sandboxes (real processes, real sockets, real state and lock files) and fixed ones.
  */
+@SuppressWarnings("try") // try-with-resources keeps a fixed sandbox answering for the block's duration
 class ExportMetricsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -362,7 +363,7 @@ class ExportMetricsIT {
 
   // ---- gVisor's golden outputs through the whole command ----
 
-  /** gVisor's wrong line of the 01 case (runsc-compat.md section 8) and the one we print instead. */
+  /** gVisor's wrong line of the 01 case (docs/runsc-protocol.md section 8) and the one we print instead. */
   private static final Map<String, String> KNOWN_GVISOR_BUGS = Map.of(
       "runsc_big_counter{iteration=\"it-1\",namespace_name=\"default\",pod_name=\"web-0\",sandbox=\"abc123\","
           + "v=\"1000000000000000000\"}  1704164645678",

@@ -3,6 +3,7 @@ package dev.sandboxmetrics.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sandboxmetrics.metricserver.control.ControlClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
@@ -58,7 +59,7 @@ class FlagParsingTest {
     ExportMetricsCommand export = (ExportMetricsCommand) r.subcommand().commandSpec().userObject();
     assertThat(export.exporterPrefix).isEqualTo("runsc_");
     assertThat(export.sandboxMetricsFilter).isEmpty();
-    assertThat(export.maxReplyBytes).isEqualTo(64 << 20);
+    assertThat(export.maxReplyBytes).isEqualTo(ControlClient.DEFAULT_MAX_REPLY_BYTES);
     assertThat(export.verify).isFalse();
   }
 

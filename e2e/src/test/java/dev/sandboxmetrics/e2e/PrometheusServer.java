@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -73,9 +72,7 @@ final class PrometheusServer {
     List<Sample> samples = new ArrayList<>();
     for (JsonNode element : data.path("result")) {
       Map<String, String> labels = new TreeMap<>();
-      Iterator<Map.Entry<String, JsonNode>> fields = element.path("metric").fields();
-      while (fields.hasNext()) {
-        Map.Entry<String, JsonNode> field = fields.next();
+      for (Map.Entry<String, JsonNode> field : element.path("metric").properties()) {
         labels.put(field.getKey(), field.getValue().asText());
       }
       samples.add(new Sample(labels, Double.parseDouble(element.path("value").path(1).asText())));
@@ -86,9 +83,7 @@ final class PrometheusServer {
   /** Metric name to the type Prometheus learned from the scrapes' TYPE lines ({@code /api/v1/metadata}). */
   Map<String, String> metricTypes() throws IOException, InterruptedException {
     Map<String, String> types = new TreeMap<>();
-    Iterator<Map.Entry<String, JsonNode>> entries = api("/api/v1/metadata").fields();
-    while (entries.hasNext()) {
-      Map.Entry<String, JsonNode> entry = entries.next();
+    for (Map.Entry<String, JsonNode> entry : api("/api/v1/metadata").properties()) {
       types.put(entry.getKey(), entry.getValue().path(0).path("type").asText());
     }
     return types;

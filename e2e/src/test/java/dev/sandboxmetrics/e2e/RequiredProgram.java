@@ -5,9 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Finds the real programs the end-to-end tests drive (Prometheus, promtool, socat, curl). A missing one is
- * a failure, never a skip: ./run-tests installs them, and a test run that silently checked nothing would
- * look like a pass.
+ * Finds the real programs the end-to-end tests drive (Prometheus, promtool, socat, curl, systemd-analyze).
+ * A missing one is a failure, never a skip: ./run-tests installs them, and a test run that silently checked
+ * nothing would look like a pass.
  */
 final class RequiredProgram {
   private RequiredProgram() {}
@@ -28,8 +28,8 @@ final class RequiredProgram {
     return found;
   }
 
-  /** Like {@link #require} but for a program the tests can do without: {@code null} when absent. */
-  static Path findOnPath(String name) {
+  /** The program's absolute path on PATH, or {@code null} when absent. */
+  private static Path findOnPath(String name) {
     String path = System.getenv("PATH");
     if (path == null) {
       return null;

@@ -229,7 +229,8 @@ class LifecycleTest {
   private static void assertNobodyListens(SimulatedSandbox sb) {
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline) {
-      try (PlainClient probe = PlainClient.connect(sb.controlSocket())) {
+      try {
+        PlainClient.connect(sb.controlSocket()).close();
         Thread.onSpinWait();
       } catch (IOException e) {
         break;

@@ -189,6 +189,24 @@ class StateFileTest {
     assertThat(sandbox.get("metricMetadata").get("platform").asText()).isEqualTo("kvm");
   }
 
+  /**
+   * Polls /proc/locks until it lists a blocked flock waiter ({@code ->}) on {@code file}'s inode; false after
+   * 20 s.
+   */
+  private static boolean awaitFlockWaiter(Path file) throws Exception {
+    String inode = ":" + Files.getAttribute(file, "unix:ino") + " ";
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < deadline) {
+      for (String line : Files.readAllLines(Path.of("/proc/locks"))) {
+        if (line.contains("-> FLOCK") && line.contains(inode)) {
+          return true;
+        }
+      }
+      Thread.sleep(10);
+    }
+    return false;
+  }
+
   @Test
   void theWriterWaitsWhileSomeoneHoldsTheLock() throws Exception {
     SimulatedSandbox sb = sim.create(SandboxSpec.builder("s1").build());
@@ -197,8 +215,9 @@ class StateFileTest {
     Flock held = Flock.lock(sb.lockFile());
     try {
       starting = CompletableFuture.runAsync(sb::start);
-      // Had the writer not waited for the lock, it would have long finished.
-      Thread.sleep(300);
+      // The kernel lists a process blocked in flock(2) as a waiter on the file: once the writer is one, it
+      // has tried to take the lock and must not have written anything yet.
+      assertThat(awaitFlockWaiter(sb.lockFile())).as("a flock waiter on %s", sb.lockFile()).isTrue();
       assertThat(starting).isNotDone();
       assertThat(read(sb.stateFile()).get("status").asText()).isEqualTo("created");
     } finally {

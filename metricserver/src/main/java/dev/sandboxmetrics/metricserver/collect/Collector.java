@@ -29,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One export's worth of sandbox queries (runsc-compat.md section 7): every sandbox is asked for its metrics
+ * One export's worth of sandbox queries (docs/runsc-protocol.md section 7): every sandbox is asked for its metrics
  * at once over the non-blocking {@link ControlSocketClient}, each with its own deadline, and each reply is
  * decoded, checked against the filter and verified on the worker executor. A sandbox that fails in any way
  * costs only its own data: its {@link SandboxResult} says why, the others are unaffected.

@@ -2,7 +2,6 @@ package dev.sandboxmetrics.metricserver.control;
 
 import dev.sandboxmetrics.posix.PathHandle;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
-import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.json.JsonValueFramer;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
@@ -24,7 +23,7 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A blocking client for a sandbox's control socket (uRPC over a Unix stream socket, runsc-compat.md section
+ * A blocking client for a sandbox's control socket (uRPC over a Unix stream socket, docs/runsc-protocol.md section
  * 3): connect, send one call, read exactly one JSON reply, close. One connection per call, as runsc does.
  * Used by {@code export-metrics}; the metric server's collector uses {@link ControlProtocol} with its own
  * non-blocking transport.
@@ -40,7 +39,10 @@ import java.util.concurrent.TimeUnit;
 public final class ControlClient {
   /** runsc's metric server allows each sandbox at least 8 s per export. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(8);
-  /** Far above a real sandbox's reply (about 100 KB for 175 metrics), far below harm. */
+  /**
+   * The default bound on one reply, 64 MiB, for both commands' {@code --max-reply-bytes}: far above a real
+   * sandbox's reply (about 100 KB for 175 metrics), far below harm. The one place this number is written.
+   */
   public static final int DEFAULT_MAX_REPLY_BYTES = 64 << 20;
 
   private static final int INITIAL_BUFFER_BYTES = 64 << 10;
@@ -70,13 +72,6 @@ public final class ControlClient {
       throws ControlException {
     Reply reply = call(socket, ControlProtocol.exportCall(filter), deadlineNanos, maxReplyBytes);
     return ControlProtocol.decodeExportReply(reply.bytes, 0, reply.length, filter, socket);
-  }
-
-  /** Calls {@code Metrics.GetRegisteredMetrics}. Bounded like {@link #export}. */
-  public static Registration registeredMetrics(Path socket, Duration timeout, int maxReplyBytes)
-      throws ControlException {
-    Reply reply = call(socket, ControlProtocol.registeredMetricsCall(), deadlineAfter(timeout), maxReplyBytes);
-    return ControlProtocol.decodeRegisteredMetricsReply(reply.bytes, 0, reply.length, socket);
   }
 
   /** {@link System#nanoTime()} plus {@code timeout}, saturating. */

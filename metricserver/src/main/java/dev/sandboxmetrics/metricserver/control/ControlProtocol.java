@@ -2,10 +2,8 @@ package dev.sandboxmetrics.metricserver.control;
 
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
-import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.json.ExportReply;
-import dev.sandboxmetrics.snapshot.json.RegisteredMetricsReply;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
 import dev.sandboxmetrics.snapshot.json.UrpcCall;
@@ -25,11 +23,6 @@ public final class ControlProtocol {
   /** {@code {"method":"Metrics.Export","arg":{"only_metrics":RE}}}. */
   public static byte[] exportCall(MetricNameFilter filter) {
     return call(UrpcCall.EXPORT, filter.expression());
-  }
-
-  /** {@code {"method":"Metrics.GetRegisteredMetrics","arg":{}}}. */
-  public static byte[] registeredMetricsCall() {
-    return call(UrpcCall.GET_REGISTERED_METRICS, "");
   }
 
   private static byte[] call(String method, String onlyMetrics) {
@@ -70,31 +63,6 @@ public final class ControlProtocol {
     }
     checkFilter(snapshot, filter, socket);
     return snapshot;
-  }
-
-  /**
-   * Decodes one complete reply to {@code Metrics.GetRegisteredMetrics}.
-   *
-   * @throws ControlException {@code REMOTE_ERROR} or {@code MALFORMED_REPLY}
-   */
-  public static Registration decodeRegisteredMetricsReply(byte[] reply, int off, int len, Path socket)
-      throws ControlException {
-    RegisteredMetricsReply decoded;
-    try {
-      decoded = RunscJson.readRegisteredMetricsReply(reply, off, len);
-    } catch (RunscJsonException e) {
-      throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
-          "malformed reply to Metrics.GetRegisteredMetrics: " + e.getMessage(), e);
-    }
-    if (!decoded.success()) {
-      throw new ControlException(ControlException.Kind.REMOTE_ERROR, socket,
-          "the sandbox failed Metrics.GetRegisteredMetrics: " + remoteText(decoded.err()));
-    }
-    if (decoded.registration() == null) {
-      throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
-          "malformed reply to Metrics.GetRegisteredMetrics: success without a registration");
-    }
-    return decoded.registration();
   }
 
   /**

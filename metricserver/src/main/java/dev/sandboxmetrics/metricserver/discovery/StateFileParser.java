@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,8 +36,6 @@ import java.util.Map;
  * as the bytes it spans, decoded only for the root container ({@link SandboxInfo}).
  */
 final class StateFileParser {
-  /** Go's zero {@code time.Time}, what runsc sees for a state file without {@code createdAt}. */
-  static final Instant GO_ZERO_TIME = Instant.parse("0001-01-01T00:00:00Z");
 
   /** Default settings, as a default {@code ObjectMapper} reads: standard JSON only (no NaN, no comments). */
   private static final JsonFactory FACTORY = new JsonFactory();
@@ -267,7 +266,7 @@ final class StateFileParser {
   private Instant time(Node parent, String field) throws StateFileException {
     Node n = present(parent, field);
     if (n == null) {
-      return GO_ZERO_TIME;
+      return RunscTime.GO_ZERO_TIME; // what runsc sees for a state file without createdAt
     }
     if (!n.isTextual()) {
       throw wrongType(field, "an RFC 3339 time string", n);

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * The metrics the server writes about itself and the sandboxes it knows (runsc-compat.md section 8): one
+ * The metrics the server writes about itself and the sandboxes it knows (docs/runsc-protocol.md section 8): one
  * snapshot rendered with the prefix {@code <exporter-prefix>meta_}, whose per-sandbox points carry the
  * sandbox's labels as external labels, and {@code process_start_time_seconds}, rendered with no prefix.
  *

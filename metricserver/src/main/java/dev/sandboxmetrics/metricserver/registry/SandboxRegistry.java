@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sandboxes this metric server serves, kept up to date by rescanning the root directory (runsc-compat.md
+ * The sandboxes this metric server serves, kept up to date by rescanning the root directory (docs/runsc-protocol.md
  * sections 2 and 9): at every /metrics request and every 20 s. A sandbox is served when its root container's
  * recorded metric-server address is ours, it registered metrics, and its process runs. It is dropped when its
  * state files are gone, can no longer be loaded, or its process stopped.

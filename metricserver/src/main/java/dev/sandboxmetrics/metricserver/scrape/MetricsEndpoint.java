@@ -32,7 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code GET /metrics}: one export (runsc-compat.md sections 7 and 8). Checks the filters on the event loop,
+ * {@code GET /metrics}: one export (docs/runsc-protocol.md sections 7 and 8). Checks the filters on the event loop,
  * then on the worker executor rescans the root directory, queries every sandbox through the
  * {@link Collector} (which waits on nothing), and streams the exposition as it is rendered: the sandboxes'
  * snapshots ordered by sandbox ID and iteration, then the meta snapshot, then (unless turned off) the

@@ -45,7 +45,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The metric server (runsc-compat.md sections 7 and 9): checks the root directory, listens on the
+ * The metric server (docs/runsc-protocol.md sections 7 and 9): checks the root directory, listens on the
  * {@code --metric-server} address (TCP or Unix socket), serves the HTTP endpoints, rescans the root directory
  * every 20 s, and shuts down gracefully: stop accepting, 503 to requests that still arrive on open
  * connections, remove the socket and PID files, let running exports finish (bounded), release everything.

@@ -1,6 +1,7 @@
 package dev.sandboxmetrics.metricserver.server;
 
 import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
+import dev.sandboxmetrics.metricserver.control.ControlClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -37,7 +38,7 @@ public record MetricServerOptions(
   /** runsc: each sandbox gets at least 8 s. */
   public static final Duration DEFAULT_SANDBOX_TIMEOUT = Duration.ofSeconds(8);
   public static final int DEFAULT_MAX_PARALLEL_QUERIES = 256;
-  public static final int DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+  public static final int DEFAULT_MAX_REPLY_BYTES = ControlClient.DEFAULT_MAX_REPLY_BYTES;
   /** runsc: the background scan runs every 20 s. */
   public static final Duration DEFAULT_RESCAN_INTERVAL = Duration.ofSeconds(20);
   /** runsc: HTTP read and write timeouts of one minute. */

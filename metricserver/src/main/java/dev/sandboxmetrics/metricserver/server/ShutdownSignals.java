@@ -3,7 +3,6 @@ package dev.sandboxmetrics.metricserver.server;
 import dev.sandboxmetrics.posix.Signals;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import sun.misc.Signal;
 
 /**
  * Turns SIGINT, SIGTERM and SIGQUIT into a graceful shutdown, as runsc's metric server does. HotSpot keeps
@@ -33,7 +32,7 @@ public final class ShutdownSignals {
     reenable(Signals.SIGTERM, "TERM");
     for (String name : new String[] {"INT", "TERM", "QUIT"}) {
       try {
-        Signal.handle(new Signal(name), signal -> signals.received(signal.getName()));
+        Signals.handle(name, signalName -> signals.received(signalName));
       } catch (IllegalArgumentException e) {
         log.debug("Cannot handle SIG{} ({}); the JVM's own handling stays (for SIGQUIT: a thread dump).", name, e.getMessage());
       }

@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
  * get their event loops, channels and socket addresses from here, so no handler knows whether it runs on
  * TCP or a Unix socket, epoll or NIO.
  *
- * <p>Setting the system property {@code sandboxmetrics.transport=nio} forces NIO (tests use it to cover the
- * fallback).
+ * <p>Setting the system property {@code sandboxmetrics.transport=nio} forces NIO: the metricserver module's
+ * build runs its tests a second time with it (see its pom), so the fallback is tested too.
  */
 public final class Transport {
   private static final Logger log = LoggerFactory.getLogger(Transport.class);

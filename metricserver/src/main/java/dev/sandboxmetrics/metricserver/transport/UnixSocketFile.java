@@ -18,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The life of the socket file of a Unix-socket listener (runsc-compat.md section 9): before binding, a stale
+ * The life of the socket file of a Unix-socket listener (docs/runsc-protocol.md section 9): before binding, a stale
  * socket file that nobody listens on is removed (runsc refuses to start there, which makes a crashed server
  * need manual cleaning) while a live one means the address is in use; after binding, the file gets its mode
  * ({@code --socket-mode}; runsc's 0777 by default, access then being governed by its directory) and its

@@ -11,6 +11,7 @@ import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
+import dev.sandboxmetrics.snapshot.json.RunscReplies;
 import java.io.ByteArrayOutputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
@@ -202,7 +203,7 @@ class ControlSocketClientTest {
   private static byte[] exportReply() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
-      RunscJson.writeExportReply(out, SNAPSHOT);
+      RunscReplies.writeExportReply(out, SNAPSHOT);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -11,7 +11,7 @@ import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
-import dev.sandboxmetrics.snapshot.json.RunscJson;
+import dev.sandboxmetrics.snapshot.json.RunscReplies;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The client against a real Unix socket whose other end does what a good or a bad sandbox would do. */
+@SuppressWarnings("try") // try-with-resources keeps a scripted server listening for the block's duration
 class ControlClientTest {
   private static final Duration SHORT = Duration.ofMillis(300);
   private static final Duration GENEROUS = Duration.ofSeconds(20);
@@ -52,7 +53,7 @@ class ControlClientTest {
 
   private static byte[] exportReply(Snapshot snapshot) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeExportReply(out, snapshot);
+    RunscReplies.writeExportReply(out, snapshot);
     return out.toByteArray();
   }
 
@@ -211,7 +212,7 @@ class ControlClientTest {
   @Test
   void remoteErrorCarriesTheSandboxesText() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeErrorReply(out, "cannot compile regexp \"(\": missing )\nsecond line");
+    RunscReplies.writeErrorReply(out, "cannot compile regexp \"(\": missing )\nsecond line");
     try (var server = replying(out.toByteArray())) {
       assertFails(() -> export("", GENEROUS, MAX), ControlException.Kind.REMOTE_ERROR,
           "the sandbox failed Metrics.Export: cannot compile regexp \"(\": missing ) second line");
@@ -248,17 +249,6 @@ class ControlClientTest {
       ScriptedControlServer.send(c, exportReply(SNAPSHOT));
     })) {
       assertThat(ControlClient.export(longSocket, MetricNameFilter.ALL, GENEROUS, MAX)).isEqualTo(SNAPSHOT);
-    }
-  }
-
-  @Test
-  void registeredMetricsCallReturnsTheRegistration() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeRegisteredMetricsReply(out, dev.sandboxmetrics.snapshot.Registration.EMPTY);
-    try (var server = replying(out.toByteArray())) {
-      assertThat(ControlClient.registeredMetrics(socket(), GENEROUS, MAX))
-          .isEqualTo(dev.sandboxmetrics.snapshot.Registration.EMPTY);
-      assertThat(server.requests).containsExactly("{\"method\":\"Metrics.GetRegisteredMetrics\",\"arg\":{}}");
     }
   }
 }

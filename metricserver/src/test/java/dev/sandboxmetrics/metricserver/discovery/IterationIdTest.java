@@ -2,6 +2,7 @@ package dev.sandboxmetrics.metricserver.discovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import org.junit.jupiter.api.Test;
@@ -15,34 +16,34 @@ class IterationIdTest {
   @Test
   void workedExampleOfTheSpecGivesRunscsValue() {
     Instant created = t("2023-01-25T15:46:50.469403696-08:00");
-    assertThat(IterationId.goUtcString(created)).isEqualTo("2023-01-25 23:46:50.469403696 +0000 UTC");
+    assertThat(RunscTime.formatGoString(created)).isEqualTo("2023-01-25 23:46:50.469403696 +0000 UTC");
     assertThat(IterationId.of("32beefcafe", created)).isEqualTo("23izhfp6n11ed");
   }
 
   @Test
   void wholeSecondsHaveNoFraction() {
     Instant created = t("2023-01-25T15:46:50-08:00");
-    assertThat(IterationId.goUtcString(created)).isEqualTo("2023-01-25 23:46:50 +0000 UTC");
+    assertThat(RunscTime.formatGoString(created)).isEqualTo("2023-01-25 23:46:50 +0000 UTC");
     assertThat(IterationId.of("32beefcafe", created)).isEqualTo("1r08cu02rq6q4");
   }
 
   @Test
   void trailingZerosOfTheFractionAreDropped() {
     Instant created = t("2023-01-25T23:46:50.469400000Z");
-    assertThat(IterationId.goUtcString(created)).isEqualTo("2023-01-25 23:46:50.4694 +0000 UTC");
+    assertThat(RunscTime.formatGoString(created)).isEqualTo("2023-01-25 23:46:50.4694 +0000 UTC");
     assertThat(IterationId.of("32beefcafe", created)).isEqualTo("1a3r910nctd8h");
   }
 
   @Test
   void oneNanosecondKeepsAllNineDigits() {
     Instant created = t("2024-02-29T00:00:00.000000001Z");
-    assertThat(IterationId.goUtcString(created)).isEqualTo("2024-02-29 00:00:00.000000001 +0000 UTC");
+    assertThat(RunscTime.formatGoString(created)).isEqualTo("2024-02-29 00:00:00.000000001 +0000 UTC");
     assertThat(IterationId.of("sb", created)).isEqualTo("19ue7j6bp110k");
   }
 
   @Test
   void goZeroTimeOfAStateFileWithoutCreatedAt() {
-    assertThat(IterationId.goUtcString(StateFileParser.GO_ZERO_TIME)).isEqualTo("0001-01-01 00:00:00 +0000 UTC");
-    assertThat(IterationId.of("s1", StateFileParser.GO_ZERO_TIME)).isEqualTo("2fgmjtmc21qhz");
+    assertThat(RunscTime.formatGoString(RunscTime.GO_ZERO_TIME)).isEqualTo("0001-01-01 00:00:00 +0000 UTC");
+    assertThat(IterationId.of("s1", RunscTime.GO_ZERO_TIME)).isEqualTo("2fgmjtmc21qhz");
   }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** Which sandbox gets which meta line (runsc-compat.md section 8). */
+/** Which sandbox gets which meta line (docs/runsc-protocol.md section 8). */
 class MetaMetricsTest {
   private static final Instant NOW = Instant.parse("2026-01-02T03:04:05Z");
   private static final Snapshot DATA = new Snapshot(NOW, List.of());

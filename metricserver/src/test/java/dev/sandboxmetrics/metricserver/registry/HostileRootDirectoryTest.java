@@ -40,6 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * sandbox, be read twice while unchanged, or flood the log.
  */
 @Timeout(120)
+@SuppressWarnings("try") // FdLimit is held open, not referenced, while a load runs out of descriptors
 class HostileRootDirectoryTest {
   private static final String ADDRESS = "localhost:1337";
   private static final Registration REGISTRATION = new Registration(

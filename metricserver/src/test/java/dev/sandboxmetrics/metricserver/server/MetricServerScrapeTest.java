@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -186,12 +187,15 @@ class MetricServerScrapeTest {
   void lockedStateFileIsSkippedUntilReleased() throws Exception {
     Simulator sim = simulator(TCP);
     SimulatedSandbox busy = sim.createRunning(healthy("busy"));
-    try (Flock lock = Flock.lock(busy.lockFile())) {
-      MetricServer server = server(TCP);
+    Flock lock = Flock.lock(busy.lockFile());
+    MetricServer server;
+    try {
+      server = server(TCP);
       assertThat(sandboxesWithMeta(scrape(server), "sandbox_presence")).isEmpty();
+    } finally {
       lock.close();
-      assertThat(sandboxesWithMeta(scrape(server), "sandbox_presence")).containsExactly("busy");
     }
+    assertThat(sandboxesWithMeta(scrape(server), "sandbox_presence")).containsExactly("busy");
   }
 
   @Test
@@ -362,16 +366,17 @@ class MetricServerScrapeTest {
     Path pidFile = tmp.resolve("server.pid");
     Simulator sim = simulator(socket);
     sim.createRunning(healthy("ok"));
-    sim.createRunning(SandboxSpec.builder("stuck").fault(Fault.STALL).build());
+    SimulatedSandbox stuck = sim.createRunning(SandboxSpec.builder("stuck").fault(Fault.STALL).build());
     MetricServer server = server(MetricServerOptions.of(root().toString(), socket).withPidFile(pidFile));
     UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
 
     try (RawHttp idle = RawHttp.connect(address); RawHttp exporting = RawHttp.connect(address)) {
       assertThat(idle.request("GET", "/runsc-metrics/pid", null).status()).isEqualTo(200);
       exporting.send("GET", "/metrics", null); // waits for "stuck" until the per-sandbox timeout
-      Thread.sleep(300);
+      // The export is running once the server has connected to the stalled sandbox.
+      await("the export to reach the stalled sandbox", () -> stuck.openConnections() > 0);
       server.shutdownAsync(MetricServer.Termination.REQUESTED);
-      Thread.sleep(300);
+      await("the server to start shutting down", server::isShuttingDown);
 
       RawHttp.Response refused = idle.request("GET", "/metrics", null);
       assertThat(refused.status()).isEqualTo(503);
@@ -384,6 +389,15 @@ class MetricServerScrapeTest {
     assertThat(server.awaitTermination()).isEqualTo(MetricServer.Termination.REQUESTED);
     assertThat(Path.of(socket)).doesNotExist();
     assertThat(pidFile).doesNotExist();
+  }
+
+  /** Polls {@code condition} until it holds; fails naming {@code what} after 20 s. */
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
+      Thread.sleep(10);
+    }
   }
 
   private static List<String> dataMetricNames(String text) {

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * metrics, and a corrupt state file.
  */
 @Timeout(120)
+@SuppressWarnings("try") // resources held open for the duration of a block, not referenced in it
 class StatusPageTest {
   private static final String TCP = "127.0.0.1:0";
   private static final ObjectMapper JSON = new ObjectMapper();

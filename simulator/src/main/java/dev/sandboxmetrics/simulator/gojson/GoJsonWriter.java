@@ -21,7 +21,7 @@ import java.io.OutputStream;
 import java.time.ZoneId;
 
 /**
- * Writes the runsc JSON shapes (runsc-compat.md section 4) the way a sandbox's Go code encodes them: struct
+ * Writes the runsc JSON shapes (docs/runsc-protocol.md section 4) the way a sandbox's Go code encodes them: struct
  * field order, {@code omitempty} where gVisor's structs have it, protobuf enums as numbers, map keys sorted,
  * {@code <>&} escaped, Go's float and time spelling.
  *

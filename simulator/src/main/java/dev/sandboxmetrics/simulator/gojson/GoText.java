@@ -1,10 +1,9 @@
 package dev.sandboxmetrics.simulator.gojson;
 
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
 
 /**
  * How Go's encoding/json spells a time and a float64, so that the simulator's bytes are the bytes a real
@@ -16,46 +15,17 @@ public final class GoText {
 
   /**
    * Go's {@code time.RFC3339Nano} ({@code 2006-01-02T15:04:05.999999999Z07:00}), what {@code time.Time}
-   * marshals to: the fraction loses its trailing zeros (and its dot when it is zero), and a zero offset is
-   * written {@code Z}.
+   * marshals to; written by {@link RunscTime}, the project's one place for Go's time formats.
    */
   public static String rfc3339Nano(Instant instant, ZoneId zone) {
-    ZonedDateTime t = instant.atZone(zone);
-    StringBuilder b = new StringBuilder(40);
-    pad(b, t.getYear(), 4).append('-');
-    pad(b, t.getMonthValue(), 2).append('-');
-    pad(b, t.getDayOfMonth(), 2).append('T');
-    pad(b, t.getHour(), 2).append(':');
-    pad(b, t.getMinute(), 2).append(':');
-    pad(b, t.getSecond(), 2);
-    int nanos = t.getNano();
-    if (nanos != 0) {
-      int digits = 9;
-      while (nanos % 10 == 0) {
-        nanos /= 10;
-        digits--;
-      }
-      b.append('.');
-      pad(b, nanos, digits);
-    }
-    ZoneOffset offset = t.getOffset();
-    int seconds = offset.getTotalSeconds();
-    if (seconds == 0) {
-      b.append('Z');
-    } else {
-      b.append(seconds < 0 ? '-' : '+');
-      int abs = Math.abs(seconds);
-      pad(b, abs / 3600, 2).append(':');
-      pad(b, (abs / 60) % 60, 2);
-    }
-    return b.toString();
+    return RunscTime.formatRfc3339Nano(instant, zone);
   }
 
   /**
    * A float64 as encoding/json writes it: shortest round-trip digits, plain notation for magnitudes in
    * [1e-6, 1e21), exponent notation otherwise with Go's spelling ({@code 1e+21}, {@code 1.5e-7}). Go
    * cannot encode infinities or NaN; for those we write the tokens {@code Infinity}, {@code -Infinity} and
-   * {@code NaN}, which our client accepts (runsc-compat.md section 4).
+   * {@code NaN}, which our client accepts (docs/runsc-protocol.md section 4).
    */
   public static String float64(double f) {
     if (Double.isNaN(f)) {
@@ -91,13 +61,5 @@ public final class GoText {
     }
     b.append(absExp);
     return b.toString();
-  }
-
-  private static StringBuilder pad(StringBuilder b, int value, int width) {
-    String s = Integer.toString(value);
-    for (int i = s.length(); i < width; i++) {
-      b.append('0');
-    }
-    return b.append(s);
   }
 }

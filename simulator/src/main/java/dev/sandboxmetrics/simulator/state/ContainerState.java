@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Everything a runsc state file says about one container, in the terms runsc uses (runsc-compat.md section
+ * Everything a runsc state file says about one container, in the terms runsc uses (docs/runsc-protocol.md section
  * 2). The simulator fills one per container and hands it to {@link StateFiles#write}.
  *
  * @param status creating, created, running, stopped or paused

@@ -3,15 +3,17 @@ package dev.sandboxmetrics.simulator.workload;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
 import dev.sandboxmetrics.simulator.gojson.GoText;
-import dev.sandboxmetrics.simulator.gojson.ResourceJson;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.json.RunscJson;
+import dev.sandboxmetrics.snapshot.json.RunscJsonException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -20,16 +22,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The {@code bench} profile: the project's benchmark workload ({@code testdata/bench/}, bundled as
- * resources): 175 data points (160 counters, 13 gauges, 2 histograms of 22 buckets), the same values on
+ * The {@code bench} profile: the project's benchmark workload ({@code testdata/bench/}, which the build
+ * bundles into this module's jar): 175 data points (160 counters, 13 gauges, 2 histograms of 22 buckets), the same values on
  * every call with a fresh time. Replies are assembled from pre-encoded data points, so that a thousand
  * simulated sandboxes cost the benchmark's machine little CPU.
+ *
+ * <p>Also the one loader of that workload for the JMH benchmarks ({@link #registrationJson},
+ * {@link #snapshotJson}), so that they and the simulator measure the same bytes.
  */
 public final class BenchWorkload extends Workload {
-  private static final Registration REGISTRATION =
-      ResourceJson.readRegistration(BenchWorkload.class, "registration-175.json");
-  private static final Snapshot SNAPSHOT =
-      ResourceJson.readSnapshot(BenchWorkload.class, "snapshot-175.json");
+  private static final String REGISTRATION_FILE = "registration-175.json";
+  private static final String SNAPSHOT_FILE = "snapshot-175.json";
+  private static final Registration REGISTRATION = decode(REGISTRATION_FILE, RunscJson::readRegistration);
+  private static final Snapshot SNAPSHOT = decode(SNAPSHOT_FILE, RunscJson::readSnapshot);
   private static final byte[][] ENCODED = encodeAll(SNAPSHOT.data());
   private static final byte[] PREFIX =
       "{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"when\":\"".getBytes(StandardCharsets.UTF_8);
@@ -41,6 +46,42 @@ public final class BenchWorkload extends Workload {
   private List<DataPoint> points = SNAPSHOT.data();
   private byte[][] encoded = ENCODED;
   private byte[] allPoints;
+
+  /** {@code testdata/bench/registration-175.json}, as bundled. */
+  public static byte[] registrationJson() {
+    return resource(REGISTRATION_FILE);
+  }
+
+  /** {@code testdata/bench/snapshot-175.json}, as bundled. */
+  public static byte[] snapshotJson() {
+    return resource(SNAPSHOT_FILE);
+  }
+
+  private static byte[] resource(String name) {
+    try (InputStream in = BenchWorkload.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("the simulator's jar lacks its resource " + name);
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the simulator's resource " + name, e);
+    }
+  }
+
+  /** A decoder of {@link RunscJson}. */
+  private interface Decoder<T> {
+    T decode(byte[] json, int off, int len) throws RunscJsonException;
+  }
+
+  // The bundled files are ours and valid; the codec the product uses reads them.
+  private static <T> T decode(String file, Decoder<T> decoder) {
+    byte[] json = resource(file);
+    try {
+      return decoder.decode(json, 0, json.length);
+    } catch (RunscJsonException e) {
+      throw new IllegalStateException(file + " does not decode: " + e.getMessage(), e);
+    }
+  }
 
   @Override
   public Registration registration() {

@@ -18,9 +18,12 @@ import java.io.OutputStream;
 import java.util.Objects;
 
 /**
- * The codec for the JSON shapes runsc speaks (runsc-compat.md section 4): snapshots, registrations, uRPC
- * calls and replies. The metric server's control client decodes replies with it, the state-file reader
- * decodes registrations, and the simulator encodes everything a real sandbox would send.
+ * The codec for the JSON shapes runsc speaks (docs/runsc-protocol.md section 4): it encodes uRPC calls and
+ * decodes snapshots, registrations and replies. Both control-socket clients (the metric server's and
+ * export-metrics') encode their calls and decode the replies with it, and the state-file reader decodes
+ * registrations. Nothing in the product writes the sandbox's side: tests do, with {@code RunscReplies} (the
+ * snapshot module's test jar), and the simulator, which plays the sandbox, with its own Go-faithful
+ * {@code simulator/gojson/GoJsonWriter}.
  *
  * <p>Decoding is strict about shapes and lenient about unknown members (skipped, as Go does). Every
  * malformed input gives a {@link RunscJsonException} naming the path and the line/column, never another
@@ -31,7 +34,7 @@ import java.util.Objects;
  * counts as absent. Floats may also be the tokens {@code Infinity}, {@code -Infinity}, {@code NaN} or the
  * strings {@code "+Inf"}, {@code "-Inf"}, {@code "Inf"}, {@code "NaN"}, {@code "Infinity"},
  * {@code "-Infinity"}. A number with both int and float set is rejected unless the caller asks for
- * {@link BothSetPolicy#INT_WINS}: our model cannot hold both, so the strict decoder is where runsc-compat's
+ * {@link BothSetPolicy#INT_WINS}: our model cannot hold both, so the strict decoder is where runsc-protocol.md's
  * "never both set" rule is enforced for everything a sandbox sends; the verifier never sees such a value.
  *
  * <p>All parsers and generators come from one {@link JsonFactory} configured here: non-numeric numbers on,
@@ -76,8 +79,8 @@ public final class RunscJson {
   }
 
   /**
-   * A parser over a stream, configured for runsc JSON: e.g. for the simulator's control server, which reads
-   * several calls from one connection with {@link #readCall}. Closing the parser does not close the stream.
+   * A parser over a stream, configured for runsc JSON, for the decoders that take a parser. Closing the
+   * parser does not close the stream.
    */
   public static JsonParser createParser(InputStream in) throws IOException {
     return FACTORY.createParser(in);
@@ -180,35 +183,6 @@ public final class RunscJson {
     return new ExportReply(reply.success(), reply.err(), reply.result());
   }
 
-  /** Decodes a reply to {@code Metrics.GetRegisteredMetrics}; a successful one must carry a registration. */
-  public static RegisteredMetricsReply readRegisteredMetricsReply(byte[] json, int off, int len)
-      throws RunscJsonException {
-    RunscJsonReader.Reply<Registration> reply =
-        decodeBytes(
-            json,
-            off,
-            len,
-            BothSetPolicy.REJECT,
-            r -> r.reply(r.nextToken(), "RegisteredMetrics", rr -> rr.registration(rr.current())));
-    return new RegisteredMetricsReply(reply.success(), reply.err(), reply.result());
-  }
-
-  /**
-   * Reads the next call from a stream of calls (several per connection), or returns null at the end of the
-   * stream. The parser must come from {@link #createParser} (or share its settings) and be positioned
-   * before the call: fresh, or just after the previous one. A missing {@code method} reads as "", which a
-   * server answers as an unknown method, as runsc's does.
-   */
-  public static UrpcCall readCall(JsonParser parser) throws RunscJsonException, IOException {
-    return RunscJsonReader.decodeValue(
-        parser,
-        BothSetPolicy.REJECT,
-        r -> {
-          JsonToken t = r.nextToken();
-          return t == null ? null : r.call(t);
-        });
-  }
-
   // The scrape path tries FastSnapshotReader first; whatever it does not vouch for, the reader decides, so
   // acceptance and error messages stay the reader's. A bug in the fast path must not cost a scrape or
   // escape as an unchecked exception: it, too, falls back to the reader (tests call the fast path directly).
@@ -245,18 +219,6 @@ public final class RunscJson {
 
   // ---- encoding ----
 
-  public static void writeSnapshot(OutputStream out, Snapshot snapshot) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.snapshot(g, snapshot);
-    }
-  }
-
-  public static void writeRegistration(OutputStream out, Registration registration) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.registration(g, registration);
-    }
-  }
-
   /**
    * Writes {@code {"method":M,"arg":{"only_metrics":RE}}} for {@code Metrics.Export} ({@code only_metrics} is
    * written even when empty: runsc's struct has no omitempty), and {@code {"method":M,"arg":{}}} for any
@@ -271,48 +233,6 @@ public final class RunscJson {
         g.writeStringField("only_metrics", onlyMetrics == null ? "" : onlyMetrics);
       }
       g.writeEndObject();
-      g.writeEndObject();
-    }
-  }
-
-  /** Writes {@code {"success":true,"err":"","result":{"snapshot":...}}}. */
-  public static void writeExportReply(OutputStream out, Snapshot snapshot) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.replyStart(g, true, "");
-      g.writeStartObject();
-      g.writeFieldName("snapshot");
-      if (snapshot == null) {
-        g.writeNull();
-      } else {
-        RunscJsonWriter.snapshot(g, snapshot);
-      }
-      g.writeEndObject();
-      g.writeEndObject();
-    }
-  }
-
-  /** Writes {@code {"success":true,"err":"","result":{"RegisteredMetrics":...}}}. */
-  public static void writeRegisteredMetricsReply(OutputStream out, Registration registration)
-      throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.replyStart(g, true, "");
-      g.writeStartObject();
-      g.writeFieldName("RegisteredMetrics");
-      if (registration == null) {
-        g.writeNull();
-      } else {
-        RunscJsonWriter.registration(g, registration);
-      }
-      g.writeEndObject();
-      g.writeEndObject();
-    }
-  }
-
-  /** Writes {@code {"success":false,"err":MESSAGE,"result":null}}. */
-  public static void writeErrorReply(OutputStream out, String err) throws IOException {
-    try (JsonGenerator g = generator(out)) {
-      RunscJsonWriter.replyStart(g, false, err);
-      g.writeNull();
       g.writeEndObject();
     }
   }

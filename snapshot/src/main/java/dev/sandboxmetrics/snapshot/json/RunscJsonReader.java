@@ -590,40 +590,6 @@ final class RunscJsonReader {
 
   // ---- uRPC ----
 
-  UrpcCall call(JsonToken t) throws IOException, RunscJsonException {
-    requireObject(t);
-    String method = "";
-    String onlyMetrics = "";
-    for (String f = p.nextFieldName(); f != null; f = p.nextFieldName()) {
-      enter(f);
-      JsonToken v = p.nextToken();
-      switch (f) {
-        case "method":
-          method = string(v);
-          break;
-        case "arg":
-          if (v != JsonToken.VALUE_NULL) {
-            requireObject(v);
-            for (String a = p.nextFieldName(); a != null; a = p.nextFieldName()) {
-              enter(a);
-              JsonToken av = p.nextToken();
-              if (a.equals("only_metrics")) {
-                onlyMetrics = string(av);
-              } else {
-                skip(av);
-              }
-              leave();
-            }
-          }
-          break;
-        default:
-          skip(v);
-      }
-      leave();
-    }
-    return new UrpcCall(method, onlyMetrics);
-  }
-
   /** Reads {@code {"success":..,"err":..,"result":{MEMBER: ...}}}, with {@code resultBody} reading MEMBER. */
   <T> Reply<T> reply(JsonToken t, String member, Body<T> resultBody) throws IOException, RunscJsonException {
     requireObject(t);

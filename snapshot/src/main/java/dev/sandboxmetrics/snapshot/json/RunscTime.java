@@ -3,12 +3,14 @@ package dev.sandboxmetrics.snapshot.json;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.time.ZoneId;
 import java.time.ZoneOffset;
 
 /**
  * Times as runsc writes them: RFC 3339 with up to nanoseconds in JSON (Go's {@code time.Time} MarshalJSON),
  * and Go's {@code time.Time.String()} form in comments and in the {@code iteration} hash. Used by the codec
- * for a snapshot's {@code when}, and by anyone else who reads runsc's times (state files' {@code createdAt}).
+ * for a snapshot's {@code when}, by the text writer for the times in its comments, and by the verifier's
+ * messages.
  *
  * <p>Parsing is hand-written rather than a {@code DateTimeFormatter} because it runs once per snapshot on the
  * scrape path and must say precisely what is wrong with a bad value.
@@ -114,13 +116,37 @@ public final class RunscTime {
    * @throws IllegalArgumentException for years outside 0..9999, which Go refuses to encode too
    */
   public static String formatRfc3339Nano(Instant t) {
-    StringBuilder sb = new StringBuilder(30);
-    LocalDateTime d = utc(t);
+    return formatRfc3339Nano(t, ZoneOffset.UTC);
+  }
+
+  /**
+   * Formats like Go's {@code time.Time} MarshalJSON of a time in {@code zone} ({@code time.RFC3339Nano}): the
+   * local date and time, the fraction as above, then {@code Z} for a zero offset, else {@code +hh:mm} or
+   * {@code -hh:mm}. The simulator writes state files' times this way, as runsc does in the host's zone.
+   *
+   * @throws IllegalArgumentException for local years outside 0..9999, which Go refuses to encode too
+   */
+  public static String formatRfc3339Nano(Instant t, ZoneId zone) {
+    ZoneOffset offset = zone.getRules().getOffset(t);
+    LocalDateTime d = LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), offset);
+    if (d.getYear() < MIN_YEAR || d.getYear() > MAX_YEAR) {
+      throw new IllegalArgumentException("year outside of range [0,9999]: " + t);
+    }
+    StringBuilder sb = new StringBuilder(36);
     appendDate(sb, d);
     sb.append('T');
     appendClock(sb, d);
     appendFraction(sb, d.getNano());
-    return sb.append('Z').toString();
+    int seconds = offset.getTotalSeconds();
+    if (seconds == 0) {
+      return sb.append('Z').toString();
+    }
+    sb.append(seconds < 0 ? '-' : '+');
+    int abs = Math.abs(seconds);
+    pad(sb, abs / 3600, 2);
+    sb.append(':');
+    pad(sb, (abs / 60) % 60, 2);
+    return sb.toString();
   }
 
   /**
@@ -136,14 +162,6 @@ public final class RunscTime {
     appendClock(sb, d);
     appendFraction(sb, d.getNano());
     return sb.append(" +0000 UTC").toString();
-  }
-
-  private static LocalDateTime utc(Instant t) {
-    LocalDateTime d = LocalDateTime.ofEpochSecond(t.getEpochSecond(), t.getNano(), ZoneOffset.UTC);
-    if (d.getYear() < MIN_YEAR || d.getYear() > MAX_YEAR) {
-      throw new IllegalArgumentException("year outside of range [0,9999]: " + t);
-    }
-    return d;
   }
 
   private static void appendDate(StringBuilder sb, LocalDateTime d) {

@@ -1,10 +1,11 @@
 package dev.sandboxmetrics.snapshot.json;
 
 /**
- * A decoded uRPC call as a sandbox's control server reads it: {@code {"method":"Metrics.Export","arg":{...}}}.
- * {@code onlyMetrics} is the {@code only_metrics} member of {@code arg} ("" when absent).
+ * The uRPC methods our control-socket clients call (docs/runsc-protocol.md section 3); {@link RunscJson#writeCall}
+ * encodes a call to one of them.
  */
-public record UrpcCall(String method, String onlyMetrics) {
+public final class UrpcCall {
   public static final String EXPORT = "Metrics.Export";
-  public static final String GET_REGISTERED_METRICS = "Metrics.GetRegisteredMetrics";
+
+  private UrpcCall() {}
 }

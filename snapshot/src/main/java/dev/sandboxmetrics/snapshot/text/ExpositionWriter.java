@@ -5,15 +5,14 @@ import java.io.OutputStream;
 import java.util.List;
 
 /**
- * Renders snapshots in one exposition format. Adding a format means adding an implementation, not
- * editing a switch.
+ * Renders snapshots in an exposition format: what {@code MetricsEndpoint} writes a scrape's body with. The one
+ * implementation is {@link PrometheusTextWriter}, the text format runsc serves; there is no content
+ * negotiation (runsc has none, and every Prometheus client reads the text format), so the server ignores
+ * the request's Accept header.
  */
 public interface ExpositionWriter {
   /** The HTTP Content-Type of what {@link #write} produces. */
   String contentType();
-
-  /** True when a client sending this Accept header (may be null) can read this format. */
-  boolean accepts(String acceptHeader);
 
   /**
    * Writes the comment header (each of its lines after {@code "# "}), then every metric of every snapshot,

@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The Prometheus text format 0.0.4 as runsc writes it (runsc-compat.md section 8): the body of
+ * The Prometheus text format 0.0.4 as runsc writes it (docs/runsc-protocol.md section 8): the body of
  * metric-server's {@code /metrics} and the output of {@code export-metrics}. Sample lines, blank lines and
  * their order are byte for byte gVisor's ({@code pkg/prometheus}), with gVisor's rendering bugs fixed:
  * escaping follows the Prometheus format, every 64-bit integer prints correctly, HELP/TYPE are written
@@ -45,12 +45,6 @@ public final class PrometheusTextWriter implements ExpositionWriter {
   @Override
   public String contentType() {
     return CONTENT_TYPE;
-  }
-
-  @Override
-  public boolean accepts(String acceptHeader) {
-    // The text format is what every Prometheus client falls back to.
-    return true;
   }
 
   /**

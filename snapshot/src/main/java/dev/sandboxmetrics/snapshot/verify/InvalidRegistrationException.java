@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.snapshot.verify;
 
-/** A sandbox's registration breaks a rule (runsc-compat.md section 5): none of its snapshots can be trusted. */
+/** A sandbox's registration breaks a rule (docs/runsc-protocol.md section 5): none of its snapshots can be trusted. */
 public final class InvalidRegistrationException extends Exception {
   private static final long serialVersionUID = 1L;
 

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * Checks a sandbox's snapshots against its trusted registration and against the last snapshot it accepted
- * (runsc-compat.md section 5). The metric server keeps one verifier per sandbox incarnation and runs every
+ * (docs/runsc-protocol.md section 5). The metric server keeps one verifier per sandbox incarnation and runs every
  * exported snapshot through it before serving it; a rejected snapshot leaves its memory unchanged, so one bad
  * export does not poison the next. Thread-safe: calls are serialized.
  *

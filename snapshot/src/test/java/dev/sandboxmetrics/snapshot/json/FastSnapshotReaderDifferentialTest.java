@@ -250,7 +250,7 @@ class FastSnapshotReaderDifferentialTest {
     }
     assertThat(result).hasSizeGreaterThanOrEqualTo(3);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeSnapshot(out, RunscJson.readSnapshotWithReader(result.get(0), 0, result.get(0).length,
+    RunscReplies.writeSnapshot(out, RunscJson.readSnapshotWithReader(result.get(0), 0, result.get(0).length,
         RunscJson.BothSetPolicy.INT_WINS));
     result.add(out.toByteArray());
     return result;

@@ -47,8 +47,8 @@ class JsonValueFramerTest {
   @Test
   void framesARealReplyAndIsReadyForTheNextAfterReset() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeExportReply(out, new dev.sandboxmetrics.snapshot.Snapshot(Instant.now(), List.of()));
-    RunscJson.writeErrorReply(out, "nope");
+    RunscReplies.writeExportReply(out, new dev.sandboxmetrics.snapshot.Snapshot(Instant.now(), List.of()));
+    RunscReplies.writeErrorReply(out, "nope");
     byte[] both = out.toByteArray();
     JsonValueFramer framer = new JsonValueFramer();
     int end = framer.feed(both, 0, both.length);

@@ -132,7 +132,7 @@ class RunscJsonTest {
     assertThat(latency.units()).isEqualTo(MetricMetadata.UNITS_NANOSECONDS);
     assertThat(latency.distributionBucketLowerBounds()).hasSize(21).startsWith(0L, 101L);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeRegistration(out, r);
+    RunscReplies.writeRegistration(out, r);
     assertThat(RunscJson.readRegistration(out.toByteArray(), 0, out.size())).isEqualTo(r);
   }
 
@@ -185,7 +185,7 @@ class RunscJsonTest {
             List.of(new MetricField("op", List.of("read", "write"))), List.of(0L, 10L))),
         List.of());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeRegistration(out, r);
+    RunscReplies.writeRegistration(out, r);
     assertThat(out.toString(UTF_8)).isEqualTo(
         "{\"metrics\":[{\"name\":\"/fs/opens\",\"prometheus_name\":\"fs_opens\",\"cumulative\":true},"
             + "{\"name\":\"/lat\",\"prometheus_name\":\"lat_ns\",\"description\":\"Latency.\",\"sync\":true,"
@@ -197,40 +197,26 @@ class RunscJsonTest {
   // ---- uRPC ----
 
   @Test
-  void callsAreWrittenAsRunscWritesThemAndReadBackOneAfterAnother() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeCall(out, UrpcCall.EXPORT, "");
-    String export = out.toString(UTF_8);
-    RunscJson.writeCall(out, UrpcCall.GET_REGISTERED_METRICS, null);
-    RunscJson.writeCall(out, UrpcCall.EXPORT, "fs_.*");
-    assertThat(export).isEqualTo("{\"method\":\"Metrics.Export\",\"arg\":{\"only_metrics\":\"\"}}");
-    assertThat(out.toString(UTF_8)).contains("{\"method\":\"Metrics.GetRegisteredMetrics\",\"arg\":{}}");
-
-    try (JsonParser p = RunscJson.createParser(new ByteArrayInputStream(out.toByteArray()))) {
-      assertThat(RunscJson.readCall(p)).isEqualTo(new UrpcCall(UrpcCall.EXPORT, ""));
-      assertThat(RunscJson.readCall(p)).isEqualTo(new UrpcCall(UrpcCall.GET_REGISTERED_METRICS, ""));
-      assertThat(RunscJson.readCall(p)).isEqualTo(new UrpcCall(UrpcCall.EXPORT, "fs_.*"));
-      assertThat(RunscJson.readCall(p)).isNull();
-    }
+  void callsAreWrittenAsRunscWritesThem() throws Exception {
+    assertThat(call(UrpcCall.EXPORT, "")).isEqualTo("{\"method\":\"Metrics.Export\",\"arg\":{\"only_metrics\":\"\"}}");
+    assertThat(call(UrpcCall.EXPORT, null)).isEqualTo("{\"method\":\"Metrics.Export\",\"arg\":{\"only_metrics\":\"\"}}");
+    assertThat(call("Metrics.GetRegisteredMetrics", "ignored"))
+        .isEqualTo("{\"method\":\"Metrics.GetRegisteredMetrics\",\"arg\":{}}");
+    assertThat(call(UrpcCall.EXPORT, "fs_\"x\\.*"))
+        .isEqualTo("{\"method\":\"Metrics.Export\",\"arg\":{\"only_metrics\":\"fs_\\\"x\\\\.*\"}}");
   }
 
-  @Test
-  void callsWithUnknownMembersNullArgOrNoMethodAreRead() throws Exception {
-    String calls = "{\"arg\":{\"x\":[1,{\"y\":2}],\"only_metrics\":\"a\"},\"method\":\"M\",\"z\":null}"
-        + " {\"method\":\"N\",\"arg\":null}\n{}";
-    try (JsonParser p = RunscJson.createParser(new ByteArrayInputStream(calls.getBytes(UTF_8)))) {
-      assertThat(RunscJson.readCall(p)).isEqualTo(new UrpcCall("M", "a"));
-      assertThat(RunscJson.readCall(p)).isEqualTo(new UrpcCall("N", ""));
-      assertThat(RunscJson.readCall(p)).isEqualTo(new UrpcCall("", ""));
-      assertThat(RunscJson.readCall(p)).isNull();
-    }
+  private static String call(String method, String onlyMetrics) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    RunscJson.writeCall(out, method, onlyMetrics);
+    return out.toString(UTF_8);
   }
 
   @Test
   void exportRepliesRoundTrip() throws Exception {
     Snapshot s = new Snapshot(WHEN, List.of(DataPoint.of(OPENS, Labels.EMPTY, Value.ofInt(3))));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeExportReply(out, s);
+    RunscReplies.writeExportReply(out, s);
     assertThat(out.toString(UTF_8)).startsWith("{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{");
     assertThat(RunscJson.readExportReply(out.toByteArray(), 0, out.size()))
         .isEqualTo(new ExportReply(true, "", s));
@@ -239,26 +225,12 @@ class RunscJsonTest {
   @Test
   void errorRepliesCarryTheSandboxMessage() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeErrorReply(out, "bad regex \"(\"");
+    RunscReplies.writeErrorReply(out, "bad regex \"(\"");
     assertThat(out.toString(UTF_8))
         .isEqualTo("{\"success\":false,\"err\":\"bad regex \\\"(\\\"\",\"result\":null}");
     byte[] b = out.toByteArray();
     assertThat(RunscJson.readExportReply(b, 0, b.length))
         .isEqualTo(new ExportReply(false, "bad regex \"(\"", null));
-    assertThat(RunscJson.readRegisteredMetricsReply(b, 0, b.length))
-        .isEqualTo(new RegisteredMetricsReply(false, "bad regex \"(\"", null));
-  }
-
-  @Test
-  void registeredMetricsRepliesRoundTrip() throws Exception {
-    Registration r = new Registration(List.of(
-        new MetricMetadata("/fs/opens", "fs_opens", "Opens.", true, true, 0, 0, List.of(), List.of())),
-        List.of("start"));
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeRegisteredMetricsReply(out, r);
-    assertThat(out.toString(UTF_8)).startsWith("{\"success\":true,\"err\":\"\",\"result\":{\"RegisteredMetrics\":{");
-    assertThat(RunscJson.readRegisteredMetricsReply(out.toByteArray(), 0, out.size()))
-        .isEqualTo(new RegisteredMetricsReply(true, "", r));
   }
 
   @Test
@@ -395,7 +367,7 @@ class RunscJsonTest {
 
   private static String encode(Snapshot s) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    RunscJson.writeSnapshot(out, s);
+    RunscReplies.writeSnapshot(out, s);
     return out.toString(UTF_8);
   }
 

@@ -54,7 +54,7 @@ class RunscTimeTest {
 
   @Test
   void writesLikeGosTimeString() {
-    // The example of runsc-compat.md section 6: what runsc hashes into the iteration label.
+    // The example of docs/runsc-protocol.md section 6: what runsc hashes into the iteration label.
     assertThat(RunscTime.formatGoString(RunscTime.parseRfc3339("2023-01-25T15:46:50.469403696-08:00")))
         .isEqualTo("2023-01-25 23:46:50.469403696 +0000 UTC");
     assertThat(RunscTime.formatGoString(Instant.parse("2024-01-02T03:04:05Z")))

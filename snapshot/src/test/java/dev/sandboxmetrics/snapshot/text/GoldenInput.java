@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -126,8 +125,7 @@ final class GoldenInput {
       return Labels.EMPTY;
     }
     Map<String, String> map = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : node.properties()) {
       map.put(e.getKey(), e.getValue().asText());
     }
     return Labels.of(map);

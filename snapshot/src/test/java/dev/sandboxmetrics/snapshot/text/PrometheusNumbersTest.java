@@ -23,7 +23,7 @@ class PrometheusNumbersTest {
     assertThat(text(Value.ofInt(9))).isEqualTo("9");
     assertThat(text(Value.ofInt(10))).isEqualTo("10");
     assertThat(text(Value.ofInt(999_999_999_999_999_999L))).isEqualTo("999999999999999999");
-    // gVisor prints these two as an empty string; runsc-compat.md section 8.
+    // gVisor prints these two as an empty string; docs/runsc-protocol.md section 8.
     assertThat(text(Value.ofInt(1_000_000_000_000_000_000L))).isEqualTo("1000000000000000000");
     assertThat(text(Value.ofInt(-1_000_000_000_000_000_000L))).isEqualTo("-1000000000000000000");
     assertThat(text(Value.ofInt(Long.MAX_VALUE))).isEqualTo("9223372036854775807");

@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * with the line we print instead.
  */
 class PrometheusTextWriterGoldenTest {
-  /** Per case: gVisor's wrong line, and ours. runsc-compat.md section 8: integers from 10^18 print empty. */
+  /** Per case: gVisor's wrong line, and ours. docs/runsc-protocol.md section 8: integers from 10^18 print empty. */
   private static final Map<String, Map<String, String>> KNOWN_GVISOR_BUGS = Map.of(
       "01_single_basic", Map.of(
           "runsc_big_counter{iteration=\"it-1\",namespace_name=\"default\",pod_name=\"web-0\",sandbox=\"abc123\","

@@ -27,7 +27,7 @@ import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
-/** Every rule of runsc-compat.md section 5, each failing a registration or a snapshot for its reason. */
+/** Every rule of docs/runsc-protocol.md section 5, each failing a registration or a snapshot for its reason. */
 class VerifierTest {
   private static final Instant NOW = Instant.parse("2024-01-02T03:04:05.678Z");
 

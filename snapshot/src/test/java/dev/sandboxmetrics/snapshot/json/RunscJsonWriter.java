@@ -15,8 +15,9 @@ import java.io.IOException;
 
 /**
  * Writes the model as gVisor's Go structs come out of {@code encoding/json}: members in struct order, and
- * omitted exactly where the struct tags say {@code omitempty} (runsc-compat.md section 4). The simulator
- * speaks to our metric server through these; {@link RunscJson} is the only caller.
+ * omitted exactly where the struct tags say {@code omitempty} (docs/runsc-protocol.md section 4). A test
+ * fixture: tests build replies and registrations with it through {@link RunscReplies}, its only caller; the
+ * simulator has its own writer ({@code simulator/gojson/GoJsonWriter}).
  *
  * <p>Where we differ from Go on purpose: non-finite floats are written as the bare tokens {@code Infinity},
  * {@code -Infinity}, {@code NaN} (Go cannot encode them at all and fails the whole reply); floats use Java's
