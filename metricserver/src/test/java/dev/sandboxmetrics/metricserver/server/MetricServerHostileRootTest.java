@@ -5,6 +5,7 @@ import static dev.sandboxmetrics.metricserver.testing.Scrapes.metaValue;
 import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithMeta;
 import static dev.sandboxmetrics.metricserver.testing.Scrapes.samples;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
 import dev.sandboxmetrics.posix.Flock;
@@ -75,10 +76,10 @@ class MetricServerHostileRootTest {
     Path victim = Files.writeString(tmp.resolve("victim"), "keep me");
     Path pidFile = Files.createSymbolicLink(tmp.resolve("server.pid"), victim);
     Path socket = tmp.resolve("metrics.sock");
-    org.assertj.core.api.Assertions.assertThatThrownBy(
+    assertThatThrownBy(
             () -> MetricServer.start(MetricServerOptions.of(root.toString(), socket.toString()).withPidFile(pidFile)))
         .isInstanceOf(StartupException.class)
-        .hasMessageContaining("cannot write PID to file")
+        .hasMessageContaining("cannot write the --pid-file")
         .hasMessageContaining("symbolic link");
     assertThat(Files.readString(victim)).isEqualTo("keep me");
     assertThat(socket).doesNotExist();
