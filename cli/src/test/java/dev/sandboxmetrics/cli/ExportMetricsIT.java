@@ -133,6 +133,15 @@ class ExportMetricsIT {
     assertThat(r.err()).startsWith("sandbox-metrics: --sandbox-metrics-filter: invalid regular expression \"(\"");
   }
 
+  @Test
+  void nestedRepeatBombIsAUsageErrorAsInRunsc() throws Exception {
+    running(SandboxSpec.builder("s1"));
+    Cli.Result r = export("--sandbox-metrics-filter=((a{1000}){1000}){3}", "s1");
+    assertThat(r.exit()).as(r.toString()).isEqualTo(2);
+    assertThat(r.errLines()).hasSize(1);
+    assertThat(r.err()).contains("invalid repeat count");
+  }
+
   // ---- container IDs ----
 
   @Test
