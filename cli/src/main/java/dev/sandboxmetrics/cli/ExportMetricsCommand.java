@@ -67,7 +67,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
   static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   static final String DEFAULT_FILTER = "";
   static final String DEFAULT_TIMEOUT_FLAG = "10s";
-  static final String DEFAULT_MAX_REPLY_BYTES = "67108864";
+  static final String DEFAULT_MAX_REPLY_BYTES = "8388608";
   private static final long LOCK_RETRY_MILLIS = 25;
 
   @ParentCommand Main global;
@@ -88,7 +88,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
   Duration timeout;
 
   @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = DEFAULT_MAX_REPLY_BYTES,
-      description = "Largest reply accepted from the sandbox (default: ${DEFAULT-VALUE}, 64 MiB).")
+      description = "Largest reply accepted from the sandbox (default: ${DEFAULT-VALUE}, 8 MiB).")
   int maxReplyBytes;
 
   @Option(names = "--verify", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",

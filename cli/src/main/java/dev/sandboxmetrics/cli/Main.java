@@ -85,7 +85,7 @@ public final class Main implements Callable<Integer> {
       "exporter-prefix", "sandbox-metrics-filter", "timeout", "max-reply-bytes", "verify",
       // metric-server
       "pid-file", "allow-profiling", "allow-unknown-root", "export-timeout", "sandbox-timeout",
-      "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level",
+      "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level", "max-reply-bytes-in-flight",
       // simulate and demo
       "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
       "oversized-bytes");

@@ -70,10 +70,15 @@ final class MetricServerCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   int maxParallelQueries;
 
-  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "67108864",
+  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "8388608",
       description = "(Not in runsc.) Largest reply accepted from one sandbox; a larger one counts as broken "
-          + "(default: ${DEFAULT-VALUE}, 64 MiB).")
+          + "(default: ${DEFAULT-VALUE}, 8 MiB: eight times the largest reply gVisor's metrics can make).")
   int maxReplyBytes;
+
+  @Option(names = "--max-reply-bytes-in-flight", paramLabel = "BYTES", defaultValue = "33554432",
+      description = "(Not in runsc.) Reply bytes held in memory at once across all sandboxes; more wait unread "
+          + "in their sockets (default: ${DEFAULT-VALUE}, 32 MiB; at least --max-reply-bytes).")
+  long maxReplyBytesInFlight;
 
   @Option(names = "--rescan-interval", paramLabel = "DURATION", converter = GoDurationConverter.class,
       defaultValue = "20s",
@@ -105,6 +110,10 @@ final class MetricServerCommand implements Callable<Integer> {
     if (maxReplyBytes < 1024) {
       throw CommandFailure.usage("--max-reply-bytes must be at least 1024, got " + maxReplyBytes, null);
     }
+    if (maxReplyBytesInFlight < maxReplyBytes) {
+      throw CommandFailure.usage("--max-reply-bytes-in-flight must be at least --max-reply-bytes (" + maxReplyBytes
+          + "), got " + maxReplyBytesInFlight, null);
+    }
     if (gzipLevel < 0 || gzipLevel > 9) {
       throw CommandFailure.usage("--gzip-level must be 0 to 9, got " + gzipLevel, null);
     }
@@ -124,6 +133,7 @@ final class MetricServerCommand implements Callable<Integer> {
             .withSandboxTimeout(sandboxTimeout)
             .withMaxParallelQueries(maxParallelQueries)
             .withMaxReplyBytes(maxReplyBytes)
+            .withMaxReplyBytesInFlight(maxReplyBytesInFlight)
             .withRescanInterval(rescanInterval)
             .withHttpTimeout(httpTimeout)
             .withGzipLevel(gzipLevel);

@@ -16,8 +16,19 @@ public final class MetricNameFilter {
   /** Keeps every metric; what an empty expression means. */
   public static final MetricNameFilter ALL = new MetricNameFilter("", null);
 
+  /** Names remembered per filter; a sandbox's names repeat across data points and sandboxes. */
+  private static final int MAX_REMEMBERED = 4096;
+  private static final int MAX_REMEMBERED_NAME_CHARS = 256;
+
   private final String expression;
   private final Pattern pattern;
+  /**
+   * Match results by name: the server checks every data point of every sandbox against the filter, and
+   * RE2/J's matcher costs time in proportion to the program (up to {@link BoundedRegex#MAX_PROGRAM_SIZE}),
+   * so each distinct name is matched once per filter. Bounded in entries and name length.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<String, Boolean> remembered =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private MetricNameFilter(String expression, Pattern pattern) {
     this.expression = expression;
@@ -53,7 +64,18 @@ public final class MetricNameFilter {
 
   /** True when the expression matches anywhere in the name. */
   public boolean matches(String name) {
-    return pattern == null || pattern.matcher(name).find();
+    if (pattern == null) {
+      return true;
+    }
+    Boolean known = remembered.get(name);
+    if (known != null) {
+      return known;
+    }
+    boolean match = pattern.matcher(name).find();
+    if (name.length() <= MAX_REMEMBERED_NAME_CHARS && remembered.size() < MAX_REMEMBERED) {
+      remembered.put(name, match);
+    }
+    return match;
   }
 
   @Override

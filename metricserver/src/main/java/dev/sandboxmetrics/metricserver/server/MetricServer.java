@@ -2,6 +2,7 @@ package dev.sandboxmetrics.metricserver.server;
 
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.control.ReplyBudget;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
 import dev.sandboxmetrics.metricserver.http.HttpServer;
@@ -97,7 +98,8 @@ public final class MetricServer implements AutoCloseable {
     this.scheduler = new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("sandbox-metrics-scheduler", true));
     this.scheduler.setRemoveOnCancelPolicy(true);
     this.registry = new SandboxRegistry(new RootDirectory(Path.of(options.rootDir())), options.rootDir(), address, options.allowUnknownRoot());
-    ControlSocketClient client = new ControlSocketClient(transport, group, options.maxReplyBytes());
+    ControlSocketClient client = new ControlSocketClient(
+        transport, group, options.maxReplyBytes(), new ReplyBudget(options.maxReplyBytesInFlight()));
     Collector collector =
         new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries());
     this.routes = new Routes(() -> shuttingDown);

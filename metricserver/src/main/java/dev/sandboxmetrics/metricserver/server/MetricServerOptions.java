@@ -26,7 +26,8 @@ public record MetricServerOptions(
     Duration rescanInterval,
     Duration httpTimeout,
     int gzipLevel,
-    List<String> extraListenAddresses) {
+    List<String> extraListenAddresses,
+    long maxReplyBytesInFlight) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -34,7 +35,17 @@ public record MetricServerOptions(
   /** runsc: each sandbox gets at least 8 s. */
   public static final Duration DEFAULT_SANDBOX_TIMEOUT = Duration.ofSeconds(8);
   public static final int DEFAULT_MAX_PARALLEL_QUERIES = 256;
-  public static final int DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024;
+  /**
+   * Eight times the largest reply gVisor's registered metrics can make (about 1 MiB with every field
+   * combination present and every number at its widest; {@code LargestRealReplyTest} builds it).
+   */
+  public static final int DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024;
+  /**
+   * Reply bytes held at once across all sandboxes: four replies at the maximum size, which with the rest of
+   * a scrape fits the shipped container's 128 MiB heap (256 MiB at MaxRAMPercentage=50). More replies than
+   * that at once wait, unread, in their sockets.
+   */
+  public static final long DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT = 4L * DEFAULT_MAX_REPLY_BYTES;
   /** runsc: the background scan runs every 20 s. */
   public static final Duration DEFAULT_RESCAN_INTERVAL = Duration.ofSeconds(20);
   /** runsc: HTTP read and write timeouts of one minute. */
@@ -58,6 +69,9 @@ public record MetricServerOptions(
       throw new IllegalArgumentException("gzip level must be 0 (no compression) to 9, got " + gzipLevel);
     }
     extraListenAddresses = extraListenAddresses == null ? List.of() : List.copyOf(extraListenAddresses);
+    // One reply at the maximum must always fit, or it could never complete.
+    maxReplyBytesInFlight = Math.max(maxReplyBytesInFlight <= 0 ? DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT
+        : maxReplyBytesInFlight, maxReplyBytes);
   }
 
   /** runsc's defaults for a root directory and an address. */
@@ -76,7 +90,8 @@ public record MetricServerOptions(
         DEFAULT_RESCAN_INTERVAL,
         DEFAULT_HTTP_TIMEOUT,
         DEFAULT_GZIP_LEVEL,
-        List.of());
+        List.of(),
+        DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -129,13 +144,18 @@ public record MetricServerOptions(
     return edit(b -> b.extraListenAddresses = v);
   }
 
+  /** Reply bytes held in memory at once across all sandboxes (at least {@link #maxReplyBytes}). */
+  public MetricServerOptions withMaxReplyBytesInFlight(long v) {
+    return edit(b -> b.maxReplyBytesInFlight = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
     change.accept(e);
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
-        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses);
+        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.maxReplyBytesInFlight);
   }
 
   private static final class Editable {
@@ -153,6 +173,7 @@ public record MetricServerOptions(
     Duration httpTimeout;
     int gzipLevel;
     List<String> extraListenAddresses;
+    long maxReplyBytesInFlight;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -169,6 +190,7 @@ public record MetricServerOptions(
       httpTimeout = o.httpTimeout;
       gzipLevel = o.gzipLevel;
       extraListenAddresses = o.extraListenAddresses;
+      maxReplyBytesInFlight = o.maxReplyBytesInFlight;
     }
   }
 }
