@@ -37,7 +37,7 @@ public record MetricServerOptions(
   public static final int DEFAULT_MAX_PARALLEL_QUERIES = 256;
   /**
    * Eight times the largest reply gVisor's registered metrics can make (about 1 MiB with every field
-   * combination present and every number at its widest; {@code LargestRealReplyTest} builds it).
+   * combination present and every number at its widest: see the README's flag table).
    */
   public static final int DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024;
   /**
