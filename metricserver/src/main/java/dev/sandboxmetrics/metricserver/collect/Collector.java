@@ -221,7 +221,8 @@ public final class Collector {
         sandbox.recordReplyBytes(reply.length());
         ExportReply export = reply.decoded();
         if (export == null) {
-          export = ControlProtocol.readExportReply(reply.bytes(), 0, reply.length(), null);
+          export = ControlProtocol.readExportReply(
+              reply.bytes(), 0, reply.length(), ControlSocketClient.POLICY, null);
         }
         snapshot = ControlProtocol.checkExportReply(export, null);
       } catch (ControlException e) {

@@ -7,6 +7,7 @@ import dev.sandboxmetrics.metricserver.control.ReplyBuffer;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.posix.PathHandle;
 import dev.sandboxmetrics.snapshot.json.ExportReply;
+import dev.sandboxmetrics.snapshot.json.RunscJson;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -67,6 +68,12 @@ public final class ControlSocketClient {
       buffer.release();
     }
   }
+
+  /**
+   * The metric server's rule for a number with both parts set: the integer wins, except where gVisor's
+   * verifier rejects it (see {@link RunscJson.BothSetPolicy#GVISOR_VERIFIER}).
+   */
+  public static final RunscJson.BothSetPolicy POLICY = RunscJson.BothSetPolicy.GVISOR_VERIFIER;
 
   private final Transport transport;
   private final Bootstrap bootstrap;
@@ -133,7 +140,7 @@ public final class ControlSocketClient {
     long millis = Math.max(1, timeout.toMillis());
     long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
     ReplyReader reader =
-        new ReplyReader(result, new ReplyBuffer(maxReplyBytes, expectedBytes, budget, socket), budget, socket);
+        new ReplyReader(result, new ReplyBuffer(maxReplyBytes, expectedBytes, budget, socket, POLICY), budget, socket);
     Attempt attempt = new Attempt(socket, address, handle, call, reader, result, deadlineNanos, timeout);
     attempt.connect();
     if (quiet != null && quietAfter.toMillis() < millis) {

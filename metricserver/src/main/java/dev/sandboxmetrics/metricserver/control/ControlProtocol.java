@@ -100,7 +100,7 @@ public final class ControlProtocol {
    */
   public static Snapshot decodeExportReply(byte[] reply, int off, int len, MetricNameFilter filter, Path socket)
       throws ControlException {
-    ExportReply decoded = readExportReply(reply, off, len, socket);
+    ExportReply decoded = readExportReply(reply, off, len, RunscJson.BothSetPolicy.INT_WINS, socket);
     Snapshot snapshot = checkExportReply(decoded, socket);
     checkFilter(snapshot, filter, socket);
     return snapshot;
@@ -126,10 +126,17 @@ public final class ControlProtocol {
     return snapshot;
   }
 
-  /** Decodes a complete reply to {@code Metrics.Export} without judging it. */
-  public static ExportReply readExportReply(byte[] reply, int off, int len, Path socket) throws ControlException {
+  /**
+   * Decodes a complete reply to {@code Metrics.Export} without judging it.
+   *
+   * @param policy for a number with both parts set: the integer wins, as gVisor renders it; the metric
+   *     server asks for {@link RunscJson.BothSetPolicy#GVISOR_VERIFIER}, which also rejects what gVisor's
+   *     verifier rejects
+   */
+  public static ExportReply readExportReply(byte[] reply, int off, int len, RunscJson.BothSetPolicy policy,
+      Path socket) throws ControlException {
     try {
-      return RunscJson.readExportReply(reply, off, len);
+      return RunscJson.readExportReply(reply, off, len, policy);
     } catch (RunscJsonException e) {
       throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
           "malformed reply to Metrics.Export: " + UntrustedText.forLog(e.getMessage()), e);

@@ -38,6 +38,7 @@ public final class ReplyBuffer {
   }
 
   private final int max;
+  private final RunscJson.BothSetPolicy policy;
   private final int firstChunkBytes;
   private final ReplyBudget budget;
   private final Path socket;
@@ -64,6 +65,12 @@ public final class ReplyBuffer {
    * @param socket named in error messages; may be null
    */
   public ReplyBuffer(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket) {
+    this(maxBytes, expectedBytes, budget, socket, RunscJson.BothSetPolicy.INT_WINS);
+  }
+
+  /** As above, decoding on the way with {@code policy} for numbers with both parts set. */
+  public ReplyBuffer(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket, RunscJson.BothSetPolicy policy) {
+    this.policy = policy;
     this.max = maxBytes;
     // A margin of 1/16 for a reply that grew a little (new label combinations, longer numbers).
     long first = expectedBytes <= 0 ? UNKNOWN_FIRST_BYTES : expectedBytes + (expectedBytes >> 4) + 64;
@@ -260,7 +267,7 @@ public final class ReplyBuffer {
     if (bytes[last] != '}') {
       return;
     }
-    ExportReply reply = RunscJson.readCompleteExportReplyOrNull(bytes, 0, length);
+    ExportReply reply = RunscJson.readCompleteExportReplyOrNull(bytes, 0, length, policy);
     if (reply != null) {
       decoded = reply;
       complete = length;
