@@ -86,6 +86,7 @@ public final class Main implements Callable<Integer> {
       // metric-server
       "pid-file", "allow-profiling", "allow-unknown-root", "export-timeout", "sandbox-timeout",
       "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level", "max-reply-bytes-in-flight",
+      "max-series-per-sandbox",
       // simulate and demo
       "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
       "oversized-bytes");

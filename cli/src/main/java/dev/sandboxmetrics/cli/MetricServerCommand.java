@@ -80,6 +80,12 @@ final class MetricServerCommand implements Callable<Integer> {
           + "in their sockets (default: ${DEFAULT-VALUE}, 32 MiB; at least --max-reply-bytes).")
   long maxReplyBytesInFlight;
 
+  @Option(names = "--max-series-per-sandbox", paramLabel = "N", defaultValue = "100000",
+      description = "(Not in runsc.) Most series a sandbox's registration may allow (label combinations, histogram "
+          + "lines); a sandbox whose registration allows more counts as broken (default: ${DEFAULT-VALUE}; gVisor "
+          + "registers about 3,000).")
+  long maxSeriesPerSandbox;
+
   @Option(names = "--rescan-interval", paramLabel = "DURATION", converter = GoDurationConverter.class,
       defaultValue = "20s",
       description = "(Not in runsc.) How often the root directory is scanned between scrapes (default: ${DEFAULT-VALUE}, "
@@ -114,6 +120,9 @@ final class MetricServerCommand implements Callable<Integer> {
       throw CommandFailure.usage("--max-reply-bytes-in-flight must be at least --max-reply-bytes (" + maxReplyBytes
           + "), got " + maxReplyBytesInFlight, null);
     }
+    if (maxSeriesPerSandbox < 1) {
+      throw CommandFailure.usage("--max-series-per-sandbox must be at least 1, got " + maxSeriesPerSandbox, null);
+    }
     if (gzipLevel < 0 || gzipLevel > 9) {
       throw CommandFailure.usage("--gzip-level must be 0 to 9, got " + gzipLevel, null);
     }
@@ -134,6 +143,7 @@ final class MetricServerCommand implements Callable<Integer> {
             .withMaxParallelQueries(maxParallelQueries)
             .withMaxReplyBytes(maxReplyBytes)
             .withMaxReplyBytesInFlight(maxReplyBytesInFlight)
+            .withMaxSeriesPerSandbox(maxSeriesPerSandbox)
             .withRescanInterval(rescanInterval)
             .withHttpTimeout(httpTimeout)
             .withGzipLevel(gzipLevel);

@@ -57,6 +57,7 @@ public final class Collector {
   private final Duration exportTimeout;
   private final Duration sandboxTimeout;
   private final int maxParallel;
+  private final long maxSeries;
   private final ConcurrentHashMap<QueryKey, CompletableFuture<SandboxResult>> inFlight = new ConcurrentHashMap<>();
 
   /** One sandbox incarnation asked with one filter. */
@@ -64,6 +65,16 @@ public final class Collector {
 
   public Collector(
       ControlSocketClient client, Executor work, Duration exportTimeout, Duration sandboxTimeout, int maxParallel) {
+    this(client, work, exportTimeout, sandboxTimeout, maxParallel, Long.MAX_VALUE);
+  }
+
+  /**
+   * @param maxSeries the most series a sandbox's registration may allow ({@code --max-series-per-sandbox});
+   *     a sandbox over it is broken without being asked
+   */
+  public Collector(ControlSocketClient client, Executor work, Duration exportTimeout, Duration sandboxTimeout,
+      int maxParallel, long maxSeries) {
+    this.maxSeries = maxSeries;
     if (maxParallel < 1) {
       throw new IllegalArgumentException("maxParallel must be at least 1");
     }
@@ -135,6 +146,12 @@ public final class Collector {
       if (sandbox.verifier() == null) {
         offload(i, () -> failed(sandbox, SandboxResult.Reason.REGISTRATION,
             "invalid metric registration in its state file: " + UntrustedText.forLog(sandbox.registrationError())));
+        return;
+      }
+      long series = sandbox.verifier().registeredSeries();
+      if (series > maxSeries) {
+        offload(i, () -> failed(sandbox, SandboxResult.Reason.TOO_MANY_SERIES, "its registration allows " + series
+            + " series (label combinations and histogram lines), more than --max-series-per-sandbox=" + maxSeries));
         return;
       }
       long left = exportDeadline - System.nanoTime();

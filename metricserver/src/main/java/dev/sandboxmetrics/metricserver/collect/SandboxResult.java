@@ -24,6 +24,7 @@ public record SandboxResult(ServedSandbox sandbox, Snapshot snapshot, String err
     public static final String VERIFICATION = "verification";
     public static final String REGISTRATION = "invalid_registration";
     public static final String DEADLINE = "export_deadline";
+    public static final String TOO_MANY_SERIES = "too_many_series";
     public static final String OTHER = "other";
 
     private Reason() {}

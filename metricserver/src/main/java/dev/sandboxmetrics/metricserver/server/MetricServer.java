@@ -101,7 +101,8 @@ public final class MetricServer implements AutoCloseable {
     ControlSocketClient client = new ControlSocketClient(
         transport, group, options.maxReplyBytes(), new ReplyBudget(options.maxReplyBytesInFlight()));
     Collector collector =
-        new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries());
+        new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries(),
+            options.maxSeriesPerSandbox());
     this.routes = new Routes(() -> shuttingDown);
     routes
         .get("/", new IndexEndpoint())

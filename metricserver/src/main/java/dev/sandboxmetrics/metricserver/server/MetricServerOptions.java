@@ -27,7 +27,8 @@ public record MetricServerOptions(
     Duration httpTimeout,
     int gzipLevel,
     List<String> extraListenAddresses,
-    long maxReplyBytesInFlight) {
+    long maxReplyBytesInFlight,
+    long maxSeriesPerSandbox) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -46,6 +47,11 @@ public record MetricServerOptions(
    * that at once wait, unread, in their sockets.
    */
   public static final long DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT = 4L * DEFAULT_MAX_REPLY_BYTES;
+  /**
+   * Series a sandbox's registration may allow. gVisor registers about 3,000 (2,002 {@code sysno} values of
+   * {@code /unimplemented_syscalls}, 606 socket-option combinations, ~200 more): over 30 times that.
+   */
+  public static final long DEFAULT_MAX_SERIES_PER_SANDBOX = 100_000;
   /** runsc: the background scan runs every 20 s. */
   public static final Duration DEFAULT_RESCAN_INTERVAL = Duration.ofSeconds(20);
   /** runsc: HTTP read and write timeouts of one minute. */
@@ -72,6 +78,7 @@ public record MetricServerOptions(
     // One reply at the maximum must always fit, or it could never complete.
     maxReplyBytesInFlight = Math.max(maxReplyBytesInFlight <= 0 ? DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT
         : maxReplyBytesInFlight, maxReplyBytes);
+    maxSeriesPerSandbox = maxSeriesPerSandbox <= 0 ? DEFAULT_MAX_SERIES_PER_SANDBOX : maxSeriesPerSandbox;
   }
 
   /** runsc's defaults for a root directory and an address. */
@@ -91,7 +98,8 @@ public record MetricServerOptions(
         DEFAULT_HTTP_TIMEOUT,
         DEFAULT_GZIP_LEVEL,
         List.of(),
-        DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT);
+        DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT,
+        DEFAULT_MAX_SERIES_PER_SANDBOX);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -149,13 +157,19 @@ public record MetricServerOptions(
     return edit(b -> b.maxReplyBytesInFlight = v);
   }
 
+  /** Series a sandbox's registration may allow before the sandbox counts as broken. */
+  public MetricServerOptions withMaxSeriesPerSandbox(long v) {
+    return edit(b -> b.maxSeriesPerSandbox = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
     change.accept(e);
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
-        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.maxReplyBytesInFlight);
+        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.maxReplyBytesInFlight,
+        e.maxSeriesPerSandbox);
   }
 
   private static final class Editable {
@@ -174,6 +188,7 @@ public record MetricServerOptions(
     int gzipLevel;
     List<String> extraListenAddresses;
     long maxReplyBytesInFlight;
+    long maxSeriesPerSandbox;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -191,6 +206,7 @@ public record MetricServerOptions(
       gzipLevel = o.gzipLevel;
       extraListenAddresses = o.extraListenAddresses;
       maxReplyBytesInFlight = o.maxReplyBytesInFlight;
+      maxSeriesPerSandbox = o.maxSeriesPerSandbox;
     }
   }
 }

@@ -77,4 +77,24 @@ class HostileSandboxTest {
       }
     }
   }
+
+  @Test
+  void aSandboxWhoseRegistrationAllowsTooManySeriesIsBrokenWithTheReason() throws Exception {
+    Path root = tmp.resolve("root");
+    try (Simulator sim = Simulator.start(root, "127.0.0.1:0")) {
+      sim.createRunning(SandboxSpec.builder("wide").build());
+      // The realistic registration allows a few hundred series; a cap below it makes the sandbox too wide.
+      MetricServerOptions capped = MetricServerOptions.of(root.toString(), "127.0.0.1:0").withMaxSeriesPerSandbox(10);
+      try (MetricServer server = MetricServer.start(capped)) {
+        RawHttp.Response r = RawHttp.get(server.tcpAddress(), "/metrics");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(sandboxesWithData(r.text(), "runsc_")).isEmpty();
+        assertThat(metaValue(r.text(), "num_sandboxes_broken_metrics")).isEqualTo("1");
+      }
+      try (MetricServer server = MetricServer.start(MetricServerOptions.of(root.toString(), "127.0.0.1:0"))) {
+        RawHttp.Response r = RawHttp.get(server.tcpAddress(), "/metrics");
+        assertThat(sandboxesWithData(r.text(), "runsc_")).containsExactly("wide");
+      }
+    }
+  }
 }

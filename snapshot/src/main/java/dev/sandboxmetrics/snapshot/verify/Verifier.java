@@ -75,6 +75,15 @@ public final class Verifier {
     return new Verifier(RegistrationRules.forRegistration(registration));
   }
 
+  /**
+   * The most series (exposition lines) the registration allows: every label combination of every metric,
+   * a histogram counting its bucket, sum and count lines. The metric server refuses to query a sandbox
+   * whose registration allows more than {@code --max-series-per-sandbox}.
+   */
+  public long registeredSeries() {
+    return rules.series();
+  }
+
   /** The rules this verifier checks against, for tests of the sharing. */
   RegistrationRules rules() {
     return rules;
