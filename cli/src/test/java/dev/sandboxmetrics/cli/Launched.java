@@ -35,12 +35,18 @@ final class Launched implements AutoCloseable {
   }
 
   static Launched start(String... args) throws IOException {
+    return startWithEnv(java.util.Map.of(), args);
+  }
+
+  /** {@link #start} with extra environment variables (e.g. {@code SANDBOX_METRICS_JAVA_OPTS}). */
+  static Launched startWithEnv(java.util.Map<String, String> env, String... args) throws IOException {
     Path launcher = Path.of(System.getProperty("sandboxmetrics.repo.root", ".")).resolve("sandbox-metrics");
     List<String> command = new ArrayList<>();
     command.add(launcher.toString());
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().put("SANDBOX_METRICS_NO_BUILD", "1");
+    pb.environment().putAll(env);
     return new Launched(pb.start());
   }
 
