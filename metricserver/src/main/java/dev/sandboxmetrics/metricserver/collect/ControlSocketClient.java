@@ -205,7 +205,7 @@ public final class ControlSocketClient {
               .connect(address);
       Channel channel = connect.channel();
       ScheduledFuture<?> deadline =
-          channel.eventLoop().schedule(
+          bootstrap.config().group().next().schedule(
               () -> {
                 result.completeExceptionally(new ControlException(ControlException.Kind.TIMED_OUT, socket,
                     "no complete reply within " + describe(timeout) + reader.progress()));
@@ -218,7 +218,8 @@ public final class ControlSocketClient {
             if (!f.isSuccess()) {
               deadline.cancel(false);
               if (ControlProtocol.isBacklogFull(f.cause())) {
-                f.channel().eventLoop().schedule(this::connect, ControlProtocol.BACKLOG_RETRY_NANOS,
+                // On the group: a channel that failed to connect may have no event loop of its own.
+                bootstrap.config().group().next().schedule(this::connect, ControlProtocol.BACKLOG_RETRY_NANOS,
                     TimeUnit.NANOSECONDS);
                 return;
               }
@@ -267,6 +268,9 @@ public final class ControlSocketClient {
    * the budget is exhausted it keeps the piece it could not take, stops reading and resumes when called
    * back by the budget.
    */
+  // Sharable only in Netty's sense: the attempts of one call (after a full backlog) add it to one channel
+  // after another; a failed attempt's channel never delivers anything, so one connection at a time uses it.
+  @io.netty.channel.ChannelHandler.Sharable
   private static final class ReplyReader extends ChannelInboundHandlerAdapter {
     private final CompletableFuture<Reply> result;
     private final ReplyBuffer buffer;
@@ -365,12 +369,7 @@ public final class ControlSocketClient {
     }
 
     private void closedEarly() {
-      int n = buffer.received();
-      result.completeExceptionally(n == 0
-          ? new ControlException(ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
-              "the sandbox closed the connection without replying")
-          : new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
-              "the sandbox closed the connection after " + n + " bytes, before the reply was complete"));
+      result.completeExceptionally(ControlProtocol.closedEarly(socket, buffer.received(), null, null));
     }
 
     @Override

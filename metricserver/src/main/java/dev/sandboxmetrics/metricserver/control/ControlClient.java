@@ -98,43 +98,50 @@ public final class ControlClient {
     if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.exists(socket)) {
       throw new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist");
     }
-    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        Selector selector = Selector.open()) {
-      channel.configureBlocking(false);
-      connect(channel, selector, socket, deadlineNanos);
-      write(channel, selector, socket, request, deadlineNanos);
-      return read(channel, selector, socket, deadlineNanos, maxReplyBytes);
-    } catch (IOException e) {
-      throw new ControlException(ControlException.Kind.IO_ERROR, socket, describe(e), e);
-    }
-  }
-
-  private static void connect(SocketChannel channel, Selector selector, Path socket, long deadlineNanos)
-      throws ControlException, IOException {
     while (true) {
-      boolean connected;
-      try {
-        connected = connectOnce(channel, socket);
-      } catch (SocketException e) {
-        if (ControlProtocol.isBacklogFull(e)) {
-          // The listen backlog is full (a stalled sandbox that does not accept): wait, within the deadline.
-          if (System.nanoTime() + ControlProtocol.BACKLOG_RETRY_NANOS - deadlineNanos > 0) {
-            throw timedOut(socket, "connecting: the sandbox does not accept connections (listen backlog full)");
-          }
+      // A connect(2) that fails leaves the channel closed: each attempt gets a new one.
+      try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+          Selector selector = Selector.open()) {
+        channel.configureBlocking(false);
+        if (!connect(channel, selector, socket, deadlineNanos)) {
           sleepNanos(socket, ControlProtocol.BACKLOG_RETRY_NANOS);
           continue;
         }
-        throw ControlProtocol.connectFailure(socket, e);
+        write(channel, selector, socket, request, deadlineNanos);
+        return read(channel, selector, socket, deadlineNanos, maxReplyBytes);
+      } catch (IOException e) {
+        throw new ControlException(ControlException.Kind.IO_ERROR, socket, describe(e), e);
       }
-      if (connected) {
-        return;
-      }
-      channel.register(selector, SelectionKey.OP_CONNECT);
-      while (!channel.finishConnect()) {
-        awaitReady(selector, socket, deadlineNanos, "connecting");
-      }
-      return;
     }
+  }
+
+  /**
+   * Connects; false when the listen backlog is full (a stalled sandbox that does not accept) and there is
+   * time to try again: the caller waits {@link ControlProtocol#BACKLOG_RETRY_NANOS}, as the event-driven
+   * client does.
+   */
+  private static boolean connect(SocketChannel channel, Selector selector, Path socket, long deadlineNanos)
+      throws ControlException, IOException {
+    boolean connected;
+    try {
+      connected = connectOnce(channel, socket);
+    } catch (SocketException e) {
+      if (ControlProtocol.isBacklogFull(e)) {
+        if (System.nanoTime() + ControlProtocol.BACKLOG_RETRY_NANOS - deadlineNanos > 0) {
+          throw timedOut(socket, "connecting: the sandbox does not accept connections (listen backlog full)");
+        }
+        return false;
+      }
+      throw ControlProtocol.connectFailure(socket, e);
+    }
+    if (connected) {
+      return true;
+    }
+    channel.register(selector, SelectionKey.OP_CONNECT);
+    while (!channel.finishConnect()) {
+      awaitReady(selector, socket, deadlineNanos, "connecting");
+    }
+    return true;
   }
 
   /** Starts the connection; long paths go through an O_PATH descriptor that is closed right after. */
@@ -206,14 +213,7 @@ public final class ControlClient {
   }
 
   private static ControlException closedEarly(Path socket, int received, String why, Throwable cause) {
-    String suffix = why == null ? "" : " (" + why + ")";
-    if (received == 0) {
-      return new ControlException(ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
-          "the sandbox closed the connection without replying" + suffix
-              + "; a runsc sandbox does this when it cannot encode its metrics", cause);
-    }
-    return new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
-        "the reply was cut off: the connection closed after " + received + " bytes" + suffix, cause);
+    return ControlProtocol.closedEarly(socket, received, why, cause);
   }
 
   private static SelectionKey interest(SocketChannel channel, Selector selector, SelectionKey key, int ops)

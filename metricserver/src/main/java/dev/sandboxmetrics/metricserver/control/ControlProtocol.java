@@ -65,6 +65,23 @@ public final class ControlProtocol {
     return new ControlException(ControlException.Kind.IO_ERROR, socket, "cannot connect: " + m, e);
   }
 
+  /**
+   * The connection closed before the reply was complete: nothing at all (what a runsc sandbox does when Go
+   * cannot encode its reply), or a reply cut off after {@code received} bytes.
+   *
+   * @param why the transport's words for the close, or null
+   */
+  public static ControlException closedEarly(Path socket, int received, String why, Throwable cause) {
+    String suffix = why == null ? "" : " (" + why + ")";
+    if (received == 0) {
+      return new ControlException(ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
+          "the sandbox closed the connection without replying" + suffix
+              + "; a runsc sandbox does this when it cannot encode its metrics", cause);
+    }
+    return new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
+        "the reply was cut off: the connection closed after " + received + " bytes" + suffix, cause);
+  }
+
   /** An exception's message, or its class when it has none. */
   public static String message(Throwable t) {
     return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();

@@ -135,7 +135,7 @@ class ControlSocketClientTest {
   void hangingUpWithoutAReplyIsAnError() {
     Path socket = peer(ch -> readCall(ch));
     assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
-        .isEqualTo("the sandbox closed the connection without replying");
+        .startsWith("the sandbox closed the connection without replying");
   }
 
   @Test
@@ -145,7 +145,7 @@ class ControlSocketClientTest {
       write(ch, "{\"success\":true,\"result\":{");
     });
     assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
-        .contains("closed the connection after 26 bytes, before the reply was complete");
+        .isEqualTo("the reply was cut off: the connection closed after 26 bytes");
   }
 
   @Test
