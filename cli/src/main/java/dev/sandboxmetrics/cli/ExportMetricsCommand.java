@@ -89,7 +89,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
   Duration timeout;
 
   @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = DEFAULT_MAX_REPLY_BYTES,
-      description = "Largest reply accepted from the sandbox (default: ${DEFAULT-VALUE}, 64 MiB).")
+      description = "Largest reply accepted from the sandbox (default: ${DEFAULT-VALUE}, 8 MiB).")
   int maxReplyBytes;
 
   @Option(names = "--verify", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",

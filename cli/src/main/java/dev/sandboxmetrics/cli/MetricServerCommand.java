@@ -76,8 +76,19 @@ final class MetricServerCommand implements Callable<Integer> {
 
   @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "" + MetricServerOptions.DEFAULT_MAX_REPLY_BYTES,
       description = "(Not in runsc.) Largest reply accepted from one sandbox; a larger one counts as broken "
-          + "(default: ${DEFAULT-VALUE}, 64 MiB).")
+          + "(default: ${DEFAULT-VALUE}, 8 MiB: eight times the largest reply gVisor's metrics can make).")
   int maxReplyBytes;
+
+  @Option(names = "--max-reply-bytes-in-flight", paramLabel = "BYTES", defaultValue = "33554432",
+      description = "(Not in runsc.) Reply bytes held in memory at once across all sandboxes; more wait unread "
+          + "in their sockets (default: ${DEFAULT-VALUE}, 32 MiB; at least --max-reply-bytes).")
+  long maxReplyBytesInFlight;
+
+  @Option(names = "--max-series-per-sandbox", paramLabel = "N", defaultValue = "100000",
+      description = "(Not in runsc.) Most series a sandbox's registration may allow (label combinations, histogram "
+          + "lines); a sandbox whose registration allows more counts as broken (default: ${DEFAULT-VALUE}; gVisor "
+          + "registers about 3,000).")
+  long maxSeriesPerSandbox;
 
   @Option(names = "--rescan-interval", paramLabel = "DURATION", converter = GoDurationConverter.class,
       defaultValue = "20s",
@@ -136,6 +147,13 @@ final class MetricServerCommand implements Callable<Integer> {
     if (maxReplyBytes < 1024) {
       throw CommandFailure.usage("--max-reply-bytes must be at least 1024, got " + maxReplyBytes, null);
     }
+    if (maxReplyBytesInFlight < maxReplyBytes) {
+      throw CommandFailure.usage("--max-reply-bytes-in-flight must be at least --max-reply-bytes (" + maxReplyBytes
+          + "), got " + maxReplyBytesInFlight, null);
+    }
+    if (maxSeriesPerSandbox < 1) {
+      throw CommandFailure.usage("--max-series-per-sandbox must be at least 1, got " + maxSeriesPerSandbox, null);
+    }
     if (gzipLevel < 0 || gzipLevel > 9) {
       throw CommandFailure.usage("--gzip-level must be 0 to 9, got " + gzipLevel, null);
     }
@@ -165,6 +183,8 @@ final class MetricServerCommand implements Callable<Integer> {
             .withSandboxTimeout(sandboxTimeout)
             .withMaxParallelQueries(maxParallelQueries)
             .withMaxReplyBytes(maxReplyBytes)
+            .withMaxReplyBytesInFlight(maxReplyBytesInFlight)
+            .withMaxSeriesPerSandbox(maxSeriesPerSandbox)
             .withRescanInterval(rescanInterval)
             .withHttpTimeout(httpTimeout)
             .withGzipLevel(gzipLevel)

@@ -59,7 +59,7 @@ class FlagParsingTest {
     ExportMetricsCommand export = (ExportMetricsCommand) r.subcommand().commandSpec().userObject();
     assertThat(export.exporterPrefix).isEqualTo("runsc_");
     assertThat(export.sandboxMetricsFilter).isEmpty();
-    assertThat(export.maxReplyBytes).isEqualTo(ControlClient.DEFAULT_MAX_REPLY_BYTES);
+    assertThat(export.maxReplyBytes).isEqualTo(ControlClient.DEFAULT_MAX_REPLY_BYTES); // 8 MiB
     assertThat(export.verify).isFalse();
   }
 

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,7 +36,12 @@ final class Launched implements AutoCloseable {
   }
 
   static Launched start(String... args) throws IOException {
-    return startIn(List.of(), args);
+    return startIn(Map.of(), List.of(), args);
+  }
+
+  /** {@link #start} with extra environment variables (e.g. {@code SANDBOX_METRICS_JAVA_OPTS}). */
+  static Launched startWithEnv(Map<String, String> env, String... args) throws IOException {
+    return startIn(env, List.of(), args);
   }
 
   /**
@@ -43,16 +49,17 @@ final class Launched implements AutoCloseable {
    * for the launcher and the arguments (e.g. {@code trap '' INT; exec "$0" "$@"}).
    */
   static Launched startFromBash(String script, String... args) throws IOException {
-    return startIn(List.of("bash", "-c", script), args);
+    return startIn(Map.of(), List.of("bash", "-c", script), args);
   }
 
-  private static Launched startIn(List<String> prefix, String... args) throws IOException {
+  private static Launched startIn(Map<String, String> env, List<String> prefix, String... args) throws IOException {
     Path launcher = Path.of(System.getProperty("sandboxmetrics.repo.root", ".")).resolve("sandbox-metrics");
     List<String> command = new ArrayList<>(prefix);
     command.add(launcher.toString());
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().put("SANDBOX_METRICS_NO_BUILD", "1");
+    pb.environment().putAll(env);
     return new Launched(pb.start());
   }
 

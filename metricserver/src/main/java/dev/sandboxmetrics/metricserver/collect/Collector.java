@@ -1,17 +1,13 @@
 package dev.sandboxmetrics.metricserver.collect;
 
+import dev.sandboxmetrics.metricserver.control.ControlException;
+import dev.sandboxmetrics.metricserver.control.ControlProtocol;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
-import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.UntrustedText;
 import dev.sandboxmetrics.snapshot.json.ExportReply;
-import dev.sandboxmetrics.snapshot.json.RunscJson;
-import dev.sandboxmetrics.snapshot.json.RunscJsonException;
-import dev.sandboxmetrics.snapshot.json.UrpcCall;
 import dev.sandboxmetrics.snapshot.verify.VerificationException;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -20,6 +16,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -37,13 +34,23 @@ import org.slf4j.LoggerFactory;
  * <p>runsc queries with 8 workers and gives each sandbox max(8 s, 30 s / n) inside a 30 s export. We query
  * up to {@code maxParallel} sandboxes at a time (open connections are the only cost), so a sandbox gets the
  * per-sandbox timeout from the moment its query starts, cut short by the export deadline. When there are
- * more sandboxes than that, they are started in a random order, as runsc does, so that stalled sandboxes do
- * not starve the same others at every scrape.
+ * more sandboxes than that, they are started in a random order, as runsc does. And a query that has heard
+ * nothing for {@link #QUIET_AFTER} stops counting against {@code maxParallel} (it still waits for its
+ * reply until its own deadline): otherwise a thousand stalled sandboxes would hold every slot for their
+ * whole timeout, round after round, and healthy sandboxes that drew late turns would miss the export
+ * deadline. A real sandbox starts answering within milliseconds.
+ *
+ * <p>The protocol (encoding the call, judging the reply, sandbox text made safe) is
+ * {@link ControlProtocol}'s, as for the blocking client; failures carry a {@link SandboxResult.Reason}, and
+ * warnings are rate-limited by that kind ({@link FailureLog}).
  *
  * <p>Used by the metrics endpoint, once per /metrics request.
  */
 public final class Collector {
   private static final Logger log = LoggerFactory.getLogger(Collector.class);
+  private static final FailureLog failureLog = new FailureLog(log);
+  /** How long a query may hear nothing before it stops holding a parallelism slot. */
+  static final Duration QUIET_AFTER = Duration.ofSeconds(1);
 
   private final ControlSocketClient client;
   private final Executor work;
@@ -51,6 +58,7 @@ public final class Collector {
   private final Duration sandboxTimeout;
   private final int maxParallel;
   private final QueryObserver observer;
+  private final long maxSeries;
   private final ConcurrentHashMap<QueryKey, CompletableFuture<SandboxResult>> inFlight = new ConcurrentHashMap<>();
 
   /** One sandbox incarnation asked with one filter. */
@@ -58,17 +66,23 @@ public final class Collector {
 
   public Collector(
       ControlSocketClient client, Executor work, Duration exportTimeout, Duration sandboxTimeout, int maxParallel) {
-    this(client, work, exportTimeout, sandboxTimeout, maxParallel, QueryObserver.NONE);
+    this(client, work, exportTimeout, sandboxTimeout, maxParallel, Long.MAX_VALUE, QueryObserver.NONE);
   }
 
-  /** @param observer told about each query's result and duration (the status page, the self-metrics) */
+  /**
+   * @param maxSeries the most series a sandbox's registration may allow ({@code --max-series-per-sandbox});
+   *     a sandbox over it is broken without being asked
+   * @param observer told about each query's result and duration (the status page, the self-metrics)
+   */
   public Collector(
       ControlSocketClient client,
       Executor work,
       Duration exportTimeout,
       Duration sandboxTimeout,
       int maxParallel,
+      long maxSeries,
       QueryObserver observer) {
+    this.maxSeries = maxSeries;
     if (maxParallel < 1) {
       throw new IllegalArgumentException("maxParallel must be at least 1");
     }
@@ -98,11 +112,13 @@ public final class Collector {
     private final CompletableFuture<List<SandboxResult>> done = new CompletableFuture<>();
     private int active;
     private int remaining;
+    /** Queries that gave their slot back early (quiet), so that finishing them does not give it back again. */
+    private final java.util.Set<Integer> slotFreed = new java.util.HashSet<>();
 
     Run(List<ServedSandbox> sandboxes, MetricNameFilter filter) {
       this.sandboxes = sandboxes;
       this.filter = filter;
-      this.call = encodeCall(filter);
+      this.call = ControlProtocol.exportCall(filter);
       this.exportDeadline = System.nanoTime() + exportTimeout.toNanos();
       List<Integer> order = new ArrayList<>(sandboxes.size());
       for (int i = 0; i < sandboxes.size(); i++) {
@@ -141,12 +157,20 @@ public final class Collector {
       ServedSandbox sandbox = sandboxes.get(i);
       startedAt[i] = System.nanoTime();
       if (sandbox.verifier() == null) {
-        offload(i, () -> failed(sandbox, "invalid metric registration in its state file: " + sandbox.registrationError()));
+        offload(i, () -> failed(sandbox, SandboxResult.Reason.REGISTRATION,
+            "invalid metric registration in its state file: " + UntrustedText.forLog(sandbox.registrationError())));
+        return;
+      }
+      long series = sandbox.verifier().registeredSeries();
+      if (series > maxSeries) {
+        offload(i, () -> failed(sandbox, SandboxResult.Reason.TOO_MANY_SERIES, "its registration allows " + series
+            + " series (label combinations and histogram lines), more than --max-series-per-sandbox=" + maxSeries));
         return;
       }
       long left = exportDeadline - System.nanoTime();
       if (left <= 0) {
-        offload(i, () -> failed(sandbox, "the export deadline (" + exportTimeout.toSeconds() + "s) passed before this sandbox's turn"));
+        offload(i, () -> failed(sandbox, SandboxResult.Reason.DEADLINE,
+            "the export deadline (" + exportTimeout.toSeconds() + "s) passed before this sandbox's turn"));
         return;
       }
       // Concurrent scrapes with the same filter share one query per sandbox: half the load, and the verifier
@@ -157,20 +181,31 @@ public final class Collector {
       if (running != null) {
         startedAt[i] = -1; // the owner of the query reports it
         running.whenComplete((r, e) -> finish(i, r != null
-            ? new SandboxResult(sandbox, r.snapshot(), r.error(), r.running())
-            : failed(sandbox, "internal error: " + e)));
+            ? new SandboxResult(sandbox, r.snapshot(), r.error(), r.running(), r.reason())
+            : failed(sandbox, SandboxResult.Reason.OTHER, "internal error: " + e)));
         return;
       }
       mine.whenComplete((r, e) -> inFlight.remove(key, mine));
       Duration timeout = Duration.ofNanos(Math.min(left, sandboxTimeout.toNanos()));
       CompletableFuture<ControlSocketClient.Reply> reply;
       try {
-        reply = client.call(sandbox.controlSocket(), call, timeout, sandbox.lastReplyBytes());
+        reply = client.call(sandbox.controlSocket(), call, timeout, sandbox.lastReplyBytes(), QUIET_AFTER,
+            () -> freeSlot(i));
       } catch (RuntimeException e) {
-        reply = CompletableFuture.failedFuture(new ControlCallException("cannot start the query: " + e));
+        reply = CompletableFuture.failedFuture(e);
       }
-      reply.whenComplete(
-          (r, e) -> offload(i, mine, () -> e == null ? decode(sandbox, r) : failed(sandbox, describe(e))));
+      reply.whenComplete((r, e) -> offload(i, mine, () -> e == null ? decode(sandbox, r) : failed(sandbox, e)));
+    }
+
+    /** A quiet query stops counting against the parallelism (once); the next sandbox may start. */
+    private void freeSlot(int i) {
+      synchronized (this) {
+        if (results[i] != null || !slotFreed.add(i)) {
+          return;
+        }
+        active--;
+      }
+      startMore();
     }
 
     /** Runs the CPU part on a worker; if the workers refuse (shutting down), records why on this thread. */
@@ -183,7 +218,7 @@ public final class Collector {
       try {
         work.execute(() -> publish(i, shared, safely(sandbox, task)));
       } catch (RejectedExecutionException e) {
-        publish(i, shared, failed(sandbox, "the server is shutting down"));
+        publish(i, shared, failed(sandbox, SandboxResult.Reason.SHUTTING_DOWN, "the server is shutting down"));
       }
     }
 
@@ -206,7 +241,9 @@ public final class Collector {
       boolean last;
       synchronized (this) {
         results[i] = result;
-        active--;
+        if (!slotFreed.contains(i)) {
+          active--;
+        }
         last = --remaining == 0;
       }
       if (last) {
@@ -217,36 +254,31 @@ public final class Collector {
     }
 
     private SandboxResult decode(ServedSandbox sandbox, ControlSocketClient.Reply reply) {
-      sandbox.recordReplyBytes(reply.length());
-      ExportReply export = reply.decoded();
-      if (export == null) {
-        try {
-          export = RunscJson.readExportReply(reply.bytes(), 0, reply.length());
-        } catch (RunscJsonException e) {
-          return failed(sandbox, "malformed reply: " + e.getMessage());
+      Snapshot snapshot;
+      try {
+        sandbox.recordReplyBytes(reply.length());
+        ExportReply export = reply.decoded();
+        if (export == null) {
+          export = ControlProtocol.readExportReply(
+              reply.bytes(), 0, reply.length(), ControlSocketClient.POLICY, null);
         }
-      }
-      if (!export.success()) {
-        return failed(sandbox, "the sandbox answered with an error: " + export.err());
-      }
-      Snapshot snapshot = export.snapshot();
-      if (snapshot == null) {
-        return failed(sandbox, "the reply holds no snapshot");
-      }
-      if (!filter.isAll()) {
-        // The sandbox is untrusted: it must have applied the filter we sent.
-        for (DataPoint point : snapshot.data()) {
-          if (!filter.matches(point.metric().name())) {
-            return failed(
-                sandbox,
-                "metric " + point.metric().name() + " does not match the requested filter \"" + filter.expression() + "\"");
-          }
-        }
+        snapshot = ControlProtocol.checkExportReply(export, null);
+      } catch (ControlException e) {
+        return failed(sandbox, e);
+      } finally {
+        reply.release(); // the bytes are decoded (or useless): give them back to the budget
       }
       try {
         sandbox.verifier().verify(snapshot, Instant.now());
       } catch (VerificationException e) {
-        return failed(sandbox, "verification failed: " + e.getMessage());
+        return failed(sandbox, SandboxResult.Reason.VERIFICATION, "verification failed: " + e.getMessage());
+      }
+      // After verifying: every name is then a registered one, so the filter (which may be a large program)
+      // meets a bounded set of short names, each matched once per filter.
+      try {
+        ControlProtocol.checkFilter(snapshot, filter, null);
+      } catch (ControlException e) {
+        return failed(sandbox, e);
       }
       return SandboxResult.ok(sandbox, snapshot, sandbox.isRunning());
     }
@@ -256,43 +288,55 @@ public final class Collector {
     try {
       return task.get();
     } catch (RuntimeException e) {
-      log.warn("Unexpected failure while processing sandbox {}", sandbox.id(), e);
-      return failed(sandbox, "internal error: " + e);
+      log.warn("Unexpected failure while processing sandbox {}", UntrustedText.forLog(sandbox.id()), e);
+      return failed(sandbox, SandboxResult.Reason.OTHER, "internal error: " + UntrustedText.forLog(e.toString()));
     }
   }
 
-  private static SandboxResult failed(ServedSandbox sandbox, String why) {
-    return SandboxResult.failed(sandbox, why, sandbox.isRunning());
+  private static SandboxResult failed(ServedSandbox sandbox, String reason, String why) {
+    return SandboxResult.failed(sandbox, reason, why, sandbox.isRunning());
+  }
+
+  /** A failed call, by its kind; the text names no socket (the log line names the sandbox). */
+  private static SandboxResult failed(ServedSandbox sandbox, Throwable e) {
+    Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    if (t instanceof ControlException c) {
+      return failed(sandbox, reason(c.kind()), UntrustedText.forLog(c.problem(), 1000));
+    }
+    return failed(sandbox, SandboxResult.Reason.OTHER, "cannot query the sandbox: " + UntrustedText.forLog(t.toString()));
+  }
+
+  private static String reason(ControlException.Kind kind) {
+    return switch (kind) {
+      case TIMED_OUT -> SandboxResult.Reason.TIMEOUT;
+      case CONNECTION_REFUSED, PERMISSION_DENIED -> SandboxResult.Reason.REFUSED;
+      case SOCKET_MISSING -> SandboxResult.Reason.MISSING;
+      case CLOSED_WITHOUT_REPLY -> SandboxResult.Reason.CLOSED;
+      case MALFORMED_REPLY -> SandboxResult.Reason.MALFORMED;
+      case REPLY_TOO_LARGE -> SandboxResult.Reason.TOO_LARGE;
+      case REMOTE_ERROR -> SandboxResult.Reason.REMOTE_ERROR;
+      case FILTER_VIOLATED -> SandboxResult.Reason.FILTER_VIOLATED;
+      case IO_ERROR -> SandboxResult.Reason.OTHER;
+    };
   }
 
   private static void report(SandboxResult result) {
     ServedSandbox sandbox = result.sandbox();
     String error = result.broken() ? result.error() : null;
-    if (!sandbox.recordOutcome(error)) {
-      if (error != null) {
-        log.debug("Could not export metrics from sandbox {} (again): {}", sandbox, error);
+    // News per sandbox is judged by the kind of failure, so a text that changes (a byte count, a time)
+    // is not news; and warnings are rate-limited per kind across sandboxes.
+    if (!sandbox.recordOutcome(error == null ? null : result.reason())) {
+      if (error != null && log.isDebugEnabled()) {
+        log.debug("Could not export metrics from sandbox {} (again): {}", UntrustedText.forLog(sandbox.toString()),
+            error);
       }
       return;
     }
     if (error != null) {
-      log.warn("Could not export metrics from sandbox {}: {}", sandbox, error);
+      failureLog.warn(result.reason(),
+          "Could not export metrics from sandbox " + UntrustedText.forLog(sandbox.toString()) + ": " + error);
     } else if (result.succeeded()) {
-      log.info("Exporting metrics from sandbox {} works (again).", sandbox);
+      log.info("Exporting metrics from sandbox {} works (again).", UntrustedText.forLog(sandbox.toString()));
     }
-  }
-
-  private static String describe(Throwable e) {
-    Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
-    return t instanceof ControlCallException ? t.getMessage() : t.toString();
-  }
-
-  private static byte[] encodeCall(MetricNameFilter filter) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(96);
-    try {
-      RunscJson.writeCall(out, UrpcCall.EXPORT, filter.expression());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot encode a call in memory", e);
-    }
-    return out.toByteArray();
   }
 }

@@ -3,8 +3,6 @@ package dev.sandboxmetrics.metricserver.control;
 import dev.sandboxmetrics.posix.PathHandle;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
-import dev.sandboxmetrics.snapshot.json.JsonValueFramer;
-import dev.sandboxmetrics.snapshot.json.RunscJsonException;
 import java.io.IOException;
 import java.net.SocketException;
 import java.net.StandardProtocolFamily;
@@ -13,20 +11,19 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A blocking client for a sandbox's control socket (uRPC over a Unix stream socket, docs/runsc-protocol.md section
+ * The blocking client for a sandbox's control socket (uRPC over a Unix stream socket, docs/runsc-protocol.md section
  * 3): connect, send one call, read exactly one JSON reply, close. One connection per call, as runsc does.
- * Used by {@code export-metrics}; the metric server's collector uses {@link ControlProtocol} with its own
- * non-blocking transport.
+ * Used by {@code export-metrics}. Its event-driven twin for many sandboxes at once is the metric server's
+ * {@code collect.ControlSocketClient}; both share the protocol layer ({@link ControlProtocol} for calls,
+ * connect errors and reply checks, {@link ReplyBuffer} for receiving a reply in bounded pieces).
  *
  * <p>The sandbox is untrusted, so every call is bounded: one deadline covers connecting, writing and
  * reading (the socket is non-blocking and waits in a {@link Selector}, so a sandbox that stalls anywhere
@@ -40,14 +37,13 @@ public final class ControlClient {
   /** runsc's metric server allows each sandbox at least 8 s per export. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(8);
   /**
-   * The default bound on one reply, 64 MiB, for both commands' {@code --max-reply-bytes}: far above a real
-   * sandbox's reply (about 100 KB for 175 metrics), far below harm. The one place this number is written.
+   * Eight times the largest reply gVisor's registered metrics can make, far below harm: about 1 MiB with
+   * every field combination present and every number at its widest (2,002 {@code /unimplemented_syscalls}
+   * values, 6 x 101 socket options, about 150 plain counters, each data point ~230 bytes; README).
    */
-  public static final int DEFAULT_MAX_REPLY_BYTES = 64 << 20;
+  public static final int DEFAULT_MAX_REPLY_BYTES = 8 << 20;
 
-  private static final int INITIAL_BUFFER_BYTES = 64 << 10;
-  /** How long to wait between attempts when the socket's listen backlog is full. */
-  private static final long BACKLOG_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  private static final int READ_BYTES = 64 << 10;
 
   private ControlClient() {}
 
@@ -94,56 +90,50 @@ public final class ControlClient {
     if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.exists(socket)) {
       throw new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist");
     }
-    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        Selector selector = Selector.open()) {
-      channel.configureBlocking(false);
-      connect(channel, selector, socket, deadlineNanos);
-      write(channel, selector, socket, request, deadlineNanos);
-      return read(channel, selector, socket, deadlineNanos, maxReplyBytes);
-    } catch (IOException e) {
-      throw new ControlException(ControlException.Kind.IO_ERROR, socket, describe(e), e);
+    while (true) {
+      // A connect(2) that fails leaves the channel closed: each attempt gets a new one.
+      try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+          Selector selector = Selector.open()) {
+        channel.configureBlocking(false);
+        if (!connect(channel, selector, socket, deadlineNanos)) {
+          sleepNanos(socket, ControlProtocol.BACKLOG_RETRY_NANOS);
+          continue;
+        }
+        write(channel, selector, socket, request, deadlineNanos);
+        return read(channel, selector, socket, deadlineNanos, maxReplyBytes);
+      } catch (IOException e) {
+        throw new ControlException(ControlException.Kind.IO_ERROR, socket, describe(e), e);
+      }
     }
   }
 
-  private static void connect(SocketChannel channel, Selector selector, Path socket, long deadlineNanos)
+  /**
+   * Connects; false when the listen backlog is full (a stalled sandbox that does not accept) and there is
+   * time to try again: the caller waits {@link ControlProtocol#BACKLOG_RETRY_NANOS}, as the event-driven
+   * client does.
+   */
+  private static boolean connect(SocketChannel channel, Selector selector, Path socket, long deadlineNanos)
       throws ControlException, IOException {
-    while (true) {
-      boolean connected;
-      try {
-        connected = connectOnce(channel, socket);
-      } catch (SocketException e) {
-        // The JDK reports connect(2)'s errno only as text.
-        String m = String.valueOf(e.getMessage());
-        if (m.contains("Resource temporarily unavailable")) {
-          // The listen backlog is full (a stalled sandbox that does not accept): wait, within the deadline.
-          if (System.nanoTime() + BACKLOG_RETRY_NANOS - deadlineNanos > 0) {
-            throw timedOut(socket, "connecting: the sandbox does not accept connections (listen backlog full)");
-          }
-          sleepNanos(socket, BACKLOG_RETRY_NANOS);
-          continue;
+    boolean connected;
+    try {
+      connected = connectOnce(channel, socket);
+    } catch (SocketException e) {
+      if (ControlProtocol.isBacklogFull(e)) {
+        if (System.nanoTime() + ControlProtocol.BACKLOG_RETRY_NANOS - deadlineNanos > 0) {
+          throw timedOut(socket, "connecting: the sandbox does not accept connections (listen backlog full)");
         }
-        if (m.contains("No such file")) {
-          throw new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist", e);
-        }
-        if (m.contains("Permission denied")) {
-          throw new ControlException(ControlException.Kind.PERMISSION_DENIED, socket,
-              "permission denied (run as the user that owns the sandbox, or as root)", e);
-        }
-        if (m.contains("Connection refused")) {
-          throw new ControlException(ControlException.Kind.CONNECTION_REFUSED, socket,
-              "connection refused: nothing listens on it (is the sandbox still running?)", e);
-        }
-        throw new ControlException(ControlException.Kind.IO_ERROR, socket, "cannot connect: " + m, e);
+        return false;
       }
-      if (connected) {
-        return;
-      }
-      channel.register(selector, SelectionKey.OP_CONNECT);
-      while (!channel.finishConnect()) {
-        awaitReady(selector, socket, deadlineNanos, "connecting");
-      }
-      return;
+      throw ControlProtocol.connectFailure(socket, e);
     }
+    if (connected) {
+      return true;
+    }
+    channel.register(selector, SelectionKey.OP_CONNECT);
+    while (!channel.finishConnect()) {
+      awaitReady(selector, socket, deadlineNanos, "connecting");
+    }
+    return true;
   }
 
   /** Starts the connection; long paths go through an O_PATH descriptor that is closed right after. */
@@ -156,7 +146,7 @@ public final class ControlClient {
       handle = PathHandle.open(socket);
     } catch (NoSuchFileException e) {
       throw new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist", e);
-    } catch (AccessDeniedException e) {
+    } catch (java.nio.file.AccessDeniedException e) {
       throw new ControlException(ControlException.Kind.PERMISSION_DENIED, socket, "permission denied", e);
     }
     try (handle) {
@@ -185,62 +175,37 @@ public final class ControlClient {
 
   private static Reply read(SocketChannel channel, Selector selector, Path socket, long deadlineNanos,
       int maxReplyBytes) throws ControlException, IOException {
-    JsonValueFramer framer = new JsonValueFramer();
-    byte[] bytes = new byte[Math.min(INITIAL_BUFFER_BYTES, maxReplyBytes + 1)];
-    int length = 0;
-    SelectionKey key = interest(channel, selector, channel.keyFor(selector), SelectionKey.OP_READ);
+    ReplyBuffer reply = new ReplyBuffer(maxReplyBytes, 0, ReplyBudget.UNLIMITED, socket);
+    ByteBuffer piece = ByteBuffer.allocate(Math.min(READ_BYTES, maxReplyBytes + 1));
+    interest(channel, selector, channel.keyFor(selector), SelectionKey.OP_READ);
     while (true) {
-      if (length == bytes.length) {
-        if (length > maxReplyBytes) {
-          throw new ControlException(ControlException.Kind.REPLY_TOO_LARGE, socket,
-              "the reply exceeds the maximum of " + maxReplyBytes + " bytes");
-        }
-        // Grow to at most one byte past the maximum: reading that byte proves the reply too large.
-        long grown = Math.min((long) bytes.length * 2, (long) maxReplyBytes + 1);
-        bytes = Arrays.copyOf(bytes, (int) grown);
-      }
+      piece.clear();
       int n;
       try {
-        n = channel.read(ByteBuffer.wrap(bytes, length, bytes.length - length));
+        n = channel.read(piece);
       } catch (IOException e) {
-        throw closedEarly(socket, length, describe(e), e);
+        throw closedEarly(socket, reply.received(), describe(e), e);
       }
       if (n < 0) {
-        throw closedEarly(socket, length, null, null);
+        throw closedEarly(socket, reply.received(), null, null);
       }
       if (n == 0) {
+        int length = reply.received();
         awaitReady(selector, socket, deadlineNanos,
             length == 0 ? "waiting for the reply" : "reading the reply (" + length + " bytes so far)");
         continue;
       }
-      int end;
-      try {
-        end = framer.feed(bytes, length, n);
-      } catch (RunscJsonException e) {
-        throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
-            "the reply is not a JSON object: " + e.getMessage(), e);
-      }
-      length += n;
-      if (end >= 0) {
-        if (end > maxReplyBytes) {
-          throw new ControlException(ControlException.Kind.REPLY_TOO_LARGE, socket,
-              "the reply exceeds the maximum of " + maxReplyBytes + " bytes");
-        }
-        // Anything after the reply would belong to a next call we never made; it is ignored.
-        return new Reply(bytes, end);
+      piece.flip();
+      reply.reserve(n);
+      // Anything after the reply would belong to a next call we never made; it is ignored.
+      if (reply.append((dst, off, m) -> piece.get(dst, off, m), n)) {
+        return new Reply(reply.bytes(), reply.length());
       }
     }
   }
 
   private static ControlException closedEarly(Path socket, int received, String why, Throwable cause) {
-    String suffix = why == null ? "" : " (" + why + ")";
-    if (received == 0) {
-      return new ControlException(ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
-          "the sandbox closed the connection without replying" + suffix
-              + "; a runsc sandbox does this when it cannot encode its metrics", cause);
-    }
-    return new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
-        "the reply was cut off: the connection closed after " + received + " bytes" + suffix, cause);
+    return ControlProtocol.closedEarly(socket, received, why, cause);
   }
 
   private static SelectionKey interest(SocketChannel channel, Selector selector, SelectionKey key, int ops)

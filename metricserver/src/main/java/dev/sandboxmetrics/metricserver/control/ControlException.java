@@ -39,17 +39,25 @@ public final class ControlException extends Exception {
 
   private final Kind kind;
   private final transient Path socket;
+  private final String problem;
 
   public ControlException(Kind kind, Path socket, String problem) {
     super(message(socket, problem));
     this.kind = kind;
     this.socket = socket;
+    this.problem = problem;
   }
 
   public ControlException(Kind kind, Path socket, String problem, Throwable cause) {
     super(message(socket, problem), cause);
     this.kind = kind;
     this.socket = socket;
+    this.problem = problem;
+  }
+
+  /** What happened, without the socket's name: for a message that names the sandbox already. */
+  public String problem() {
+    return problem;
   }
 
   private static String message(Path socket, String problem) {

@@ -3,6 +3,7 @@ package dev.sandboxmetrics.metricserver.control;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.UntrustedText;
 import dev.sandboxmetrics.snapshot.json.ExportReply;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
@@ -13,12 +14,76 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
 /**
- * The bytes of the uRPC calls we make and the checks on their replies, independent of how the bytes travel.
- * {@link ControlClient} (blocking callers such as {@code export-metrics}) and the metric server's
- * non-blocking collector both use it, so they encode and judge replies identically.
+ * The control protocol, independent of how the bytes travel: the bytes of the uRPC calls we make, how a
+ * failure to connect is classified (and which one is worth another try), and the checks on replies, with
+ * sandbox text bounded and escaped ({@link UntrustedText}). Both transports use it, so they encode and judge
+ * identically: the blocking {@link ControlClient} ({@code export-metrics}) and the event-driven
+ * {@code collect.ControlSocketClient} with the {@code collect.Collector} (the metric server); both receive
+ * replies through {@link ReplyBuffer}.
+ *
+ * <p>A call is a method name and a JSON argument; each method has its own reply decoder next to its
+ * encoder here ({@code Metrics.Export}: {@link #exportCall}, {@link #decodeExportReply}). Another method,
+ * such as {@code containerManager.Event} with {@code {"cid": ...}}, adds its pair the same way and travels
+ * through both clients unchanged.
  */
 public final class ControlProtocol {
+  /** How long to wait before connecting again when the socket's listen backlog is full (EAGAIN). */
+  public static final long BACKLOG_RETRY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10);
+
   private ControlProtocol() {}
+
+  /**
+   * Whether a failed connect(2) met a full listen backlog (EAGAIN on a Unix socket: the sandbox does not
+   * accept fast enough), which is worth another try within the deadline. The JDK and Netty report the
+   * errno only as text.
+   */
+  public static boolean isBacklogFull(Throwable e) {
+    return String.valueOf(e.getMessage()).contains("Resource temporarily unavailable");
+  }
+
+  /** A failed connect, classified by its errno (given as text by both the JDK and Netty). */
+  public static ControlException connectFailure(Path socket, Throwable e) {
+    String m = message(e);
+    if (e instanceof java.nio.file.NoSuchFileException || e instanceof java.io.FileNotFoundException
+        || m.contains("No such file")) {
+      return new ControlException(ControlException.Kind.SOCKET_MISSING, socket, "does not exist", e);
+    }
+    if (e instanceof java.nio.file.AccessDeniedException || m.contains("Permission denied")) {
+      return new ControlException(ControlException.Kind.PERMISSION_DENIED, socket,
+          "permission denied (run as the user that owns the sandbox, or as root)", e);
+    }
+    if (m.contains("Connection refused")) {
+      return new ControlException(ControlException.Kind.CONNECTION_REFUSED, socket,
+          "connection refused: nothing listens on it (is the sandbox still running?)", e);
+    }
+    if (isBacklogFull(e)) {
+      return new ControlException(ControlException.Kind.TIMED_OUT, socket,
+          "timed out connecting: the sandbox does not accept connections (listen backlog full)", e);
+    }
+    return new ControlException(ControlException.Kind.IO_ERROR, socket, "cannot connect: " + m, e);
+  }
+
+  /**
+   * The connection closed before the reply was complete: nothing at all (what a runsc sandbox does when Go
+   * cannot encode its reply), or a reply cut off after {@code received} bytes.
+   *
+   * @param why the transport's words for the close, or null
+   */
+  public static ControlException closedEarly(Path socket, int received, String why, Throwable cause) {
+    String suffix = why == null ? "" : " (" + why + ")";
+    if (received == 0) {
+      return new ControlException(ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
+          "the sandbox closed the connection without replying" + suffix
+              + "; a runsc sandbox does this when it cannot encode its metrics", cause);
+    }
+    return new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
+        "the reply was cut off: the connection closed after " + received + " bytes" + suffix, cause);
+  }
+
+  /** An exception's message, or its class when it has none. */
+  public static String message(Throwable t) {
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
 
   /** {@code {"method":"Metrics.Export","arg":{"only_metrics":RE}}}. */
   public static byte[] exportCall(MetricNameFilter filter) {
@@ -45,13 +110,20 @@ public final class ControlProtocol {
    */
   public static Snapshot decodeExportReply(byte[] reply, int off, int len, MetricNameFilter filter, Path socket)
       throws ControlException {
-    ExportReply decoded;
-    try {
-      decoded = RunscJson.readExportReply(reply, off, len);
-    } catch (RunscJsonException e) {
-      throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
-          "malformed reply to Metrics.Export: " + e.getMessage(), e);
-    }
+    ExportReply decoded = readExportReply(reply, off, len, RunscJson.BothSetPolicy.INT_WINS, socket);
+    Snapshot snapshot = checkExportReply(decoded, socket);
+    checkFilter(snapshot, filter, socket);
+    return snapshot;
+  }
+
+  /**
+   * The snapshot of a decoded reply to {@code Metrics.Export}, if the sandbox succeeded and sent one. The
+   * filter is checked separately ({@link #checkFilter}): the server verifies the snapshot first, so that
+   * the filter only meets registered metric names.
+   *
+   * @throws ControlException {@code REMOTE_ERROR} or {@code MALFORMED_REPLY}
+   */
+  public static Snapshot checkExportReply(ExportReply decoded, Path socket) throws ControlException {
     if (!decoded.success()) {
       throw new ControlException(ControlException.Kind.REMOTE_ERROR, socket,
           "the sandbox failed Metrics.Export: " + remoteText(decoded.err()));
@@ -61,8 +133,24 @@ public final class ControlProtocol {
       throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
           "malformed reply to Metrics.Export: success without a snapshot");
     }
-    checkFilter(snapshot, filter, socket);
     return snapshot;
+  }
+
+  /**
+   * Decodes a complete reply to {@code Metrics.Export} without judging it.
+   *
+   * @param policy for a number with both parts set: the integer wins, as gVisor renders it; the metric
+   *     server asks for {@link RunscJson.BothSetPolicy#GVISOR_VERIFIER}, which also rejects what gVisor's
+   *     verifier rejects
+   */
+  public static ExportReply readExportReply(byte[] reply, int off, int len, RunscJson.BothSetPolicy policy,
+      Path socket) throws ControlException {
+    try {
+      return RunscJson.readExportReply(reply, off, len, policy);
+    } catch (RunscJsonException e) {
+      throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
+          "malformed reply to Metrics.Export: " + UntrustedText.forLog(e.getMessage()), e);
+    }
   }
 
   /**
@@ -76,25 +164,17 @@ public final class ControlProtocol {
       String name = d.metric().name();
       if (!filter.matches(name)) {
         throw new ControlException(ControlException.Kind.FILTER_VIOLATED, socket,
-            "the sandbox ignored the metric filter: it returned metric \"" + name
-                + "\", which does not match the regular expression \"" + filter.expression() + "\"");
+            "the sandbox ignored the metric filter: it returned metric " + UntrustedText.quote(name)
+                + ", which does not match the regular expression " + UntrustedText.quote(filter.expression()));
       }
     }
   }
 
   /** The sandbox's own error text, made safe for a one-line message (it is untrusted and unbounded). */
-  static String remoteText(String err) {
+  public static String remoteText(String err) {
     if (err == null || err.isEmpty()) {
       return "(no error message)";
     }
-    StringBuilder b = new StringBuilder(Math.min(err.length(), 500));
-    for (int i = 0; i < err.length() && b.length() < 500; i++) {
-      char c = err.charAt(i);
-      b.append(c < 0x20 || c == 0x7f ? ' ' : c);
-    }
-    if (err.length() > 500) {
-      b.append("... (").append(err.length()).append(" characters)");
-    }
-    return b.toString();
+    return UntrustedText.forLog(err);
   }
 }

@@ -77,7 +77,7 @@ public final class SelfMetrics implements QueryObserver {
         replySize.observe(bytes);
       }
     } else if (result.broken()) {
-      failures[FailureReason.of(result.error()).ordinal()].increment();
+      failures[FailureReason.of(result).ordinal()].increment();
     }
   }
 

@@ -1,14 +1,20 @@
 package dev.sandboxmetrics.metricserver.scrape;
 
 import com.google.re2j.Pattern;
-import com.google.re2j.PatternSyntaxException;
+import dev.sandboxmetrics.snapshot.BoundedRegex;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
+import dev.sandboxmetrics.snapshot.UntrustedText;
 
 /**
  * The two regular expressions a scrape may pass ({@code runsc-sandbox-metrics-filter} and
  * {@code runsc-capability-filter}), compiled with RE2/J, with runsc's cache of the last valid expression of
  * each: a scraper sends the same expressions at every scrape, so they are compiled once, not at every
  * request. Thread-safe: concurrent scrapes share it.
+ *
+ * <p>Both expressions come from whoever can reach the server, so both go through {@link BoundedRegex}
+ * (Go's repeat-count rule, a bound on the compiled program), and only a small one is cached: a cache must not
+ * keep the largest program a client could make alive between scrapes. A large valid one is compiled once per
+ * scrape (never once per sandbox: the scrape passes the compiled filter to every query).
  */
 final class ScrapeFilters {
   /** An expression that does not compile; the message is meant for the HTTP 400 body. */
@@ -19,6 +25,9 @@ final class ScrapeFilters {
       super(message);
     }
   }
+
+  /** The largest expression (in estimated instructions) kept between scrapes. */
+  static final long MAX_CACHED_PROGRAM_SIZE = 2_000;
 
   private record CachedCapabilityFilter(String expression, Pattern pattern) {}
 
@@ -36,7 +45,9 @@ final class ScrapeFilters {
     }
     try {
       MetricNameFilter compiled = MetricNameFilter.compile(expression);
-      lastMetricFilter = compiled;
+      if (BoundedRegex.check(expression) <= MAX_CACHED_PROGRAM_SIZE) {
+        lastMetricFilter = compiled;
+      }
       return compiled;
     } catch (IllegalArgumentException e) {
       throw new InvalidFilterException("provided metric filter is not a valid regular expression: " + e.getMessage());
@@ -53,12 +64,14 @@ final class ScrapeFilters {
       return last.pattern();
     }
     try {
-      Pattern compiled = Pattern.compile(expression);
-      lastCapabilityFilter = new CachedCapabilityFilter(expression, compiled);
+      Pattern compiled = BoundedRegex.compile(expression);
+      if (BoundedRegex.check(expression) <= MAX_CACHED_PROGRAM_SIZE) {
+        lastCapabilityFilter = new CachedCapabilityFilter(expression, compiled);
+      }
       return compiled;
-    } catch (PatternSyntaxException e) {
-      throw new InvalidFilterException(
-          "provided capability filter is not a valid regular expression: " + e.getDescription());
+    } catch (IllegalArgumentException e) {
+      throw new InvalidFilterException("provided capability filter is not a valid regular expression: "
+          + UntrustedText.quote(expression) + ": " + e.getMessage());
     }
   }
 }

@@ -3,6 +3,7 @@ package dev.sandboxmetrics.metricserver.server;
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.control.ReplyBudget;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.http.Connections;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
@@ -117,9 +118,10 @@ public final class MetricServer implements AutoCloseable {
       status.queried(result, nanos);
       selfMetrics.queried(result, nanos);
     };
-    ControlSocketClient client = new ControlSocketClient(transport, group, options.maxReplyBytes());
-    Collector collector = new Collector(
-        client, work, options.exportTimeout(), options.sandboxTimeout(), options.maxParallelQueries(), queries);
+    ControlSocketClient client = new ControlSocketClient(
+        transport, group, options.maxReplyBytes(), new ReplyBudget(options.maxReplyBytesInFlight()));
+    Collector collector = new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(),
+        options.maxParallelQueries(), options.maxSeriesPerSandbox(), queries);
     this.routes = new Routes(() -> shuttingDown);
     routes
         .get("/", new IndexEndpoint())

@@ -1,7 +1,7 @@
 package dev.sandboxmetrics.metricserver.server;
 
-import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import dev.sandboxmetrics.metricserver.control.ControlClient;
+import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -30,7 +30,9 @@ public record MetricServerOptions(
     int gzipLevel,
     List<String> extraListenAddresses,
     boolean selfMetrics,
-    ConnectionPolicy connections) {
+    ConnectionPolicy connections,
+    long maxReplyBytesInFlight,
+    long maxSeriesPerSandbox) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -38,7 +40,22 @@ public record MetricServerOptions(
   /** runsc: each sandbox gets at least 8 s. */
   public static final Duration DEFAULT_SANDBOX_TIMEOUT = Duration.ofSeconds(8);
   public static final int DEFAULT_MAX_PARALLEL_QUERIES = 256;
+  /**
+   * Eight times the largest reply gVisor's registered metrics can make (about 1 MiB with every field
+   * combination present and every number at its widest: see the README's flag table).
+   */
   public static final int DEFAULT_MAX_REPLY_BYTES = ControlClient.DEFAULT_MAX_REPLY_BYTES;
+  /**
+   * Reply bytes held at once across all sandboxes: four replies at the maximum size, which with the rest of
+   * a scrape fits the shipped container's 128 MiB heap (256 MiB at MaxRAMPercentage=50). More replies than
+   * that at once wait, unread, in their sockets.
+   */
+  public static final long DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT = 4L * DEFAULT_MAX_REPLY_BYTES;
+  /**
+   * Series a sandbox's registration may allow. gVisor registers about 3,000 (2,002 {@code sysno} values of
+   * {@code /unimplemented_syscalls}, 606 socket-option combinations, ~200 more): over 30 times that.
+   */
+  public static final long DEFAULT_MAX_SERIES_PER_SANDBOX = 100_000;
   /** runsc: the background scan runs every 20 s. */
   public static final Duration DEFAULT_RESCAN_INTERVAL = Duration.ofSeconds(20);
   /** runsc: HTTP read and write timeouts of one minute. */
@@ -63,6 +80,10 @@ public record MetricServerOptions(
     }
     extraListenAddresses = extraListenAddresses == null ? List.of() : List.copyOf(extraListenAddresses);
     connections = connections == null ? ConnectionPolicy.DEFAULT : connections;
+    // One reply at the maximum must always fit, or it could never complete.
+    maxReplyBytesInFlight = Math.max(maxReplyBytesInFlight <= 0 ? DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT
+        : maxReplyBytesInFlight, maxReplyBytes);
+    maxSeriesPerSandbox = maxSeriesPerSandbox <= 0 ? DEFAULT_MAX_SERIES_PER_SANDBOX : maxSeriesPerSandbox;
   }
 
   /** runsc's defaults for a root directory and an address. */
@@ -83,7 +104,9 @@ public record MetricServerOptions(
         DEFAULT_GZIP_LEVEL,
         List.of(),
         true,
-        ConnectionPolicy.DEFAULT);
+        ConnectionPolicy.DEFAULT,
+        DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT,
+        DEFAULT_MAX_SERIES_PER_SANDBOX);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -149,6 +172,16 @@ public record MetricServerOptions(
     return edit(b -> b.connections = v);
   }
 
+  /** Reply bytes held in memory at once across all sandboxes (at least {@link #maxReplyBytes}). */
+  public MetricServerOptions withMaxReplyBytesInFlight(long v) {
+    return edit(b -> b.maxReplyBytesInFlight = v);
+  }
+
+  /** Series a sandbox's registration may allow before the sandbox counts as broken. */
+  public MetricServerOptions withMaxSeriesPerSandbox(long v) {
+    return edit(b -> b.maxSeriesPerSandbox = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
@@ -156,7 +189,7 @@ public record MetricServerOptions(
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
         e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.selfMetrics,
-        e.connections);
+        e.connections, e.maxReplyBytesInFlight, e.maxSeriesPerSandbox);
   }
 
   private static final class Editable {
@@ -176,6 +209,8 @@ public record MetricServerOptions(
     List<String> extraListenAddresses;
     boolean selfMetrics;
     ConnectionPolicy connections;
+    long maxReplyBytesInFlight;
+    long maxSeriesPerSandbox;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -194,6 +229,8 @@ public record MetricServerOptions(
       extraListenAddresses = o.extraListenAddresses;
       selfMetrics = o.selfMetrics;
       connections = o.connections;
+      maxReplyBytesInFlight = o.maxReplyBytesInFlight;
+      maxSeriesPerSandbox = o.maxSeriesPerSandbox;
     }
   }
 }

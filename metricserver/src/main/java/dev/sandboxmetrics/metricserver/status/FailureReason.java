@@ -1,15 +1,16 @@
 package dev.sandboxmetrics.metricserver.status;
 
+import dev.sandboxmetrics.metricserver.collect.SandboxResult;
+
 /**
  * Why a sandbox query gave no data, in a few fixed kinds: the {@code reason} label of the failure counter
  * (a bounded set of values, whatever a sandbox sends) and a word on the status page.
  *
- * <p>The collector reports failures as messages ({@code SandboxResult.error()}); {@link #of(String)} maps
- * the messages of {@code Collector} and {@code ControlSocketClient} to kinds by their fixed beginnings (the
- * part before any sandbox-supplied text). A message no rule knows is {@link #OTHER}, never an error:
- * {@code FailureReasonTest} drives each kind through a real simulated sandbox, so a reworded message shows
- * up there.
+ * <p>The collector names the kind of each failure ({@code SandboxResult.reason()}, one of
+ * {@code SandboxResult.Reason}); {@link #of} groups those kinds into the ones an operator tells apart.
+ * {@code FailureReasonTest} drives each kind through a real simulated sandbox.
  */
+
 public enum FailureReason {
   /** No complete reply within the sandbox timeout, or the export deadline passed before its turn. */
   TIMEOUT("timeout"),
@@ -29,6 +30,8 @@ public enum FailureReason {
   VERIFIER_REJECTED("verifier_rejected"),
   /** The sandbox's metric registration in its state file is invalid. */
   INVALID_REGISTRATION("invalid_registration"),
+  /** The registration allows more series than {@code --max-series-per-sandbox}. */
+  TOO_MANY_SERIES("too_many_series"),
   /** The server is shutting down. */
   SHUTTING_DOWN("shutting_down"),
   /** Anything else (an internal error). */
@@ -45,43 +48,24 @@ public enum FailureReason {
     return label;
   }
 
-  /** The kind of a collector failure message; null in, null out. */
-  public static FailureReason of(String error) {
-    if (error == null) {
+  /** The kind of a query's failure; null for a query that worked. */
+  public static FailureReason of(SandboxResult result) {
+    if (result.reason() == null) {
       return null;
     }
-    if (error.startsWith("no complete reply within") || error.startsWith("the export deadline")) {
-      return TIMEOUT;
-    }
-    if (error.startsWith("cannot connect to control socket") || error.startsWith("cannot open control socket")) {
-      return REFUSED;
-    }
-    if (error.startsWith("the sandbox closed the connection")
-        || error.startsWith("cannot send the call")
-        || error.startsWith("control socket error")) {
-      return CLOSED;
-    }
-    if (error.startsWith("malformed reply") || error.startsWith("the reply holds no snapshot")) {
-      return MALFORMED;
-    }
-    if (error.startsWith("reply larger than")) {
-      return TOO_LARGE;
-    }
-    if (error.startsWith("the sandbox answered with an error")) {
-      return SANDBOX_ERROR;
-    }
-    if (error.startsWith("metric ") && error.contains(" does not match the requested filter ")) {
-      return FILTER_IGNORED;
-    }
-    if (error.startsWith("verification failed")) {
-      return VERIFIER_REJECTED;
-    }
-    if (error.startsWith("invalid metric registration")) {
-      return INVALID_REGISTRATION;
-    }
-    if (error.startsWith("the server is shutting down")) {
-      return SHUTTING_DOWN;
-    }
-    return OTHER;
+    return switch (result.reason()) {
+      case SandboxResult.Reason.TIMEOUT, SandboxResult.Reason.DEADLINE -> TIMEOUT;
+      case SandboxResult.Reason.REFUSED, SandboxResult.Reason.MISSING -> REFUSED;
+      case SandboxResult.Reason.CLOSED -> CLOSED;
+      case SandboxResult.Reason.MALFORMED -> MALFORMED;
+      case SandboxResult.Reason.TOO_LARGE -> TOO_LARGE;
+      case SandboxResult.Reason.REMOTE_ERROR -> SANDBOX_ERROR;
+      case SandboxResult.Reason.FILTER_VIOLATED -> FILTER_IGNORED;
+      case SandboxResult.Reason.VERIFICATION -> VERIFIER_REJECTED;
+      case SandboxResult.Reason.REGISTRATION -> INVALID_REGISTRATION;
+      case SandboxResult.Reason.TOO_MANY_SERIES -> TOO_MANY_SERIES;
+      case SandboxResult.Reason.SHUTTING_DOWN -> SHUTTING_DOWN;
+      default -> OTHER;
+    };
   }
 }

@@ -93,7 +93,7 @@ public final class SandboxStatus implements ScanObserver, QueryObserver {
             sandbox.iteration(),
             nanos,
             shortened(result.error()),
-            FailureReason.of(result.error()),
+            FailureReason.of(result),
             result.running(),
             replyBytes > 0 ? replyBytes : -1,
             series,

@@ -2,6 +2,8 @@ package dev.sandboxmetrics.metricserver.collect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.metricserver.control.ControlException;
+import dev.sandboxmetrics.metricserver.control.ReplyBudget;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import dev.sandboxmetrics.snapshot.DataPoint;
@@ -94,7 +96,9 @@ class ControlSocketClientTest {
       });
       ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5), expected).get();
       assertThat(Arrays.copyOf(r.bytes(), r.length())).as("expected %d bytes", expected).isEqualTo(reply);
-      assertThat(r.decoded().snapshot()).isEqualTo(SNAPSHOT);
+      // Past the first piece the reply is framed, not decoded on the way: the caller decodes the bytes.
+      var decoded = r.decoded() != null ? r.decoded() : RunscJson.readExportReply(r.bytes(), 0, r.length());
+      assertThat(decoded.snapshot()).isEqualTo(SNAPSHOT);
     }
   }
 
@@ -132,7 +136,7 @@ class ControlSocketClientTest {
   void hangingUpWithoutAReplyIsAnError() {
     Path socket = peer(ch -> readCall(ch));
     assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
-        .isEqualTo("the sandbox closed the connection without replying");
+        .startsWith("the sandbox closed the connection without replying");
   }
 
   @Test
@@ -142,7 +146,7 @@ class ControlSocketClientTest {
       write(ch, "{\"success\":true,\"result\":{");
     });
     assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
-        .contains("closed the connection after 26 bytes, before the reply was complete");
+        .isEqualTo("the reply was cut off: the connection closed after 26 bytes");
   }
 
   @Test
@@ -152,7 +156,7 @@ class ControlSocketClientTest {
       write(ch, "{\"x\":\"" + "a".repeat(10_000) + "\"}");
     });
     assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5))))
-        .startsWith("reply larger than 4096 bytes");
+        .startsWith("the reply exceeds the maximum of 4096 bytes");
   }
 
   @Test
@@ -174,13 +178,13 @@ class ControlSocketClientTest {
       readCall(ch);
       write(ch, "HTTP/1.1 200 OK\r\n\r\n");
     });
-    assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5)))).startsWith("malformed reply");
+    assertThat(failure(client.call(socket, CALL, Duration.ofSeconds(5)))).startsWith("the reply is not a JSON object");
   }
 
   @Test
   void missingSocketCannotBeConnected() {
     assertThat(failure(client.call(dir.resolve("nobody.sock"), CALL, Duration.ofSeconds(5))))
-        .startsWith("cannot connect to control socket " + dir.resolve("nobody.sock"));
+        .isEqualTo("does not exist");
   }
 
   @Test
@@ -273,8 +277,8 @@ class ControlSocketClientTest {
       f.join();
       throw new AssertionError("expected a failure");
     } catch (CompletionException e) {
-      assertThat(e.getCause()).isInstanceOf(ControlCallException.class);
-      return e.getCause().getMessage();
+      assertThat(e.getCause()).isInstanceOf(ControlException.class);
+      return ((ControlException) e.getCause()).problem();
     }
   }
 }

@@ -215,7 +215,7 @@ class ControlClientTest {
     RunscReplies.writeErrorReply(out, "cannot compile regexp \"(\": missing )\nsecond line");
     try (var server = replying(out.toByteArray())) {
       assertFails(() -> export("", GENEROUS, MAX), ControlException.Kind.REMOTE_ERROR,
-          "the sandbox failed Metrics.Export: cannot compile regexp \"(\": missing ) second line");
+          "the sandbox failed Metrics.Export: cannot compile regexp \"(\": missing )\\nsecond line");
     }
   }
 

@@ -50,4 +50,14 @@ class ScrapeFiltersTest {
     assertThat(filters.metricFilter("opens").matches("fs_opens")).isTrue();
     assertThat(filters.capabilityFilter("NET").matcher("CAP_NET_RAW").find()).isTrue();
   }
+
+  @Test
+  void aLargeValidExpressionIsCompiledButNotKeptBetweenScrapes() throws Exception {
+    String large = "(?:" + "a{1000}|".repeat(9) + "a{1000})"; // 10,009 instructions: valid, not small
+    MetricNameFilter first = filters.metricFilter(large);
+    assertThat(filters.metricFilter(large)).isNotSameAs(first);
+    assertThat(filters.capabilityFilter(large)).isNotSameAs(filters.capabilityFilter(large));
+    MetricNameFilter small = filters.metricFilter("fs_");
+    assertThat(filters.metricFilter("fs_")).isSameAs(small);
+  }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sandboxmetrics.metricserver.collect.SandboxResult;
 import dev.sandboxmetrics.metricserver.server.MetricServer;
 import dev.sandboxmetrics.metricserver.server.MetricServerOptions;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
@@ -21,8 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Each way a sandbox query fails, caused by a real simulated sandbox, lands in its own
- * {@link FailureReason}: on the status page and in the failure counter's {@code reason} label. This is
- * where a reworded collector message would show (the reasons are read from the messages).
+ * {@link FailureReason}: on the status page and in the failure counter's {@code reason} label.
  */
 @Timeout(120)
 class FailureReasonTest {
@@ -75,11 +75,16 @@ class FailureReasonTest {
   }
 
   @Test
-  void messagesNoRuleKnowsAreOther() {
-    assertThat(FailureReason.of("internal error: java.lang.IllegalStateException")).isEqualTo(FailureReason.OTHER);
-    assertThat(FailureReason.of(null)).isNull();
-    // A sandbox-chosen error text cannot pick a reason: the sandbox's part comes after the fixed start.
-    assertThat(FailureReason.of("the sandbox answered with an error: verification failed"))
-        .isEqualTo(FailureReason.SANDBOX_ERROR);
+  void everyKindTheCollectorNamesHasAReasonAndUnknownKindsAreOther() throws Exception {
+    for (java.lang.reflect.Field kind : SandboxResult.Reason.class.getFields()) {
+      String value = (String) kind.get(null);
+      FailureReason reason = FailureReason.of(SandboxResult.failed(null, value, "x", true));
+      assertThat(reason).as(value).isNotNull();
+      if (!value.equals(SandboxResult.Reason.OTHER)) {
+        assertThat(reason).as("kind %s", value).isNotEqualTo(FailureReason.OTHER);
+      }
+    }
+    assertThat(FailureReason.of(SandboxResult.failed(null, "no_such_kind", "x", true))).isEqualTo(FailureReason.OTHER);
+    assertThat(FailureReason.of(SandboxResult.ok(null, null, true))).isNull();
   }
 }

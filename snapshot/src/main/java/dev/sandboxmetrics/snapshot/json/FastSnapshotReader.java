@@ -155,7 +155,9 @@ final class FastSnapshotReader {
 
   private final byte[] b;
   private final int end;
-  private final boolean intWinsWhenBothSet;
+  private final RunscJson.BothSetPolicy bothSet;
+  /** Whether the number being read is a data point's value (not a histogram's). */
+  private boolean scalar;
   private int pos;
 
   /** Where the last member name read by {@link #name()} starts. */
@@ -178,7 +180,7 @@ final class FastSnapshotReader {
     this.b = b;
     this.pos = off;
     this.end = off + len;
-    this.intWinsWhenBothSet = policy == RunscJson.BothSetPolicy.INT_WINS;
+    this.bothSet = policy;
   }
 
   // ---- entry points ----
@@ -202,8 +204,8 @@ final class FastSnapshotReader {
   }
 
   /** The Export reply in {@code b[off, off+len)}, or null as for {@link #snapshot}. */
-  static ExportReply exportReply(byte[] b, int off, int len) {
-    FastSnapshotReader r = new FastSnapshotReader(b, off, len, RunscJson.BothSetPolicy.REJECT);
+  static ExportReply exportReply(byte[] b, int off, int len, RunscJson.BothSetPolicy policy) {
+    FastSnapshotReader r = new FastSnapshotReader(b, off, len, policy);
     try {
       if (r.ws() != '{') {
         return null;
@@ -367,7 +369,7 @@ final class FastSnapshotReader {
       if (ws() != '{') {
         return null;
       }
-      val = number('{');
+      val = scalar('{');
     } else if (take(GO_HISTOGRAM)) {
       histogram = goHistogram();
       if (histogram == null) {
@@ -468,7 +470,7 @@ final class FastSnapshotReader {
             literal(NULL);
             val = null;
           } else {
-            val = number(v);
+            val = scalar(v);
           }
         } else if (isName(len, LABELS)) {
           labels = labels(v);
@@ -678,6 +680,16 @@ final class FastSnapshotReader {
     return new Bucket(le, count);
   }
 
+  /** A data point's value: a number under the rule for both set that gVisor's verifier applies there. */
+  private Value scalar(int c) {
+    scalar = true;
+    try {
+      return number(c);
+    } finally {
+      scalar = false;
+    }
+  }
+
   /** {@code {"int": N}}, {@code {"float": F}} or {@code {}}, with the reader's rules for zero and both. */
   private Value number(int c) {
     if (c != '{') {
@@ -715,8 +727,8 @@ final class FastSnapshotReader {
     pos++;
     boolean intSet = intValue != 0;
     boolean floatSet = floatValue != 0; // true for NaN too
-    if (intSet && floatSet && !intWinsWhenBothSet) {
-      throw UNHANDLED;
+    if (intSet && floatSet && !RunscJson.intWins(bothSet, scalar, floatValue)) {
+      throw UNHANDLED; // the reader says why
     }
     if (intSet) {
       return Value.ofInt(intValue);

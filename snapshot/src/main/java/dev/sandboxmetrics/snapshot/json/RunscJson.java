@@ -33,9 +33,11 @@ import java.util.Objects;
  * <p>Numbers: {@code {"int": N}}, {@code {"float": F}} or {@code {}} (zero). As in Go, a member that is zero
  * counts as absent. Floats may also be the tokens {@code Infinity}, {@code -Infinity}, {@code NaN} or the
  * strings {@code "+Inf"}, {@code "-Inf"}, {@code "Inf"}, {@code "NaN"}, {@code "Infinity"},
- * {@code "-Infinity"}. A number with both int and float set is rejected unless the caller asks for
- * {@link BothSetPolicy#INT_WINS}: our model cannot hold both, so the strict decoder is where runsc-protocol.md's
- * "never both set" rule is enforced for everything a sandbox sends; the verifier never sees such a value.
+ * {@code "-Infinity"}. A number with both int and float set decodes as gVisor reads it: the integer wins
+ * ({@code Number.ToFloat}, and its text writer prints the integer; gVisor's golden case 02). The metric
+ * server asks for {@link BothSetPolicy#GVISOR_VERIFIER}, which also rejects what gVisor's verifier rejects
+ * (a data point's value whose float part is not an integer: {@code IsInteger} looks at the float part, and
+ * every gVisor scalar metric is an integer metric); our model holds one kind, so this is decided here.
  *
  * <p>All parsers and generators come from one {@link JsonFactory} configured here: non-numeric numbers on,
  * field names canonicalized but not {@code String.intern}ed (hostile names must not fill the JVM's pool),
@@ -45,10 +47,34 @@ import java.util.Objects;
 public final class RunscJson {
   /** What to do with a number that has both {@code int} and {@code float} set. */
   public enum BothSetPolicy {
-    /** An error: what everything from a sandbox gets. */
+    /** An error (strict decoding, for tests of the decoders). */
     REJECT,
-    /** Keep the integer, as gVisor's text writer prints it: for rendering tests against gVisor's output. */
-    INT_WINS
+    /** Keep the integer, as gVisor renders it: {@code export-metrics} (runsc's has no verifier). */
+    INT_WINS,
+    /**
+     * Keep the integer, except in a data point's value whose float part gVisor's {@code IsInteger} rejects
+     * (fractional, NaN, infinite or beyond int64): an error, as gVisor's verifier's "integer metric got
+     * non-integer value". The metric server's.
+     */
+    GVISOR_VERIFIER
+  }
+
+  /** Whether a number with both parts set keeps its integer under {@code policy}. */
+  static boolean intWins(BothSetPolicy policy, boolean scalar, double floatPart) {
+    switch (policy) {
+      case INT_WINS:
+        return true;
+      case GVISOR_VERIFIER:
+        return !scalar || goIsInteger(floatPart);
+      default:
+        return false;
+    }
+  }
+
+  /** gVisor's {@code Number.IsInteger} of a float part. */
+  private static boolean goIsInteger(double f) {
+    return f == 0 || (!Double.isNaN(f) && !Double.isInfinite(f) && f < (double) Long.MAX_VALUE
+        && f > (double) Long.MIN_VALUE && Math.rint(f) == f);
   }
 
   /** Longest string token accepted; runsc's strings are names, help texts and error messages. */
@@ -90,7 +116,7 @@ public final class RunscJson {
 
   /** Decodes a snapshot, strictly. */
   public static Snapshot readSnapshot(byte[] json, int off, int len) throws RunscJsonException {
-    return readSnapshot(json, off, len, BothSetPolicy.REJECT);
+    return readSnapshot(json, off, len, BothSetPolicy.INT_WINS);
   }
 
   public static Snapshot readSnapshot(byte[] json, int off, int len, BothSetPolicy policy)
@@ -112,7 +138,7 @@ public final class RunscJson {
   /** Decodes a snapshot that is the whole stream; the stream is not closed. */
   public static Snapshot readSnapshot(InputStream in) throws RunscJsonException, IOException {
     try (JsonParser p = FACTORY.createParser(in)) {
-      return RunscJsonReader.decodeDocument(p, BothSetPolicy.REJECT, r -> r.snapshot(r.nextToken()));
+      return RunscJsonReader.decodeDocument(p, BothSetPolicy.INT_WINS, r -> r.snapshot(r.nextToken()));
     }
   }
 
@@ -151,12 +177,18 @@ public final class RunscJson {
    * gives {@code snapshot == null} and the sandbox's message in {@code err}.
    */
   public static ExportReply readExportReply(byte[] json, int off, int len) throws RunscJsonException {
+    return readExportReply(json, off, len, BothSetPolicy.INT_WINS);
+  }
+
+  /** {@link #readExportReply(byte[], int, int)} with a policy for numbers with both parts set. */
+  public static ExportReply readExportReply(byte[] json, int off, int len, BothSetPolicy policy)
+      throws RunscJsonException {
     Objects.checkFromIndexSize(off, len, json.length);
-    ExportReply fast = fastExportReply(json, off, len);
+    ExportReply fast = fastExportReply(json, off, len, policy);
     if (fast != null) {
       return fast;
     }
-    return readExportReplyWithReader(json, off, len);
+    return readExportReplyWithReader(json, off, len, policy);
   }
 
   /**
@@ -167,18 +199,28 @@ public final class RunscJson {
    * what, if anything, is wrong. Returns what {@link #readExportReply} would for the same bytes.
    */
   public static ExportReply readCompleteExportReplyOrNull(byte[] json, int off, int len) {
+    return readCompleteExportReplyOrNull(json, off, len, BothSetPolicy.INT_WINS);
+  }
+
+  /** {@link #readCompleteExportReplyOrNull(byte[], int, int)} with a policy for numbers with both parts set. */
+  public static ExportReply readCompleteExportReplyOrNull(byte[] json, int off, int len, BothSetPolicy policy) {
     Objects.checkFromIndexSize(off, len, json.length);
-    return fastExportReply(json, off, len);
+    return fastExportReply(json, off, len, policy);
   }
 
   /** {@link RunscJsonReader} alone, as for {@link #readSnapshotWithReader}. */
   static ExportReply readExportReplyWithReader(byte[] json, int off, int len) throws RunscJsonException {
+    return readExportReplyWithReader(json, off, len, BothSetPolicy.INT_WINS);
+  }
+
+  static ExportReply readExportReplyWithReader(byte[] json, int off, int len, BothSetPolicy policy)
+      throws RunscJsonException {
     RunscJsonReader.Reply<Snapshot> reply =
         decodeBytes(
             json,
             off,
             len,
-            BothSetPolicy.REJECT,
+            policy,
             r -> r.reply(r.nextToken(), "snapshot", rr -> rr.snapshot(rr.current())));
     return new ExportReply(reply.success(), reply.err(), reply.result());
   }
@@ -195,9 +237,9 @@ public final class RunscJson {
     }
   }
 
-  private static ExportReply fastExportReply(byte[] json, int off, int len) {
+  private static ExportReply fastExportReply(byte[] json, int off, int len, BothSetPolicy policy) {
     try {
-      return FastSnapshotReader.exportReply(json, off, len);
+      return FastSnapshotReader.exportReply(json, off, len, policy);
     } catch (RuntimeException e) {
       return null;
     }

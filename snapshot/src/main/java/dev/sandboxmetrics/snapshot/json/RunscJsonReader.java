@@ -50,7 +50,7 @@ final class RunscJsonReader {
   }
 
   private final JsonParser p;
-  private final boolean intWinsWhenBothSet;
+  private final RunscJson.BothSetPolicy bothSet;
 
   // The path to the value being read: a name, or (when the name is null) an array index.
   private final String[] pathNames = new String[MAX_DEPTH + 1];
@@ -66,7 +66,7 @@ final class RunscJsonReader {
 
   private RunscJsonReader(JsonParser p, RunscJson.BothSetPolicy policy) {
     this.p = p;
-    this.intWinsWhenBothSet = policy == RunscJson.BothSetPolicy.INT_WINS;
+    this.bothSet = policy;
   }
 
   // ---- entry points ----
@@ -218,7 +218,7 @@ final class RunscJsonReader {
           external = labels(v);
           break;
         case "val":
-          val = v == JsonToken.VALUE_NULL ? null : number(v);
+          val = v == JsonToken.VALUE_NULL ? null : number(v, true);
           break;
         case "histogram":
           histogram = v == JsonToken.VALUE_NULL ? null : histogram(v);
@@ -324,6 +324,11 @@ final class RunscJsonReader {
   }
 
   private Value number(JsonToken t) throws IOException, RunscJsonException {
+    return number(t, false);
+  }
+
+  /** A number; {@code scalar} when it is a data point's value, where gVisor's verifier judges both set. */
+  private Value number(JsonToken t, boolean scalar) throws IOException, RunscJsonException {
     requireObject(t);
     long intValue = 0;
     double floatValue = 0;
@@ -349,8 +354,11 @@ final class RunscJsonReader {
     // As in Go, a member holding zero is the same as an absent one: {"float": 0} is {}.
     boolean intSet = intValue != 0;
     boolean floatSet = floatValue != 0; // true for NaN too
-    if (intSet && floatSet && !intWinsWhenBothSet) {
-      throw error("both int and float are set; a runsc number holds one or the other");
+    if (intSet && floatSet && !RunscJson.intWins(bothSet, scalar, floatValue)) {
+      throw error(bothSet == RunscJson.BothSetPolicy.REJECT
+          ? "both int and float are set; a runsc number holds one or the other"
+          : "both int " + intValue + " and float " + floatValue + " are set, and gVisor's verifier rejects a"
+              + " non-integer float part for an integer metric");
     }
     if (intSet) {
       return Value.ofInt(intValue);

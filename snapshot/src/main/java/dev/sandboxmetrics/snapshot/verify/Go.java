@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.snapshot.verify;
 
-import dev.sandboxmetrics.snapshot.GoStrings;
+import dev.sandboxmetrics.snapshot.UntrustedText;
 import dev.sandboxmetrics.snapshot.Value;
 import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.time.Instant;
@@ -13,9 +13,12 @@ import java.util.Locale;
 final class Go {
   private Go() {}
 
-  /** Go's {@code %q}. */
+  /**
+   * Go's {@code %q} of at most {@link UntrustedText#MAX_CHARS} characters: what the verifier quotes comes
+   * from the sandbox (a metric name of a million characters must not make a million-character message).
+   */
   static String quote(String s) {
-    return GoStrings.quote(s);
+    return UntrustedText.quote(s);
   }
 
   /** gVisor's {@code Number.String()}: integers in decimal, floats as C's {@code %f}, +Inf, -Inf, NaN. */

@@ -52,6 +52,7 @@ final class RegistrationRules {
   private final int seenSize;
   private final int numbersSize;
   private final int sparseCount;
+  private final long series;
 
   private RegistrationRules(List<MetricMetadata> metrics, Map<String, MetricRule> byName, MetricRule.Layout layout) {
     this.metrics = metrics;
@@ -59,6 +60,39 @@ final class RegistrationRules {
     this.seenSize = layout.seenSize();
     this.numbersSize = layout.numbersSize();
     this.sparseCount = layout.sparseCount();
+    this.series = seriesOf(metrics);
+  }
+
+  /**
+   * The most exposition lines a sandbox with this registration can make: per metric, the product of its
+   * fields' allowed values (every label combination), times the lines of one histogram (a bucket each, plus
+   * {@code _sum} and {@code _count}) for a distribution. Saturates at {@link Long#MAX_VALUE}.
+   */
+  static long seriesOf(List<MetricMetadata> metrics) {
+    long total = 0;
+    for (MetricMetadata m : metrics) {
+      long combinations = 1;
+      for (dev.sandboxmetrics.snapshot.MetricField f : m.fields()) {
+        combinations = saturatingMultiply(combinations, Math.max(1, f.allowedValues().size()));
+      }
+      long lines = m.type() == MetricMetadata.TYPE_DISTRIBUTION ? m.distributionBucketLowerBounds().size() + 3L : 1;
+      total = saturatingAdd(total, saturatingMultiply(combinations, lines));
+    }
+    return total;
+  }
+
+  private static long saturatingMultiply(long a, long b) {
+    return b != 0 && a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
+  }
+
+  private static long saturatingAdd(long a, long b) {
+    long r = a + b;
+    return r < 0 ? Long.MAX_VALUE : r;
+  }
+
+  /** See {@link #seriesOf}. */
+  long series() {
+    return series;
   }
 
   /**

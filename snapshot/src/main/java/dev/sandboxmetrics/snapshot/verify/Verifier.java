@@ -32,8 +32,9 @@ import java.util.List;
  *       floats, which are zero, so it never caught a float going backwards);
  *   <li>field combinations are keyed by value indices, not by joining values with commas.
  * </ul>
- * A number with both {@code int} and {@code float} set cannot reach the verifier: the strict decoder rejects
- * it (see {@code RunscJson}).
+ * A number with both {@code int} and {@code float} set reaches the verifier as its integer (gVisor's
+ * reading); the one case gVisor's verifier rejects (a value whose float part is not an integer) is rejected
+ * by the server's decoding policy already, since our model holds one kind (see {@code RunscJson}).
  */
 public final class Verifier {
   /** How old a snapshot may be when verified. */
@@ -72,6 +73,15 @@ public final class Verifier {
    */
   public static Verifier forRegistration(Registration registration) throws InvalidRegistrationException {
     return new Verifier(RegistrationRules.forRegistration(registration));
+  }
+
+  /**
+   * The most series (exposition lines) the registration allows: every label combination of every metric,
+   * a histogram counting its bucket, sum and count lines. The metric server refuses to query a sandbox
+   * whose registration allows more than {@code --max-series-per-sandbox}.
+   */
+  public long registeredSeries() {
+    return rules.series();
   }
 
   /** The rules this verifier checks against, for tests of the sharing. */
