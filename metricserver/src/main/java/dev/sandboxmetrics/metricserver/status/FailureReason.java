@@ -16,9 +16,9 @@ public enum FailureReason {
   TIMEOUT("timeout"),
   /** Cannot connect to (or open) the control socket. */
   REFUSED("refused"),
-  /** The connection broke or closed before a complete reply. */
+  /** The connection broke or closed before any reply. */
   CLOSED("closed"),
-  /** The reply is not valid JSON, or not an export reply. */
+  /** The reply is not valid JSON, not an export reply, or was cut off. */
   MALFORMED("malformed"),
   /** The reply is larger than {@code --max-reply-bytes}. */
   TOO_LARGE("too_large"),

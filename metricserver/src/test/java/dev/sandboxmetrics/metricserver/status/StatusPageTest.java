@@ -171,7 +171,7 @@ class StatusPageTest {
       assertThat(rowB.charAt(at - 1)).as("before column %s in %s", column, rowB).isEqualTo(' ');
       assertThat(rowB.charAt(at)).as("column %s in %s", column, rowB).isNotEqualTo(' ');
     }
-    assertThat(rowB).contains("broken").contains("the sandbox answered with an error: simulated failure");
+    assertThat(rowB).contains("broken").contains("the sandbox failed Metrics.Export: simulated failure");
     assertThat(lines).hasSize(6);
   }
 
