@@ -88,7 +88,9 @@ public final class Main implements Callable<Integer> {
       "max-parallel-queries", "rescan-interval", "http-timeout", "gzip-level",
       // simulate and demo
       "sandboxes", "profile", "fault", "id-prefix", "namespace", "sub-containers", "slow-delay",
-      "oversized-bytes");
+      "oversized-bytes",
+      // container stats (metric-server, simulate, stats)
+      "container-stats", "cgroup-root", "no-stream", "format");
 
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
