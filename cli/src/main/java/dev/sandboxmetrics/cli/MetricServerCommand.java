@@ -93,6 +93,17 @@ final class MetricServerCommand implements Callable<Integer> {
           + "times the CPU for a 10% smaller response).")
   int gzipLevel;
 
+  @Option(names = "--container-stats", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+      description = "(Not in runsc.) Also serve each gVisor container's CPU, memory and tasks under cAdvisor's "
+          + "series names (container_cpu_usage_seconds_total...), from containerManager.Event and the sandbox's "
+          + "host cgroup, plus network, memory overhead and pressure per sandbox. Off by default.")
+  boolean containerStats;
+
+  @Option(names = "--cgroup-root", paramLabel = "DIR",
+      description = "(Not in runsc.) With --container-stats: where the host's cgroup file system is, replacing "
+          + "the mountpoint the state files record (default: as recorded, usually /sys/fs/cgroup).")
+  Path cgroupRoot;
+
   @Override
   public Integer call() throws InterruptedException {
     requirePositive("--export-timeout", exportTimeout);
@@ -126,7 +137,9 @@ final class MetricServerCommand implements Callable<Integer> {
             .withMaxReplyBytes(maxReplyBytes)
             .withRescanInterval(rescanInterval)
             .withHttpTimeout(httpTimeout)
-            .withGzipLevel(gzipLevel);
+            .withGzipLevel(gzipLevel)
+            .withContainerStats(containerStats)
+            .withCgroupRoot(cgroupRoot);
     MetricServer server;
     try {
       server = MetricServer.start(options);

@@ -4,6 +4,7 @@ import dev.sandboxmetrics.snapshot.GoStrings;
 import com.google.re2j.Pattern;
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.SandboxResult;
+import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.http.Exchange;
 import dev.sandboxmetrics.metricserver.http.Routes;
 import dev.sandboxmetrics.metricserver.http.StreamingBody;
@@ -20,6 +21,7 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Predicate;
@@ -45,6 +47,8 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private final String exporterPrefix;
   private final Instant processStart;
   private final ScrapeFilters filters = new ScrapeFilters();
+  /** {@code --container-stats}: asked alongside the sandboxes' metrics; null when off. */
+  private final ContainerStatsCollector containerStats;
 
   public MetricsEndpoint(
       SandboxRegistry registry,
@@ -54,6 +58,20 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       String rootDir,
       String exporterPrefix,
       Instant processStart) {
+    this(registry, collector, writer, work, rootDir, exporterPrefix, processStart, null);
+  }
+
+  /** @param containerStats the container stats to add after the sandboxes' metrics, or null for none */
+  public MetricsEndpoint(
+      SandboxRegistry registry,
+      Collector collector,
+      ExpositionWriter writer,
+      Executor work,
+      String rootDir,
+      String exporterPrefix,
+      Instant processStart,
+      ContainerStatsCollector containerStats) {
+    this.containerStats = containerStats;
     this.registry = registry;
     this.collector = collector;
     this.writer = writer;
@@ -92,6 +110,9 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       return;
     }
     long scanned = System.nanoTime();
+    CompletableFuture<List<SnapshotExport>> stats = containerStats == null
+        ? CompletableFuture.completedFuture(List.of())
+        : containerStats.collect(sandboxes, metricFilter);
     collector
         .collect(sandboxes, metricFilter)
         .whenComplete((r, e) -> {
@@ -100,7 +121,9 @@ public final class MetricsEndpoint implements Routes.Endpoint {
             log.debug("Scan took {} ms, queries {} ms.", (scanned - start) / 1_000_000, (now - scanned) / 1_000_000);
           }
         })
-        .thenAcceptAsync(results -> render(exchange, results, metricFilter, capabilityFilter, start), work)
+        .thenCombine(stats, (results, extra) -> (Runnable) () ->
+            render(exchange, results, extra, metricFilter, capabilityFilter, start))
+        .thenAcceptAsync(Runnable::run, work)
         .exceptionally(
             e -> {
               log.warn("Export failed", e);
@@ -114,6 +137,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private void render(
       Exchange exchange,
       List<SandboxResult> results,
+      List<SnapshotExport> containerStatsExports,
       MetricNameFilter metricFilter,
       Pattern capabilityFilter,
       long start) {
@@ -124,6 +148,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
         exports.add(new SnapshotExport(r.snapshot(), exporterPrefix, r.sandbox().labels()));
       }
     }
+    exports.addAll(containerStatsExports);
     Predicate<String> capabilities = capabilityFilter == null ? null : name -> capabilityFilter.matcher(name).find();
     exports.add(
         new SnapshotExport(

@@ -2,6 +2,7 @@ package dev.sandboxmetrics.metricserver.server;
 
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
 import dev.sandboxmetrics.metricserver.http.HttpServer;
@@ -112,7 +113,11 @@ public final class MetricServer implements AutoCloseable {
                 work,
                 options.rootDir(),
                 options.exporterPrefix(),
-                Instant.now()))
+                Instant.now(),
+                options.containerStats()
+                    ? new ContainerStatsCollector(client, work, options.exportTimeout(), options.sandboxTimeout(),
+                        new RootDirectory(Path.of(options.rootDir())), options.cgroupRoot(), options.exporterPrefix())
+                    : null))
         .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))
         .get("/runsc-metrics/pid", new PidEndpoint(ProcessHandle.current().pid()));
     if (options.allowProfiling()) {

@@ -26,7 +26,9 @@ public record MetricServerOptions(
     Duration rescanInterval,
     Duration httpTimeout,
     int gzipLevel,
-    List<String> extraListenAddresses) {
+    List<String> extraListenAddresses,
+    boolean containerStats,
+    Path cgroupRoot) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -76,7 +78,9 @@ public record MetricServerOptions(
         DEFAULT_RESCAN_INTERVAL,
         DEFAULT_HTTP_TIMEOUT,
         DEFAULT_GZIP_LEVEL,
-        List.of());
+        List.of(),
+        false,
+        null);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -129,13 +133,23 @@ public record MetricServerOptions(
     return edit(b -> b.extraListenAddresses = v);
   }
 
+  /** Per-container stats of gVisor pods under cAdvisor's names (issue 12); off by default. */
+  public MetricServerOptions withContainerStats(boolean v) {
+    return edit(b -> b.containerStats = v);
+  }
+
+  /** Replaces the cgroup mountpoint that state files record (null: as recorded). */
+  public MetricServerOptions withCgroupRoot(Path v) {
+    return edit(b -> b.cgroupRoot = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
     change.accept(e);
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
-        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses);
+        e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.containerStats, e.cgroupRoot);
   }
 
   private static final class Editable {
@@ -153,6 +167,8 @@ public record MetricServerOptions(
     Duration httpTimeout;
     int gzipLevel;
     List<String> extraListenAddresses;
+    boolean containerStats;
+    Path cgroupRoot;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -169,6 +185,8 @@ public record MetricServerOptions(
       httpTimeout = o.httpTimeout;
       gzipLevel = o.gzipLevel;
       extraListenAddresses = o.extraListenAddresses;
+      containerStats = o.containerStats;
+      cgroupRoot = o.cgroupRoot;
     }
   }
 }
