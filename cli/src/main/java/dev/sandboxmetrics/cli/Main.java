@@ -71,7 +71,7 @@ public final class Main implements Callable<Integer> {
    * {@link #run} registers only the one being invoked, and all of them only when the list itself matters
    * (help, an unknown or missing subcommand).
    */
-  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo");
+  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo", "stats");
 
   /**
    * The long option names of Main and every subcommand, without dashes: which {@code -name} arguments
@@ -327,6 +327,7 @@ public final class Main implements Callable<Integer> {
       case "metric-server" -> new MetricServerCommand();
       case "simulate" -> new SimulateCommand();
       case "demo" -> new DemoCommand();
+      case "stats" -> new StatsCommand();
       default -> throw new IllegalArgumentException("no subcommand " + name);
     };
   }

@@ -75,8 +75,9 @@ public final class PodStats {
         tasks[i] = 1;
       } else {
         rate[i] = 0.05 + 0.1 * i + (seed % 10) / 100.0;
-        memoryBase[i] = (40L + 16 * i + seed) << 20;
-        memoryAmplitude[i] = (8L + 4 * i) << 20;
+        // The first application container is the big one (podContainers gives it 256 MiB, sidecars 64 MiB).
+        memoryBase[i] = i == 1 ? (48L + seed % 32) << 20 : (12L + seed % 8 + i) << 20;
+        memoryAmplitude[i] = i == 1 ? 16L << 20 : 6L << 20;
         tasks[i] = 2 + i + seed % 3;
       }
     }
@@ -94,6 +95,18 @@ public final class PodStats {
       throw new IllegalArgumentException("no container " + containerId + " in sandbox " + sandboxId);
     }
     return HOST_CPU_FACTOR * rate[i];
+  }
+
+  /**
+   * What {@link #expectedApplicationCores()} is for a sandbox with this ID and this many containers (pause
+   * container included): for tests that see the simulator from another process.
+   */
+  public static double expectedApplicationCores(String sandboxId, int containers) {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < containers; i++) {
+      ids.add(sandboxId + "-" + i);
+    }
+    return new PodStats(sandboxId, ids, null).expectedApplicationCores();
   }
 
   /** The sum of {@link #expectedCores} over the application containers (all but the pause container). */
