@@ -56,7 +56,7 @@ import picocli.CommandLine.ParentCommand;
     exitCodeList = {"0:done (or interrupted)", "1:runtime failure (message on stderr)", "2:usage error"})
 final class StatsCommand implements Callable<Integer> {
   private static final Duration INTERVAL = Duration.ofSeconds(1);
-  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration TIMEOUT = Duration.ofSeconds(8);
 
   @ParentCommand Main global;
 
@@ -100,9 +100,14 @@ final class StatsCommand implements Callable<Integer> {
       boolean terminal = System.console() != null && !json;
       // The first sample only starts the CPU clocks; with --no-stream the table comes after one interval.
       rows(sample(collector, root));
+      int attempts = 0;
       while (true) {
         Thread.sleep(INTERVAL.toMillis());
         List<Row> rows = rows(sample(collector, root));
+        attempts++;
+        if (noStream && attempts < 3 && rows.stream().anyMatch(r -> r.cpuPercent() == null)) {
+          continue; // A container missed the previous sample (busy sandbox): one more interval for its CPU %.
+        }
         if (json) {
           printJson(out, rows);
         } else {

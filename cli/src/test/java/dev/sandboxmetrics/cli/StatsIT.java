@@ -73,6 +73,7 @@ class StatsIT {
       assertThat(row.get("pod").asText()).isEqualTo("web-p1");
       double expected = 100 * p1.podStats().expectedCores(p1.containerIds().get(1));
       // Measured over about a second of simulated work: within a fifth.
+      assertThat(row.get("cpu_percent").isNumber()).as(r.toString()).isTrue();
       assertThat(row.get("cpu_percent").asDouble()).as(r.toString()).isBetween(expected * 0.8, expected * 1.2);
       assertThat(row.get("memory_limit_bytes").asLong()).isEqualTo(256L << 20);
       assertThat(row.get("net_rx_bytes").asLong()).isPositive();
