@@ -52,6 +52,7 @@ public final class PodStats {
   private final Path cgroupDir;
   private final Map<String, Integer> decreases = new HashMap<>();
   private long lastWrite = Long.MIN_VALUE;
+  private final java.util.concurrent.atomic.AtomicLong eventCalls = new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param containerIds the root (pause) container first
@@ -81,6 +82,11 @@ public final class PodStats {
         tasks[i] = 2 + i + seed % 3;
       }
     }
+  }
+
+  /** How many containerManager.Event calls this sandbox answered with stats or an unknown-container error. */
+  public long eventCalls() {
+    return eventCalls.get();
   }
 
   /** The container IDs, the pause container first. */
@@ -143,6 +149,7 @@ public final class PodStats {
 
   /** The uRPC reply to {@code containerManager.Event} for {@code cid}, as runsc's sandbox sends it. */
   synchronized byte[] eventReply(String cid, Fault fault) {
+    eventCalls.incrementAndGet();
     Sample s = sample();
     writeCgroup(s, false);
     String id = cid;
