@@ -1,10 +1,10 @@
 package dev.sandboxmetrics.metricserver.containerstats;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.sandboxmetrics.metricserver.collect.ControlCallException;
-import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
+import dev.sandboxmetrics.metricserver.transport.Transport;
+import io.netty.channel.EventLoopGroup;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.text.SnapshotExport;
 import java.io.ByteArrayOutputStream;
@@ -20,9 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +40,7 @@ public final class ContainerStatsCollector {
   private static final Logger log = LoggerFactory.getLogger(ContainerStatsCollector.class);
   static final String EVENT_METHOD = "containerManager.Event";
 
-  private final ControlSocketClient client;
+  private final EventClient client;
   private final Executor work;
   private final Duration exportTimeout;
   private final Duration sandboxTimeout;
@@ -59,12 +57,13 @@ public final class ContainerStatsCollector {
   /**
    * @param cgroupRoot replaces the cgroup mountpoint the state files record, or null to use it as recorded
    */
-  public ContainerStatsCollector(ControlSocketClient client, Executor work, Duration exportTimeout,
-      Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, String exporterPrefix) {
-    this(client, work, exportTimeout, sandboxTimeout, root, cgroupRoot, Path.of("/proc"), exporterPrefix);
+  public ContainerStatsCollector(Transport transport, EventLoopGroup group, int maxReplyBytes, Executor work,
+      Duration exportTimeout, Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, String exporterPrefix) {
+    this(new EventClient(transport, group, maxReplyBytes), work, exportTimeout, sandboxTimeout, root, cgroupRoot,
+        Path.of("/proc"), exporterPrefix);
   }
 
-  ContainerStatsCollector(ControlSocketClient client, Executor work, Duration exportTimeout,
+  ContainerStatsCollector(EventClient client, Executor work, Duration exportTimeout,
       Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, Path procRoot, String exporterPrefix) {
     this.client = client;
     this.work = work;
@@ -121,7 +120,7 @@ public final class ContainerStatsCollector {
           .orElse(containers.get(0));
       Asked asked = new Asked(sb, rootContainer, runningContainers);
       long sandboxDeadline = Math.min(deadline, System.nanoTime() + sandboxTimeout.toNanos());
-      asks.add(askNext(asked, 0, sandboxDeadline));
+      asks.add(ask(asked, sandboxDeadline));
     }
     return CompletableFuture.allOf(asks.toArray(new CompletableFuture<?>[0]))
         .thenApplyAsync(v -> {
@@ -134,7 +133,7 @@ public final class ContainerStatsCollector {
         }, work);
   }
 
-  /** The replies of one sandbox's containers, asked one after the other. */
+  /** The replies of one sandbox's containers, asked one after the other on one connection. */
   private static final class Asked {
     final ServedSandbox sandbox;
     final ContainerFacts rootContainer;
@@ -149,37 +148,37 @@ public final class ContainerStatsCollector {
     }
   }
 
-  private CompletableFuture<Asked> askNext(Asked asked, int index, long deadline) {
-    if (index == asked.containers.size()) {
-      return CompletableFuture.completedFuture(asked);
-    }
-    String cid = asked.containers.get(index).id();
+  private CompletableFuture<Asked> ask(Asked asked, long deadline) {
+    List<String> ids = asked.containers.stream().map(ContainerFacts::id).toList();
     long left = deadline - System.nanoTime();
     if (left <= 0) {
-      for (int i = index; i < asked.containers.size(); i++) {
-        asked.failures.put(asked.containers.get(i).id(), new String[] {"timeout", "no time left for Event"});
+      for (String id : ids) {
+        asked.failures.put(id, new String[] {"timeout", "the export deadline passed before this sandbox's turn"});
       }
       return CompletableFuture.completedFuture(asked);
     }
-    CompletableFuture<ControlSocketClient.Reply> reply;
+    CompletableFuture<List<EventClient.Outcome>> outcomes;
     try {
-      reply = client.call(asked.sandbox.controlSocket(), encodeCall(cid), Duration.ofNanos(left));
+      outcomes = client.ask(asked.sandbox.controlSocket(), ids, left);
     } catch (RuntimeException e) {
-      reply = CompletableFuture.failedFuture(new ControlCallException("cannot start the call: " + e));
+      outcomes = CompletableFuture.completedFuture(ids.stream()
+          .map(id -> EventClient.Outcome.failed("event_failed", "cannot start the call: " + e)).toList());
     }
-    return reply.handle((r, e) -> {
-      if (e != null) {
-        Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-        asked.failures.put(cid, new String[] {"event_failed", t.getMessage() == null ? t.toString() : t.getMessage()});
-      } else {
+    return outcomes.thenApply(list -> {
+      for (int i = 0; i < ids.size(); i++) {
+        EventClient.Outcome o = list.get(i);
+        if (o.reply() == null) {
+          asked.failures.put(ids.get(i), new String[] {o.reason(), o.message()});
+          continue;
+        }
         try {
-          asked.replies.put(cid, EventReply.decode(r.bytes(), r.length()));
+          asked.replies.put(ids.get(i), EventReply.decode(o.reply(), o.reply().length));
         } catch (EventReply.EventException x) {
-          asked.failures.put(cid, new String[] {x.reason, x.getMessage()});
+          asked.failures.put(ids.get(i), new String[] {x.reason, x.getMessage()});
         }
       }
-      return index + 1;
-    }).thenCompose(next -> askNext(asked, next, deadline));
+      return asked;
+    });
   }
 
   /** Applies runsc's formula and our checks to one sandbox's replies. Runs on a worker, one run at a time. */

@@ -115,8 +115,9 @@ public final class MetricServer implements AutoCloseable {
                 options.exporterPrefix(),
                 Instant.now(),
                 options.containerStats()
-                    ? new ContainerStatsCollector(client, work, options.exportTimeout(), options.sandboxTimeout(),
-                        new RootDirectory(Path.of(options.rootDir())), options.cgroupRoot(), options.exporterPrefix())
+                    ? new ContainerStatsCollector(transport, group, options.maxReplyBytes(), work,
+                        options.exportTimeout(), options.sandboxTimeout(), new RootDirectory(Path.of(options.rootDir())),
+                        options.cgroupRoot(), options.exporterPrefix())
                     : null))
         .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))
         .get("/runsc-metrics/pid", new PidEndpoint(ProcessHandle.current().pid()));
