@@ -59,8 +59,18 @@ class ContainerStatsIT {
 
   @AfterAll
   void stop() throws Exception {
-    if (processes != null) {
-      processes.close();
+    try {
+      if (processes != null) {
+        processes.close();
+      }
+    } finally {
+      if (work != null && Files.exists(work)) {
+        try (var paths = Files.walk(work)) {
+          for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            Files.deleteIfExists(p);
+          }
+        }
+      }
     }
   }
 
