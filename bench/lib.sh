@@ -63,8 +63,9 @@ percentile() {
 # Starts `simulate` with N bench sandboxes in root $1 and waits until N state files exist.
 start_sandboxes() {
   local root="$1" n="$2" i
+  # SIMULATE_ARGS (an array, may be unset): more simulate options, e.g. pods with containers and cgroups.
   "$launcher" --root="$root" --metric-server="$root/m.sock" simulate --sandboxes "$n" --profile bench \
-    --id-prefix b- >"$work/simulate-$n.log" 2>&1 &
+    --id-prefix b- ${SIMULATE_ARGS[@]+"${SIMULATE_ARGS[@]}"} >"$work/simulate-$n.log" 2>&1 &
   sim_pid=$!
   # Generous: 1000 sandboxes on a busy 2-core machine take a while to start.
   for ((i = 0; i < 6000; i++)); do

@@ -79,7 +79,8 @@ public final class Main implements Callable<Integer> {
    * {@link #run} registers only the one being invoked, and all of them only when the list itself matters
    * (help, an unknown or missing subcommand).
    */
-  static final List<String> SUBCOMMANDS = List.of("export-metrics", "metric-server", "simulate", "demo", "completion");
+  static final List<String> SUBCOMMANDS =
+      List.of("export-metrics", "metric-server", "simulate", "demo", "stats", "completion");
 
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
@@ -392,6 +393,7 @@ public final class Main implements Callable<Integer> {
       case "metric-server" -> new MetricServerCommand();
       case "simulate" -> new SimulateCommand();
       case "demo" -> new DemoCommand();
+      case "stats" -> new StatsCommand();
       case "completion" -> new CompletionCommand();
       default -> throw new IllegalArgumentException("no subcommand " + name);
     };

@@ -135,6 +135,17 @@ final class MetricServerCommand implements Callable<Integer> {
           + "repeatable or comma-separated.")
   List<Integer> allowPeerGids = new ArrayList<>();
 
+  @Option(names = "--container-stats", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+      description = "(Not in runsc.) Also serve each gVisor container's CPU, memory and tasks under cAdvisor's "
+          + "series names (container_cpu_usage_seconds_total...), from containerManager.Event and the sandbox's "
+          + "host cgroup, plus network, memory overhead and pressure per sandbox. Off by default.")
+  boolean containerStats;
+
+  @Option(names = "--cgroup-root", paramLabel = "DIR",
+      description = "(Not in runsc.) With --container-stats: where the host's cgroup file system is, replacing "
+          + "the mountpoint the state files record (default: as recorded, usually /sys/fs/cgroup).")
+  Path cgroupRoot;
+
   @Override
   public Integer call() throws InterruptedException {
     requirePositive("--export-timeout", exportTimeout);
@@ -193,7 +204,9 @@ final class MetricServerCommand implements Callable<Integer> {
                 ConnectionPolicy.DEFAULT
                     .withMaxConnections(maxConnections)
                     .withSocketMode(mode)
-                    .withAllowedPeers(Set.copyOf(allowPeerUids), Set.copyOf(allowPeerGids)));
+                    .withAllowedPeers(Set.copyOf(allowPeerUids), Set.copyOf(allowPeerGids)))
+            .withContainerStats(containerStats)
+            .withCgroupRoot(cgroupRoot);
     // Before the start, so that a signal sent as soon as the PID file exists stops the server cleanly.
     ShutdownSignals signals = ShutdownSignals.install();
     MetricServer server;

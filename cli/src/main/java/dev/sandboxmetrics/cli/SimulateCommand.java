@@ -75,7 +75,9 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--fault", paramLabel = "MODE[=COUNT]",
       description = "Make COUNT (default 1) of the sandboxes misbehave; repeatable. Modes: "
           + "stall, slow, close, garbage, truncated, oversized, error, unknown-metric, bad-field-value, "
-          + "counter-decrease, bad-buckets, future, too-old, ignore-filter.")
+          + "counter-decrease, bad-buckets, future, too-old, ignore-filter; for containerManager.Event only: "
+          + "event-error, event-stall, event-garbage, event-cpu-decrease, event-unknown-container, "
+          + "event-absurd-memory.")
   List<String> faults = new ArrayList<>();
 
   @Option(names = "--id-prefix", paramLabel = "P", description = "Sandbox IDs are P000, P001... (default: ${DEFAULT-VALUE}).")
@@ -88,6 +90,11 @@ final class SimulateCommand implements Callable<Integer> {
 
   @Option(names = "--sub-containers", paramLabel = "K", description = "Sub-containers per sandbox (default: ${DEFAULT-VALUE}).")
   int subContainers;
+
+  @Option(names = "--cgroup-root", paramLabel = "DIR",
+      description = "Keep a host cgroup v2 tree for every sandbox under DIR (it stands for /sys/fs/cgroup: "
+          + "give the metric server the same --cgroup-root). Default: no cgroup files.")
+  Path cgroupRoot;
 
   @Option(names = "--slow-delay", paramLabel = "DURATION",
       description = "How long 'slow' sandboxes wait before answering, e.g. 500ms, 5s (default: ${DEFAULT-VALUE}).")
@@ -106,7 +113,7 @@ final class SimulateCommand implements Callable<Integer> {
 
     Simulator sim;
     try {
-      sim = Simulator.start(rootDir, address);
+      sim = Simulator.start(rootDir, address, cgroupRoot);
     } catch (IOException | RuntimeException e) {
       throw new CommandFailure("cannot use root directory " + rootDir + ": " + e.getMessage(), e);
     }
@@ -210,14 +217,16 @@ final class SimulateCommand implements Callable<Integer> {
         throw usage("--id-prefix: " + e.getMessage());
       }
       if (!namespace.isEmpty()) {
-        b.podName(id).namespace(namespace);
+        // A pod: named application containers with images and resources beside the pause container.
+        b.podName(id).namespace(namespace).podContainers(subContainers);
+      } else {
+        b.subContainers(subContainers);
       }
       out.add(
           b.profile(p)
               .fault(assigned.get(i))
               .slowDelay(delay)
               .oversizedBytes(oversizedBytes)
-              .subContainers(subContainers)
               .build());
     }
     return out;

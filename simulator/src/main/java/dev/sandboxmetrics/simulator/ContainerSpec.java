@@ -41,6 +41,24 @@ public final class ContainerSpec {
   private final List<String> ambient;
   private final Map<String, String> annotations;
   private final List<String> args;
+  private final String name;
+  private final String image;
+  private final Resources resources;
+
+  /**
+   * The part of the OCI spec's {@code linux.resources} that the kubelet sets and cAdvisor reports: memory
+   * limit in bytes, CPU shares, quota and period (microseconds). A null field is left out of the spec.
+   */
+  public record Resources(Long memoryLimit, Long cpuShares, Long cpuQuota, Long cpuPeriod) {
+    /** What the kubelet writes for the pause container: 2 CPU shares, nothing else. */
+    public static final Resources PAUSE = new Resources(null, 2L, null, null);
+
+    /** A container with {@code resources.limits} of {@code cpuMillis} CPU and {@code memory} bytes. */
+    public static Resources limits(long cpuMillis, long memory) {
+      // The kubelet's conversions: shares = millis * 1024 / 1000, quota = millis * period / 1000.
+      return new Resources(memory, Math.max(2, cpuMillis * 1024 / 1000), cpuMillis * 100, 100_000L);
+    }
+  }
 
   private ContainerSpec(Builder b) {
     id = b.id;
@@ -54,6 +72,24 @@ public final class ContainerSpec {
     ambient = List.copyOf(b.ambient);
     annotations = Map.copyOf(b.annotations);
     args = List.copyOf(b.args);
+    name = b.name;
+    image = b.image;
+    resources = b.resources;
+  }
+
+  /** The Kubernetes container name (CRI annotations), or null for the container ID. */
+  public String name() {
+    return name;
+  }
+
+  /** The image reference (CRI annotations), or null for none. */
+  public String image() {
+    return image;
+  }
+
+  /** {@code linux.resources}, or null for none. */
+  public Resources resources() {
+    return resources;
   }
 
   public static Builder builder() {
@@ -119,6 +155,9 @@ public final class ContainerSpec {
     b.ambient = ambient;
     b.annotations = new LinkedHashMap<>(annotations);
     b.args = args;
+    b.name = name;
+    b.image = image;
+    b.resources = resources;
     return b;
   }
 
@@ -135,8 +174,29 @@ public final class ContainerSpec {
     private List<String> ambient = List.of();
     private Map<String, String> annotations = new LinkedHashMap<>();
     private List<String> args = List.of("/bin/sh", "-c", "sleep infinity");
+    private String name;
+    private String image;
+    private Resources resources;
 
     private Builder() {}
+
+    /** The Kubernetes container name written in the CRI annotations (default: the container ID). */
+    public Builder name(String name) {
+      this.name = name;
+      return this;
+    }
+
+    /** The image written in the CRI annotations. */
+    public Builder image(String image) {
+      this.image = image;
+      return this;
+    }
+
+    /** {@code linux.resources} of the OCI spec. */
+    public Builder resources(Resources resources) {
+      this.resources = resources;
+      return this;
+    }
 
     /** The container ID (default {@code <sandbox>-c<N>}); must match runsc's {@code [\w+.-]+}. */
     public Builder id(String id) {

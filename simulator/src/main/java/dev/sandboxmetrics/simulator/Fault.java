@@ -13,7 +13,8 @@ import java.util.stream.Collectors;
  * export reply whose content a verifying client must reject, and applies to {@code Metrics.Export}. A content
  * fault always shows, whatever {@code only_metrics} asks for: if the filter removed what the fault would
  * corrupt, the corrupted data point is added anyway (so the reply also breaks the filter). The exception is
- * {@link #IGNORE_FILTER}, which cannot show when no filter is asked for.
+ * {@link #IGNORE_FILTER}, which cannot show when no filter is asked for. The third group ({@code event-*})
+ * applies to {@code containerManager.Event} only: the sandbox's metrics stay healthy.
  */
 public enum Fault {
   /** A healthy sandbox. */
@@ -32,7 +33,14 @@ public enum Fault {
   BAD_BUCKETS("bad-buckets", "moves one histogram bucket's upper bound"),
   FUTURE("future", "stamps its snapshot an hour in the future"),
   TOO_OLD("too-old", "stamps its snapshot a minute in the past"),
-  IGNORE_FILTER("ignore-filter", "returns every metric whatever only_metrics asks for");
+  IGNORE_FILTER("ignore-filter", "returns every metric whatever only_metrics asks for"),
+  EVENT_ERROR("event-error", "answers containerManager.Event with success:false (metrics calls work)"),
+  EVENT_STALL("event-stall", "never answers containerManager.Event (metrics calls work)"),
+  EVENT_GARBAGE("event-garbage", "answers containerManager.Event with broken JSON (metrics calls work)"),
+  EVENT_CPU_DECREASE("event-cpu-decrease", "reports each container's CPU time lower at every Event"),
+  EVENT_UNKNOWN_CONTAINER("event-unknown-container",
+      "answers Event for a container that does not exist, and lists it in containerUsage"),
+  EVENT_ABSURD_MEMORY("event-absurd-memory", "reports 2^63 bytes of memory for every container");
 
   /**
    * The error text of {@link #HOSTILE_ERROR}: markup that would run or show if a page put the text into
@@ -75,6 +83,11 @@ public enum Fault {
       default:
         return false;
     }
+  }
+
+  /** True for faults that only change the answers to {@code containerManager.Event}. */
+  public boolean eventOnly() {
+    return cliName.startsWith("event-");
   }
 
   /**

@@ -48,6 +48,7 @@ final class SandboxEndpoint implements ControlHandler {
   private final long oversizedBytes;
   private final byte[] registeredMetricsReply;
   private volatile Fault fault;
+  private volatile PodStats podStats;
 
   SandboxEndpoint(String sandboxId, Workload workload, ZoneId zone, SandboxSpec spec) {
     this.sandboxId = sandboxId;
@@ -67,9 +68,31 @@ final class SandboxEndpoint implements ControlHandler {
     this.fault = fault;
   }
 
+  /** Where {@code containerManager.Event} gets its numbers; set once the container IDs are known. */
+  void setPodStats(PodStats stats) {
+    this.podStats = stats;
+  }
+
   @Override
   public Answer handle(Call call) {
     Fault f = fault;
+    if (f.eventOnly()) {
+      if (!Call.EVENT.equals(call.method())) {
+        return Answer.reply(respond(call, Fault.NONE));
+      }
+      switch (f) {
+        case EVENT_STALL:
+          return Answer.stall();
+        case EVENT_ERROR:
+          return Answer.reply(errorReply("simulated failure of sandbox " + sandboxId + ": no stats"));
+        case EVENT_GARBAGE:
+          return Answer.reply(
+              "{\"success\":true,\"err\":\"\",\"result\":{\"event\":{\"type\":\"stats\" \"id\":}}}"
+                  .getBytes(StandardCharsets.UTF_8));
+        default:
+          return Answer.reply(respond(call, f));
+      }
+    }
     switch (f) {
       case STALL:
         return Answer.stall();
@@ -111,6 +134,16 @@ final class SandboxEndpoint implements ControlHandler {
           return workload.exportReply(now, zone, filter);
         }
         return Workload.encodeExportReply(corrupt(f, now, filter), zone);
+      case Call.EVENT:
+        // containerManager.Event takes a *string: a JSON string (null leaves it "").
+        if (call.arg() != JsonKind.STRING && call.arg() != JsonKind.NULL) {
+          return errorReply(argumentError(call.arg(), "string"));
+        }
+        PodStats stats = podStats;
+        if (stats == null) {
+          return errorReply("no container was found");
+        }
+        return stats.eventReply(call.argString(), f);
       case Call.GET_REGISTERED_METRICS:
         String argError = argumentError(call.arg(), "control.GetRegisteredMetricsOpts");
         return argError != null ? errorReply(argError) : registeredMetricsReply;
@@ -145,7 +178,8 @@ final class SandboxEndpoint implements ControlHandler {
         return "unexpected end of JSON input";
       case NULL:
       case OBJECT:
-        return null;
+        return "string".equals(goType) && arg == JsonKind.OBJECT
+            ? "json: cannot unmarshal object into Go value of type string" : null;
       default:
         return "json: cannot unmarshal " + arg.goName() + " into Go value of type " + goType;
     }

@@ -351,6 +351,25 @@ public final class SandboxSpec {
       return this;
     }
 
+    /**
+     * Makes this sandbox a Kubernetes pod as the kubelet creates it: the pause container gets the kubelet's
+     * resources for it, and {@code n} application containers are added, named {@code app} and
+     * {@code sidecar-1}, {@code sidecar-2}..., each with an image and resource limits.
+     */
+    public Builder podContainers(int n) {
+      root.resources(ContainerSpec.Resources.PAUSE);
+      for (int i = 0; i < n; i++) {
+        boolean app = i == 0;
+        subContainers.add(ContainerSpec.builder()
+            .name(app ? "app" : "sidecar-" + i)
+            .image(app ? "docker.io/library/nginx:1.27" : "docker.io/library/busybox:1.36")
+            .resources(ContainerSpec.Resources.limits(app ? 500 : 100, (app ? 256L : 64L) << 20))
+            .args(app ? new String[] {"nginx", "-g", "daemon off;"} : new String[] {"sleep", "infinity"})
+            .build());
+      }
+      return this;
+    }
+
     public Builder subContainer(ContainerSpec container) {
       subContainers.add(Objects.requireNonNull(container, "container"));
       return this;

@@ -49,6 +49,7 @@ public final class SimulatedSandbox {
   private final Path controlSocket;
   private final boolean removeSocketFile;
   private final List<ContainerState> containers;
+  private final PodStats podStats;
   private Holder holder;
   private Binding binding;
   private Status status = Status.CREATED;
@@ -63,7 +64,9 @@ public final class SimulatedSandbox {
       boolean removeSocketFile,
       List<ContainerState> containers,
       Holder holder,
-      Binding binding) {
+      Binding binding,
+      PodStats podStats) {
+    this.podStats = podStats;
     this.simulator = simulator;
     this.spec = spec;
     this.createdAt = createdAt;
@@ -131,6 +134,11 @@ public final class SimulatedSandbox {
     return out;
   }
 
+  /** The containers' resource use this sandbox reports through containerManager.Event. */
+  public PodStats podStats() {
+    return podStats;
+  }
+
   /** Where the control socket is bound (whatever the state file says). */
   public Path controlSocket() {
     return controlSocket;
@@ -195,6 +203,7 @@ public final class SimulatedSandbox {
         if (removeSocketFile) {
           java.nio.file.Files.deleteIfExists(controlSocket);
         }
+        podStats.removeCgroup(simulator.cgroupRoot());
       } catch (IOException e) {
         throw new UncheckedIOException("cannot remove the files of sandbox " + id(), e);
       } finally {

@@ -51,6 +51,8 @@ public final class Simulator implements AutoCloseable {
   private final String metricServerAddress;
   private final ZoneId zone = ZoneId.systemDefault();
   private final ControlServer control;
+  /** Where sandboxes' host cgroup v2 files are written (stands in for /sys/fs/cgroup), or null for nowhere. */
+  private Path cgroupRoot;
   private HolderHost holders;
   private final Map<String, SimulatedSandbox> sandboxes = new LinkedHashMap<>();
   /** Directories we created (the root, socket directories), removed in reverse order on close if empty. */
@@ -83,8 +85,34 @@ public final class Simulator implements AutoCloseable {
     return sim;
   }
 
+  /**
+   * {@link #start(Path, String)}, also keeping a host cgroup v2 tree for every sandbox under
+   * {@code cgroupRoot}, which stands for the host's {@code /sys/fs/cgroup} (state files record that
+   * mountpoint, as runsc does; a metric server's {@code --cgroup-root} points it here). A sandbox without a
+   * cgroup path in its spec gets a kubelet-like one, {@code /kubepods/burstable/pod<uid>/<sandbox id>}.
+   */
+  public static Simulator start(Path root, String metricServerAddress, Path cgroupRoot) throws IOException {
+    Simulator sim = start(root, metricServerAddress);
+    if (cgroupRoot != null) {
+      try {
+        Path absolute = cgroupRoot.toAbsolutePath().normalize();
+        sim.createDirectories(absolute, "rwxr-xr-x");
+        sim.cgroupRoot = absolute;
+      } catch (IOException | RuntimeException e) {
+        sim.close();
+        throw e;
+      }
+    }
+    return sim;
+  }
+
   public Path root() {
     return root;
+  }
+
+  /** The directory standing for /sys/fs/cgroup, or null when the simulator writes no cgroup files. */
+  public Path cgroupRoot() {
+    return cgroupRoot;
   }
 
   public String metricServerAddress() {
@@ -224,22 +252,38 @@ public final class Simulator implements AutoCloseable {
     }
     createDirectories(socket.getParent(), "rwx------");
 
+    if (spec.cgroupPath() == null && cgroupRoot != null) {
+      spec = spec.toBuilder().cgroupPath(defaultCgroupPath(id)).build();
+    }
     Instant createdAt = SimClock.now();
     Workload workload = spec.profile().newWorkload(id.hashCode());
     SandboxEndpoint endpoint = new SandboxEndpoint(id, workload, zone, spec);
     Holder holder = null;
     Binding binding = null;
+    PodStats podStats = null;
     List<ContainerState> written = new ArrayList<>();
     try {
       holder = Holder.start(holders, id);
       binding = control.bind(socket, endpoint);
       List<ContainerState> containers = containers(spec, createdAt, holder.pid(), socket, workload);
+      List<String> ids = new ArrayList<>();
+      for (ContainerState c : containers) {
+        ids.add(c.containerId());
+      }
+      Path cgroupDir = cgroupRoot == null || spec.cgroupPath() == null ? null
+          : cgroupRoot.resolve(spec.cgroupPath().replaceFirst("^/+", "")).normalize();
+      if (cgroupDir != null && !cgroupDir.startsWith(cgroupRoot)) {
+        throw new IllegalArgumentException("cgroup path " + spec.cgroupPath() + " leaves the cgroup root");
+      }
+      podStats = new PodStats(id, ids, cgroupDir);
+      podStats.writeCgroup(podStats.sample(), true);
+      endpoint.setPodStats(podStats);
       for (ContainerState c : containers) {
         StateFiles.write(root, c, zone);
         written.add(c);
       }
-      return new SimulatedSandbox(
-          this, spec, createdAt, endpoint, workload.registration(), socket, true, containers, holder, binding);
+      return new SimulatedSandbox(this, spec, createdAt, endpoint, workload.registration(), socket, true,
+          containers, holder, binding, podStats);
     } catch (IOException | RuntimeException e) {
       // Leave nothing half made behind.
       for (ContainerState c : written) {
@@ -255,6 +299,9 @@ public final class Simulator implements AutoCloseable {
       }
       if (holder != null) {
         holder.kill();
+      }
+      if (podStats != null) {
+        podStats.removeCgroup(cgroupRoot);
       }
       throw e;
     }
@@ -315,7 +362,13 @@ public final class Simulator implements AutoCloseable {
           annotations.put("io.kubernetes.cri.sandbox-namespace", spec.namespace());
         }
         if (!isRoot) {
-          annotations.put("io.kubernetes.cri.container-name", containerId);
+          annotations.put("io.kubernetes.cri.container-name", c.name() != null ? c.name() : containerId);
+          if (c.image() != null) {
+            annotations.put("io.kubernetes.cri.image-name", c.image());
+          }
+        }
+        if (!spec.podName().isEmpty()) {
+          annotations.put("io.kubernetes.cri.sandbox-uid", podUid(spec.id()));
         }
         break;
       case CRIO:
@@ -326,6 +379,12 @@ public final class Simulator implements AutoCloseable {
         }
         if (!spec.namespace().isEmpty()) {
           annotations.put("io.kubernetes.pod.namespace", spec.namespace());
+        }
+        if (!isRoot) {
+          annotations.put("io.kubernetes.container.name", c.name() != null ? c.name() : containerId);
+          if (c.image() != null) {
+            annotations.put("io.kubernetes.cri-o.ImageName", c.image());
+          }
         }
         break;
       default:
@@ -344,7 +403,27 @@ public final class Simulator implements AutoCloseable {
         new ContainerState.Capabilities(c.bounding(), c.effective(), c.inheritable(), c.permitted(), c.ambient()),
         annotations,
         spec.podName().isEmpty() ? spec.id() : spec.podName(),
-        sandbox);
+        sandbox,
+        c.resources(),
+        containerCgroupsPath(sandbox.cgroupPath(), containerId, isRoot));
+  }
+
+  /** A container's own cgroup beside the sandbox's (in the pod's cgroup), as the kubelet lays them out. */
+  private static String containerCgroupsPath(String sandboxPath, String containerId, boolean isRoot) {
+    if (sandboxPath == null || isRoot) {
+      return sandboxPath;
+    }
+    int slash = sandboxPath.lastIndexOf('/');
+    return slash < 0 ? containerId : sandboxPath.substring(0, slash + 1) + containerId;
+  }
+
+  /** The kubelet's cgroupfs layout: the sandbox's cgroup inside its pod's, in the burstable QoS class. */
+  static String defaultCgroupPath(String sandboxId) {
+    return "/kubepods/burstable/pod" + podUid(sandboxId) + "/" + sandboxId;
+  }
+
+  static String podUid(String sandboxId) {
+    return java.util.UUID.nameUUIDFromBytes(sandboxId.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString();
   }
 
   /** What runsc's Config.MetricMetadata() gives, with a version that says where it came from. */

@@ -4,6 +4,7 @@ import dev.sandboxmetrics.snapshot.GoStrings;
 import com.google.re2j.Pattern;
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.SandboxResult;
+import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.http.Exchange;
 import dev.sandboxmetrics.metricserver.http.Routes;
 import dev.sandboxmetrics.metricserver.http.StreamingBody;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Predicate;
@@ -60,6 +62,8 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private final ScrapeFilters filters = new ScrapeFilters();
   /** The HTTP server's refusal counters (peer credentials, connection limit); zero when not wired. */
   private volatile Supplier<long[]> refusedConnections = () -> new long[] {0, 0};
+  /** {@code --container-stats}: asked alongside the sandboxes' metrics; null when off. */
+  private final ContainerStatsCollector containerStats;
 
   public MetricsEndpoint(
       SandboxRegistry registry,
@@ -69,10 +73,13 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       String rootDir,
       String exporterPrefix,
       Instant processStart) {
-    this(registry, collector, writer, work, rootDir, exporterPrefix, processStart, null);
+    this(registry, collector, writer, work, rootDir, exporterPrefix, processStart, null, null);
   }
 
-  /** @param selfMetrics the self-metrics to record and render, or null to leave them out */
+  /**
+   * @param selfMetrics the self-metrics to record and render, or null to leave them out
+   * @param containerStats the container stats to add after the sandboxes' metrics, or null for none
+   */
   public MetricsEndpoint(
       SandboxRegistry registry,
       Collector collector,
@@ -81,8 +88,10 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       String rootDir,
       String exporterPrefix,
       Instant processStart,
-      SelfMetrics selfMetrics) {
+      SelfMetrics selfMetrics,
+      ContainerStatsCollector containerStats) {
     this.selfMetrics = selfMetrics;
+    this.containerStats = containerStats;
     this.registry = registry;
     this.collector = collector;
     this.writer = writer;
@@ -140,6 +149,9 @@ public final class MetricsEndpoint implements Routes.Endpoint {
       sandboxes = selected;
     }
     long scanned = System.nanoTime();
+    CompletableFuture<List<SnapshotExport>> stats = containerStats == null
+        ? CompletableFuture.completedFuture(List.of())
+        : containerStats.collect(sandboxes, metricFilter);
     collector
         .collect(sandboxes, metricFilter)
         .whenComplete((r, e) -> {
@@ -148,7 +160,9 @@ public final class MetricsEndpoint implements Routes.Endpoint {
             log.debug("Scan took {} ms, queries {} ms.", (scanned - start) / 1_000_000, (now - scanned) / 1_000_000);
           }
         })
-        .thenAcceptAsync(results -> render(exchange, results, metricFilter, capabilityFilter, start), work)
+        .thenCombine(stats, (results, extra) -> (Runnable) () ->
+            render(exchange, results, extra, metricFilter, capabilityFilter, start))
+        .thenAcceptAsync(Runnable::run, work)
         .exceptionally(
             e -> {
               log.warn("Export failed", e);
@@ -163,6 +177,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private void render(
       Exchange exchange,
       List<SandboxResult> results,
+      List<SnapshotExport> containerStatsExports,
       MetricNameFilter metricFilter,
       Pattern capabilityFilter,
       long start) {
@@ -173,6 +188,7 @@ public final class MetricsEndpoint implements Routes.Endpoint {
         exports.add(new SnapshotExport(r.snapshot(), exporterPrefix, r.sandbox().labels()));
       }
     }
+    exports.addAll(containerStatsExports);
     Predicate<String> capabilities = capabilityFilter == null ? null : name -> capabilityFilter.matcher(name).find();
     exports.add(
         new SnapshotExport(

@@ -4,6 +4,7 @@ import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
 import dev.sandboxmetrics.metricserver.control.ReplyBudget;
+import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.http.Connections;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
@@ -135,7 +136,12 @@ public final class MetricServer implements AutoCloseable {
                 options.rootDir(),
                 options.exporterPrefix(),
                 Instant.now(),
-                selfMetrics)
+                selfMetrics,
+                options.containerStats()
+                    ? new ContainerStatsCollector(transport, group, options.maxReplyBytes(), work,
+                        options.exportTimeout(), options.sandboxTimeout(), new RootDirectory(Path.of(options.rootDir())),
+                        options.cgroupRoot(), options.exporterPrefix())
+                    : null)
                 .withRefusedConnections(this::refusedConnections))
         .get("/sandboxes", new StatusEndpoint(status, registry::refresh, work, options.rootDir(), address, Clock.systemUTC()))
         .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))

@@ -32,7 +32,9 @@ public record MetricServerOptions(
     boolean selfMetrics,
     ConnectionPolicy connections,
     long maxReplyBytesInFlight,
-    long maxSeriesPerSandbox) {
+    long maxSeriesPerSandbox,
+    boolean containerStats,
+    Path cgroupRoot) {
 
   public static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   /** runsc: one export takes at most 30 s. */
@@ -106,7 +108,9 @@ public record MetricServerOptions(
         true,
         ConnectionPolicy.DEFAULT,
         DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT,
-        DEFAULT_MAX_SERIES_PER_SANDBOX);
+        DEFAULT_MAX_SERIES_PER_SANDBOX,
+        false,
+        null);
   }
 
   public MetricServerOptions withExporterPrefix(String v) {
@@ -182,6 +186,16 @@ public record MetricServerOptions(
     return edit(b -> b.maxSeriesPerSandbox = v);
   }
 
+  /** Per-container stats of gVisor pods under cAdvisor's names (issue 12); off by default. */
+  public MetricServerOptions withContainerStats(boolean v) {
+    return edit(b -> b.containerStats = v);
+  }
+
+  /** Replaces the cgroup mountpoint that state files record (null: as recorded). */
+  public MetricServerOptions withCgroupRoot(Path v) {
+    return edit(b -> b.cgroupRoot = v);
+  }
+
   /** A copy with one setting changed: the withers' single place that lists every component. */
   private MetricServerOptions edit(Consumer<Editable> change) {
     Editable e = new Editable(this);
@@ -189,7 +203,7 @@ public record MetricServerOptions(
     return new MetricServerOptions(e.rootDir, e.address, e.exporterPrefix, e.pidFile, e.allowProfiling,
         e.allowUnknownRoot, e.exportTimeout, e.sandboxTimeout, e.maxParallelQueries, e.maxReplyBytes,
         e.rescanInterval, e.httpTimeout, e.gzipLevel, e.extraListenAddresses, e.selfMetrics,
-        e.connections, e.maxReplyBytesInFlight, e.maxSeriesPerSandbox);
+        e.connections, e.maxReplyBytesInFlight, e.maxSeriesPerSandbox, e.containerStats, e.cgroupRoot);
   }
 
   private static final class Editable {
@@ -211,6 +225,8 @@ public record MetricServerOptions(
     ConnectionPolicy connections;
     long maxReplyBytesInFlight;
     long maxSeriesPerSandbox;
+    boolean containerStats;
+    Path cgroupRoot;
 
     Editable(MetricServerOptions o) {
       rootDir = o.rootDir;
@@ -231,6 +247,8 @@ public record MetricServerOptions(
       connections = o.connections;
       maxReplyBytesInFlight = o.maxReplyBytesInFlight;
       maxSeriesPerSandbox = o.maxSeriesPerSandbox;
+      containerStats = o.containerStats;
+      cgroupRoot = o.cgroupRoot;
     }
   }
 }

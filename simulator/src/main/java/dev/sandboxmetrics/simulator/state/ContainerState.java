@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.simulator.state;
 
+import dev.sandboxmetrics.simulator.ContainerSpec;
 import dev.sandboxmetrics.snapshot.Registration;
 import java.time.Instant;
 import java.util.List;
@@ -12,6 +13,8 @@ import java.util.Objects;
  *
  * @param status creating, created, running, stopped or paused
  * @param annotations the OCI spec's annotations (CRI container type, pod name, nvproxy...)
+ * @param resources the OCI spec's {@code linux.resources}, or null for none
+ * @param cgroupsPath the OCI spec's {@code linux.cgroupsPath}, or null for none
  */
 public record ContainerState(
     String containerId,
@@ -25,7 +28,17 @@ public record ContainerState(
     Capabilities capabilities,
     Map<String, String> annotations,
     String hostname,
-    SandboxState sandbox) {
+    SandboxState sandbox,
+    ContainerSpec.Resources resources,
+    String cgroupsPath) {
+
+  /** A container without {@code linux.resources} whose {@code linux.cgroupsPath} is the sandbox's. */
+  public ContainerState(String containerId, String sandboxId, Instant createdAt, String status, String ociVersion,
+      long uid, long gid, List<String> args, Capabilities capabilities, Map<String, String> annotations,
+      String hostname, SandboxState sandbox) {
+    this(containerId, sandboxId, createdAt, status, ociVersion, uid, gid, args, capabilities, annotations,
+        hostname, sandbox, null, sandbox == null ? null : sandbox.cgroupPath());
+  }
 
   public ContainerState {
     Objects.requireNonNull(containerId, "containerId");
@@ -40,7 +53,7 @@ public record ContainerState(
   /** A copy with another status (and, for the sandbox part, maybe another PID). */
   public ContainerState with(String newStatus, SandboxState newSandbox) {
     return new ContainerState(containerId, sandboxId, createdAt, newStatus, ociVersion, uid, gid, args,
-        capabilities, annotations, hostname, newSandbox);
+        capabilities, annotations, hostname, newSandbox, resources, cgroupsPath);
   }
 
   /** The five capability sets of an OCI process; empty sets are left out of the JSON, as Go does. */

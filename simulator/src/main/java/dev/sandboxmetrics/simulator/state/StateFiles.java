@@ -2,6 +2,7 @@ package dev.sandboxmetrics.simulator.state;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.posix.Flock;
+import dev.sandboxmetrics.simulator.ContainerSpec;
 import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
 import dev.sandboxmetrics.simulator.gojson.GoText;
 import java.io.IOException;
@@ -152,8 +153,32 @@ public final class StateFiles {
       g.writeEndObject();
     }
     g.writeObjectFieldStart("linux");
-    if (c.sandbox().cgroupPath() != null) {
-      g.writeStringField("cgroupsPath", c.sandbox().cgroupPath());
+    if (c.cgroupsPath() != null) {
+      g.writeStringField("cgroupsPath", c.cgroupsPath());
+    }
+    ContainerSpec.Resources r = c.resources();
+    if (r != null) {
+      // opencontainers/runtime-spec's LinuxResources: every field is a pointer with omitempty.
+      g.writeObjectFieldStart("resources");
+      if (r.memoryLimit() != null) {
+        g.writeObjectFieldStart("memory");
+        g.writeNumberField("limit", r.memoryLimit());
+        g.writeEndObject();
+      }
+      if (r.cpuShares() != null || r.cpuQuota() != null || r.cpuPeriod() != null) {
+        g.writeObjectFieldStart("cpu");
+        if (r.cpuShares() != null) {
+          g.writeNumberField("shares", r.cpuShares());
+        }
+        if (r.cpuQuota() != null) {
+          g.writeNumberField("quota", r.cpuQuota());
+        }
+        if (r.cpuPeriod() != null) {
+          g.writeNumberField("period", r.cpuPeriod());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndObject();
     }
     g.writeArrayFieldStart("namespaces");
     for (String ns : List.of("pid", "ipc", "uts", "mount", "network")) {

@@ -10,10 +10,19 @@ package dev.sandboxmetrics.simulator.urpc;
  * @param arg the kind of {@code arg}; {@link JsonKind#MISSING} when the call had none
  * @param onlyMetricsKind the kind of {@code arg.only_metrics}; {@link JsonKind#MISSING} when absent
  * @param onlyMetrics its value when it was a string, else ""
+ * @param argString the value of {@code arg} when it is a JSON string (containerManager.Event's container
+ *     ID), else ""
  */
-public record Call(String method, JsonKind arg, JsonKind onlyMetricsKind, String onlyMetrics) {
+public record Call(String method, JsonKind arg, JsonKind onlyMetricsKind, String onlyMetrics, String argString) {
   public static final String EXPORT = "Metrics.Export";
   public static final String GET_REGISTERED_METRICS = "Metrics.GetRegisteredMetrics";
+  /** runsc's {@code boot.ContMgrEvent}: what {@code runsc events --stats} calls, with a container ID. */
+  public static final String EVENT = "containerManager.Event";
+
+  /** A call whose argument is not a string. */
+  public Call(String method, JsonKind arg, JsonKind onlyMetricsKind, String onlyMetrics) {
+    this(method, arg, onlyMetricsKind, onlyMetrics, "");
+  }
 
   /** The JSON kind of a value, named as Go names it in its unmarshalling errors. */
   public enum JsonKind {

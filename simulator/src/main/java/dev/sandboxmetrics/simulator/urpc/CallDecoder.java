@@ -54,6 +54,7 @@ final class CallDecoder {
   private JsonKind onlyMetricsKind;
   private JsonKind onlyMetricsInvalid;
   private String onlyMetrics;
+  private String argString;
 
   CallDecoder() {
     try {
@@ -137,6 +138,7 @@ final class CallDecoder {
     method = "";
     methodInvalid = false;
     arg = JsonKind.MISSING;
+    argString = "";
     resetArg();
     return null;
   }
@@ -153,7 +155,7 @@ final class CallDecoder {
         throw new ProtocolException("call's method is not a string");
       }
       JsonKind om = onlyMetricsInvalid != null ? onlyMetricsInvalid : onlyMetricsKind;
-      return new Call(method, arg, om, onlyMetrics);
+      return new Call(method, arg, om, onlyMetrics, argString);
     }
     Slot s = slot;
     slot = Slot.NONE;
@@ -168,6 +170,7 @@ final class CallDecoder {
         return null;
       case ARG:
         arg = kindOf(t);
+        argString = t == JsonToken.VALUE_STRING ? parser.getText() : "";
         resetArg();
         if (t == JsonToken.START_OBJECT) {
           depth = 2;

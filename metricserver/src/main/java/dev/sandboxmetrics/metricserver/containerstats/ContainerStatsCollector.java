@@ -1,0 +1,315 @@
+package dev.sandboxmetrics.metricserver.containerstats;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
+import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
+import dev.sandboxmetrics.metricserver.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import dev.sandboxmetrics.snapshot.MetricNameFilter;
+import dev.sandboxmetrics.snapshot.text.SnapshotExport;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code metric-server --container-stats}: per scrape, asks every running container of every served sandbox
+ * for {@code containerManager.Event} over the sandbox's control socket (one connection at a time per
+ * sandbox, all sandboxes at once, inside the same export deadline as {@code Metrics.Export}), reads each
+ * sandbox's host cgroup, applies runsc's CPU formula and the checks for untrusted numbers, and hands the
+ * results to {@link ContainerStatsSeries} for rendering. A sandbox whose Event fails loses only its
+ * container stats. Called by the metrics endpoint; also by {@code sandbox-metrics stats} through
+ * {@link #collectStats}.
+ *
+ * <p>Scrapes that overlap share one collection: the monotonic check must see each sandbox's replies in the
+ * order they were taken.
+ */
+public final class ContainerStatsCollector {
+  private static final Logger log = LoggerFactory.getLogger(ContainerStatsCollector.class);
+  static final String EVENT_METHOD = "containerManager.Event";
+
+  private final EventClient client;
+  private final Executor work;
+  private final Duration exportTimeout;
+  private final Duration sandboxTimeout;
+  private final StateFacts stateFacts;
+  private final Path cgroupRoot;
+  private final Path procRoot;
+  private final ContainerStatsSeries series;
+  /** Last accepted CPU total per sandbox incarnation and container: the monotonic check. */
+  private final Map<String, Long> lastCpu = new HashMap<>();
+  /** Last accepted network counters per sandbox incarnation and interface. */
+  private final Map<String, long[]> lastNetwork = new HashMap<>();
+  private CompletableFuture<List<SandboxStats>> running;
+
+  /**
+   * @param cgroupRoot replaces the cgroup mountpoint the state files record, or null to use it as recorded
+   */
+  public ContainerStatsCollector(Transport transport, EventLoopGroup group, int maxReplyBytes, Executor work,
+      Duration exportTimeout, Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, String exporterPrefix) {
+    this(new EventClient(transport, group, maxReplyBytes), work, exportTimeout, sandboxTimeout, root, cgroupRoot,
+        Path.of("/proc"), exporterPrefix);
+  }
+
+  ContainerStatsCollector(EventClient client, Executor work, Duration exportTimeout,
+      Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, Path procRoot, String exporterPrefix) {
+    this.client = client;
+    this.work = work;
+    this.exportTimeout = exportTimeout;
+    this.sandboxTimeout = sandboxTimeout;
+    this.stateFacts = new StateFacts(root);
+    this.cgroupRoot = cgroupRoot;
+    this.procRoot = procRoot;
+    this.series = new ContainerStatsSeries(exporterPrefix);
+  }
+
+  /**
+   * The container stats of these sandboxes as exports to render after the sandboxes' own metrics; never
+   * completes exceptionally (a failure costs the container stats, logged, not the scrape).
+   */
+  public CompletableFuture<List<SnapshotExport>> collect(List<ServedSandbox> sandboxes, MetricNameFilter filter) {
+    if (!series.anyMatches(filter)) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    return collectStats(sandboxes)
+        .thenApply(stats -> series.exports(stats, filter))
+        .exceptionally(e -> {
+          log.warn("Container stats failed", e);
+          return List.of();
+        });
+  }
+
+  /** The checked per-sandbox results (for the stats command and tests). */
+  public synchronized CompletableFuture<List<SandboxStats>> collectStats(List<ServedSandbox> sandboxes) {
+    if (running != null && !running.isDone()) {
+      return running;
+    }
+    CompletableFuture<List<SandboxStats>> f;
+    try {
+      f = start(sandboxes);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    running = f;
+    return f;
+  }
+
+  private CompletableFuture<List<SandboxStats>> start(List<ServedSandbox> sandboxes) {
+    long deadline = System.nanoTime() + exportTimeout.toNanos();
+    Map<String, List<ContainerFacts>> facts = stateFacts.scan();
+    List<CompletableFuture<Asked>> asks = new ArrayList<>();
+    for (ServedSandbox sb : sandboxes) {
+      List<ContainerFacts> containers = facts.getOrDefault(sb.id(), List.of());
+      List<ContainerFacts> runningContainers = containers.stream().filter(ContainerFacts::isRunning).toList();
+      if (runningContainers.isEmpty()) {
+        continue;
+      }
+      ContainerFacts rootContainer = containers.stream().filter(c -> c.id().equals(sb.id())).findFirst()
+          .orElse(containers.get(0));
+      Asked asked = new Asked(sb, rootContainer, runningContainers);
+      long sandboxDeadline = Math.min(deadline, System.nanoTime() + sandboxTimeout.toNanos());
+      asks.add(ask(asked, sandboxDeadline));
+    }
+    return CompletableFuture.allOf(asks.toArray(new CompletableFuture<?>[0]))
+        .thenApplyAsync(v -> {
+          List<SandboxStats> out = new ArrayList<>();
+          for (CompletableFuture<Asked> a : asks) {
+            out.add(evaluate(a.join()));
+          }
+          prune(out);
+          return out;
+        }, work);
+  }
+
+  /** The replies of one sandbox's containers, asked one after the other on one connection. */
+  private static final class Asked {
+    final ServedSandbox sandbox;
+    final ContainerFacts rootContainer;
+    final List<ContainerFacts> containers;
+    final Map<String, EventReply> replies = new LinkedHashMap<>();
+    final Map<String, String[]> failures = new LinkedHashMap<>();
+
+    Asked(ServedSandbox sandbox, ContainerFacts rootContainer, List<ContainerFacts> containers) {
+      this.sandbox = sandbox;
+      this.rootContainer = rootContainer;
+      this.containers = containers;
+    }
+  }
+
+  private CompletableFuture<Asked> ask(Asked asked, long deadline) {
+    List<String> ids = asked.containers.stream().map(ContainerFacts::id).toList();
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      for (String id : ids) {
+        asked.failures.put(id, new String[] {"timeout", "the export deadline passed before this sandbox's turn"});
+      }
+      return CompletableFuture.completedFuture(asked);
+    }
+    CompletableFuture<List<EventClient.Outcome>> outcomes;
+    try {
+      outcomes = client.ask(asked.sandbox.controlSocket(), ids, left);
+    } catch (RuntimeException e) {
+      outcomes = CompletableFuture.completedFuture(ids.stream()
+          .map(id -> EventClient.Outcome.failed("event_failed", "cannot start the call: " + e)).toList());
+    }
+    return outcomes.thenApply(list -> {
+      for (int i = 0; i < ids.size(); i++) {
+        EventClient.Outcome o = list.get(i);
+        if (o.reply() == null) {
+          asked.failures.put(ids.get(i), new String[] {o.reason(), o.message()});
+          continue;
+        }
+        try {
+          asked.replies.put(ids.get(i), EventReply.decode(o.reply(), o.reply().length));
+        } catch (EventReply.EventException x) {
+          asked.failures.put(ids.get(i), new String[] {x.reason, x.getMessage()});
+        }
+      }
+      return asked;
+    });
+  }
+
+  /** Applies runsc's formula and our checks to one sandbox's replies. Runs on a worker, one run at a time. */
+  private synchronized SandboxStats evaluate(Asked asked) {
+    ServedSandbox sb = asked.sandbox;
+    HostCgroup cgroup = HostCgroup.locate(asked.rootContainer.cgroup(), asked.rootContainer.sandboxPid(),
+        cgroupRoot, procRoot);
+    HostCgroup.Reading reading = cgroup == null ? null : cgroup.read();
+    Long hostCpu = reading == null ? null : reading.cpuNanos();
+    Long hostMemory = reading == null ? null : reading.memoryBytes();
+    List<ContainerStats> rows = new ArrayList<>();
+    List<String[]> broken = new ArrayList<>();
+    long memorySum = 0;
+    boolean allAnswered = true;
+    List<EventReply.NetworkInterface> network = null;
+    for (ContainerFacts c : asked.containers) {
+      String[] failure = asked.failures.get(c.id());
+      EventReply r = asked.replies.get(c.id());
+      if (failure == null && r != null && !c.id().equals(r.id())) {
+        failure = new String[] {"wrong_container", "asked for container " + c.id() + ", the reply is for " + r.id()};
+      }
+      CpuFormula.Result cpu = null;
+      if (failure == null && r != null) {
+        try {
+          cpu = CpuFormula.total(r.containerUsage(), c.id(), hostCpu);
+        } catch (ArithmeticException e) {
+          failure = new String[] {"usage_overflow", e.getMessage()};
+        }
+      }
+      long memory = 0;
+      if (failure == null && r != null) {
+        memory = r.memoryUsage();
+        if (hostMemory != null && Long.compareUnsigned(memory, hostMemory) > 0) {
+          memory = hostMemory; // No container uses more than its whole sandbox.
+        } else if (hostMemory == null && memory < 0) {
+          failure = new String[] {"absurd_memory", "memory usage of 2^63 bytes or more"};
+        }
+      }
+      if (failure == null && r != null) {
+        String key = sb.id() + "/" + sb.iteration() + "/" + c.id();
+        Long last = lastCpu.get(key);
+        if (last != null && Long.compareUnsigned(cpu.totalNanos(), last) < 0) {
+          failure = new String[] {"cpu_decreased", "CPU time went down from " + Long.toUnsignedString(last)
+              + " to " + Long.toUnsignedString(cpu.totalNanos()) + " ns"};
+        } else {
+          lastCpu.put(key, cpu.totalNanos());
+        }
+      }
+      if (failure != null || r == null) {
+        allAnswered = false;
+        if (failure != null) {
+          broken.add(new String[] {c.id(), failure[0], failure[1]});
+          log.debug("Container stats of {} in sandbox {} dropped ({}): {}", c.id(), sb, failure[0], failure[1]);
+        }
+        continue;
+      }
+      memorySum += memory;
+      if (network == null) {
+        network = r.interfaces();
+      }
+      if (!c.pause()) {
+        rows.add(new ContainerStats(c, cpu.totalNanos(), cpu.source(), memory, r.pidsCurrent()));
+      }
+    }
+    if (network != null && !networkMonotonic(sb, network)) {
+      broken.add(new String[] {"", "network_decreased", "a network counter went down"});
+      network = null;
+    }
+    Long overhead = hostMemory != null && allAnswered ? Math.max(0, hostMemory - memorySum) : null;
+    return new SandboxStats(sb, rows, broken, hostCpu != null && hostCpu != 0,
+        network == null ? List.of() : network, overhead,
+        reading == null ? Map.of() : reading.pressureMicros(), hostMemory);
+  }
+
+  private boolean networkMonotonic(ServedSandbox sb, List<EventReply.NetworkInterface> interfaces) {
+    Map<String, long[]> now = new HashMap<>();
+    for (EventReply.NetworkInterface i : interfaces) {
+      long[] v = {i.rxBytes(), i.rxPackets(), i.rxErrors(), i.rxDropped(), i.txBytes(), i.txPackets(),
+          i.txErrors(), i.txDropped()};
+      String key = sb.id() + "/" + sb.iteration() + "/" + i.name();
+      long[] last = lastNetwork.get(key);
+      if (last != null) {
+        for (int k = 0; k < v.length; k++) {
+          if (Long.compareUnsigned(v[k], last[k]) < 0) {
+            return false;
+          }
+        }
+      }
+      now.put(key, v);
+    }
+    lastNetwork.putAll(now);
+    return true;
+  }
+
+  /** Forgets the monotonic state of sandbox incarnations no longer served. */
+  private synchronized void prune(List<SandboxStats> current) {
+    Set<String> live = new HashSet<>();
+    for (SandboxStats s : current) {
+      live.add(s.sandbox().id() + "/" + s.sandbox().iteration() + "/");
+    }
+    lastCpu.keySet().removeIf(k -> !live.contains(k.substring(0, k.lastIndexOf('/') + 1)));
+    lastNetwork.keySet().removeIf(k -> !live.contains(k.substring(0, k.lastIndexOf('/') + 1)));
+  }
+
+  static byte[] encodeCall(String containerId) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(96);
+    try (JsonGenerator g = JsonTree.FACTORY.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("method", EVENT_METHOD);
+      g.writeStringField("arg", containerId);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot encode a call in memory", e);
+    }
+    return out.toByteArray();
+  }
+
+  /** The checked stats of one application container. */
+  public record ContainerStats(ContainerFacts facts, long cpuNanos, CpuFormula.Source cpuSource, long memoryBytes,
+      long tasks) {}
+
+  /**
+   * The checked stats of one sandbox.
+   *
+   * @param broken container ID ("" for the sandbox), reason, message
+   * @param cpuFromHostCgroup whether CPU was scaled to the host cgroup (else the sandbox's own numbers)
+   * @param memoryOverhead host memory minus its containers', or null when unknown
+   * @param pressureMicros PSI totals by "cpu_some", "memory_full"...
+   * @param hostMemory the host cgroup's memory, or null
+   */
+  public record SandboxStats(ServedSandbox sandbox, List<ContainerStats> containers, List<String[]> broken,
+      boolean cpuFromHostCgroup, List<EventReply.NetworkInterface> network, Long memoryOverhead,
+      Map<String, Long> pressureMicros, Long hostMemory) {}
+}
