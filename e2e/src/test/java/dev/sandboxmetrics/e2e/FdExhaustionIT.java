@@ -15,22 +15,27 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The packaged server under a small file descriptor limit ({@code ulimit -n 64}), run out of descriptors by
- * idle client connections while it rescans its root directory: a listing that fails with EMFILE is a passing
- * problem, not "the root directory is gone", so the server stays up, keeps its sandbox, and serves again
- * once the connections close. Only a root directory that really disappears shuts it down, with exit status 0
- * as runsc.
+ * The packaged server under a small file descriptor limit ({@code ulimit -n 64}), run out of descriptors
+ * while it rescans its root directory: a listing that fails with EMFILE is a passing problem, not "the root
+ * directory is gone", so the server stays up, keeps its sandbox, and serves again once descriptors are free.
+ * Only a root directory that really disappears shuts it down, with exit status 0 as runsc.
+ *
+ * <p>Idle client connections alone cannot exhaust the server's descriptors (it serves at most half its
+ * limit in connections), so the descriptors run out the way they could on a node: a scrape holds a
+ * connection to each of 40 sandboxes that never answer, next to as many idle clients as the server admits.
  */
 @Timeout(300)
 class FdExhaustionIT {
   private static final Duration LIMIT = Duration.ofSeconds(90);
   private static final int FD_LIMIT = 64;
   private static final int CONNECTIONS = 2 * FD_LIMIT;
+  private static final int STALLED = 40;
 
   @Test
   void runningOutOfFileDescriptorsIsNotARootDirectoryThatIsGone() throws Exception {
@@ -49,13 +54,14 @@ class FdExhaustionIT {
           () -> StateFiles.sandboxesFor(root, address), found -> found.size() == 1, processes::logs)
           .keySet().iterator().next();
 
+      ChildProcess stalled = processes.start("stalled", jar.command("--root=" + root, "--metric-server=" + address,
+          "simulate", "--sandboxes", String.valueOf(STALLED), "--id-prefix", "stall-", "--fault", "stall=" + STALLED));
+      Await.until(STALLED + " stalled sandboxes are registered", LIMIT,
+          () -> StateFiles.sandboxesFor(root, address), found -> found.size() == STALLED + 1, processes::logs);
+
       List<String> command = new ArrayList<>(List.of("bash", "-c", "ulimit -n " + FD_LIMIT + " && exec \"$@\"", "bash"));
       command.addAll(jar.command("--root=" + root, "--metric-server=" + address, "metric-server",
-          "--rescan-interval=100ms"));
-      if (supportsMaxConnections(jar, work)) {
-        // A connection cap would keep the descriptors from running out; this test is about running out.
-        command.add("--max-connections=100000");
-      }
+          "--rescan-interval=100ms", "--sandbox-timeout=3s"));
       server = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(serverLog.toFile()).start();
       Process running = server;
       String log = "\nserver log:\n";
@@ -63,25 +69,41 @@ class FdExhaustionIT {
       Await.until("the server exports sandbox " + sandbox, LIMIT, () -> get(port, "/metrics"),
           text -> text.contains("sandbox=\"" + sandbox + "\""), () -> log + read(serverLog));
 
-      // Idle connections until the server has no descriptor left, while it rescans every 100 ms.
+      // Idle connections up to the server's cap, and scrapes that each hold a connection to every stalled
+      // sandbox for the sandbox timeout, until the server has no descriptor left while it rescans every 100 ms.
       for (int i = 0; i < CONNECTIONS; i++) {
         Socket s = new Socket();
         s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         idle.add(s);
       }
+      AtomicBoolean scraping = new AtomicBoolean(true);
+      Thread scrapes = new Thread(() -> {
+        while (scraping.get()) {
+          try {
+            get(port, "/metrics");
+          } catch (IOException e) {
+            // refused or cut off while the server is out of descriptors: try again
+          }
+        }
+      }, "stalling-scrapes");
+      scrapes.setDaemon(true);
+      scrapes.start();
       Await.until("a rescan of the root directory fails for want of file descriptors", LIMIT,
           () -> read(serverLog), text -> text.contains("cannot list root directory") && text.contains("Too many open files"),
           () -> log + read(serverLog) + "\nserver alive: " + running.isAlive());
       assertThat(server.isAlive()).as("server alive while out of descriptors;" + log + read(serverLog)).isTrue();
 
+      scraping.set(false);
+      stalled.close();
       for (Socket s : idle) {
         s.close();
       }
       idle.clear();
+      scrapes.join(TimeUnit.SECONDS.toMillis(30));
       String text = Await.until("the server exports sandbox " + sandbox + " again", LIMIT, () -> get(port, "/metrics"),
           t -> t.contains("sandbox=\"" + sandbox + "\""), () -> log + read(serverLog));
-      // The sandbox was kept all along, not dropped and found again.
-      assertThat(text).containsPattern("(?m)^runsc_meta_num_sandboxes_total 1( |\r?$)");
+      // The sandbox was kept all along, not dropped and found again: the count is the 1 + 40 first found.
+      assertThat(text).containsPattern("(?m)^runsc_meta_num_sandboxes_total " + (STALLED + 1) + "( |\r?$)");
       assertThat(server.isAlive()).isTrue();
       assertThat(read(serverLog)).doesNotContain("shutting down");
 
@@ -99,14 +121,6 @@ class FdExhaustionIT {
         server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       }
     }
-  }
-
-  private static boolean supportsMaxConnections(SandboxMetricsJar jar, Path work) throws Exception {
-    Path help = work.resolve("help.txt");
-    Process p = new ProcessBuilder(jar.command("metric-server", "--help"))
-        .redirectErrorStream(true).redirectOutput(help.toFile()).start();
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    return read(help).contains("--max-connections");
   }
 
   /** A GET with a connection of its own, closed after the response; the body, or an exception. */
