@@ -1,6 +1,7 @@
 package dev.sandboxmetrics.cli;
 
 import dev.sandboxmetrics.posix.Signals;
+import dev.sandboxmetrics.simulator.Churn;
 import dev.sandboxmetrics.simulator.Fault;
 import dev.sandboxmetrics.simulator.Profile;
 import dev.sandboxmetrics.simulator.SandboxSpec;
@@ -21,6 +22,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -104,6 +107,23 @@ final class SimulateCommand implements Callable<Integer> {
       description = "How large 'oversized' replies are (default: ${DEFAULT-VALUE}, 128 MiB).")
   long oversizedBytes = 128L << 20;
 
+  @Option(names = "--churn", paramLabel = "N",
+      description = "Every second, destroy the N oldest sandboxes and create N new ones with new IDs (same "
+          + "profile and faults), keeping the count: a metric server sees sandboxes come and go. "
+          + "Default: ${DEFAULT-VALUE}, none.")
+  int churn;
+
+  @Option(names = "--churn-log", paramLabel = "FILE",
+      description = "With --churn: append one line per sandbox created or destroyed, "
+          + "'<epoch ms> create|destroy <id>' (create: once it runs; destroy: before it goes), so a soak can "
+          + "check that every scrape showed every sandbox that lived through it.")
+  Path churnLog;
+
+  private Profile parsedProfile;
+  private Duration parsedSlowDelay;
+  private int width;
+  private int nextIndex;
+
   @Override
   public Integer call() {
     PrintStream out = global.out();
@@ -128,11 +148,15 @@ final class SimulateCommand implements Callable<Integer> {
     }
     installSignals(stop);
     describe(out, sim, address);
+    ChurnLoop churning = churn > 0 ? startChurn(sim) : null;
 
     try {
       stop.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (churning != null) {
+      churning.stop(out);
     }
     out.println("Stopping: removing the simulated sandboxes and their files.");
     sim.close();
@@ -142,6 +166,61 @@ final class SimulateCommand implements Callable<Integer> {
       // The JVM is exiting anyway; the hook finds everything closed.
     }
     return Main.EXIT_OK;
+  }
+
+  /** The running churn: its thread and its counts. */
+  private final class ChurnLoop {
+    final ScheduledExecutorService timer;
+    final Churn churn;
+
+    ChurnLoop(ScheduledExecutorService timer, Churn churn) {
+      this.timer = timer;
+      this.churn = churn;
+    }
+
+    /** Stops churning (a step under way finishes first) and says how much happened. */
+    void stop(PrintStream out) {
+      timer.shutdown();
+      try {
+        timer.awaitTermination(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      out.printf("Churn: created %d, destroyed %d sandboxes%n", churn.created(), churn.destroyed());
+      try {
+        churn.close();
+      } catch (IOException e) {
+        global.err().println("sandbox-metrics: cannot close the churn log: " + e.getMessage());
+      }
+    }
+  }
+
+  private ChurnLoop startChurn(Simulator sim) {
+    Churn c;
+    try {
+      c = new Churn(sim, churn, old -> spec(nextIndex++, old.fault()), churnLog);
+      c.logExisting();
+    } catch (IOException | RuntimeException e) {
+      sim.close();
+      throw new CommandFailure("cannot write the churn log " + churnLog + ": " + e.getMessage(), e);
+    }
+    PrintStream err = global.err();
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "simulate-churn");
+      t.setDaemon(true);
+      return t;
+    });
+    // At a fixed rate: a slow step (a busy machine) is followed by the next at once, so N a second on average.
+    timer.scheduleAtFixedRate(() -> {
+      try {
+        c.step();
+      } catch (IOException | RuntimeException e) {
+        // Churning stops (an exception ends a periodic task); the sandboxes that exist stay and are served.
+        err.println("sandbox-metrics: churn stopped: " + e.getMessage());
+        throw new IllegalStateException(e);
+      }
+    }, 1, 1, TimeUnit.SECONDS);
+    return new ChurnLoop(timer, c);
   }
 
   /**
@@ -181,13 +260,21 @@ final class SimulateCommand implements Callable<Integer> {
     if (subContainers < 0) {
       throw usage("--sub-containers must not be negative, got " + subContainers);
     }
-    Profile p;
+    if (churn < 0) {
+      throw usage("--churn must not be negative, got " + churn);
+    }
+    if (churn > sandboxes) {
+      throw usage("--churn " + churn + " is more than --sandboxes " + sandboxes);
+    }
+    if (churnLog != null && churn == 0) {
+      throw usage("--churn-log needs --churn");
+    }
     try {
-      p = Profile.parse(profile);
+      parsedProfile = Profile.parse(profile);
     } catch (IllegalArgumentException e) {
       throw usage("--profile: " + e.getMessage());
     }
-    Duration delay = duration("--slow-delay", slowDelay);
+    parsedSlowDelay = duration("--slow-delay", slowDelay);
     if (oversizedBytes < 1024) {
       throw usage("--oversized-bytes must be at least 1024, got " + oversizedBytes);
     }
@@ -206,30 +293,35 @@ final class SimulateCommand implements Callable<Integer> {
         assigned.add(f);
       }
     });
-    int width = Math.max(3, Integer.toString(sandboxes - 1).length());
+    width = Math.max(3, Integer.toString(sandboxes - 1).length());
     List<SandboxSpec> out = new ArrayList<>();
     for (int i = 0; i < sandboxes; i++) {
-      String id = idPrefix + String.format("%0" + width + "d", i);
-      SandboxSpec.Builder b;
-      try {
-        b = SandboxSpec.builder(id);
-      } catch (IllegalArgumentException e) {
-        throw usage("--id-prefix: " + e.getMessage());
-      }
-      if (!namespace.isEmpty()) {
-        // A pod: named application containers with images and resources beside the pause container.
-        b.podName(id).namespace(namespace).podContainers(subContainers);
-      } else {
-        b.subContainers(subContainers);
-      }
-      out.add(
-          b.profile(p)
-              .fault(assigned.get(i))
-              .slowDelay(delay)
-              .oversizedBytes(oversizedBytes)
-              .build());
+      out.add(spec(i, assigned.get(i)));
     }
+    nextIndex = sandboxes;
     return out;
+  }
+
+  /** Sandbox number {@code i} of this run (ID prefix plus the number), with the given fault. */
+  private SandboxSpec spec(int i, Fault fault) {
+    String id = idPrefix + String.format("%0" + width + "d", i);
+    SandboxSpec.Builder b;
+    try {
+      b = SandboxSpec.builder(id);
+    } catch (IllegalArgumentException e) {
+      throw usage("--id-prefix: " + e.getMessage());
+    }
+    if (!namespace.isEmpty()) {
+      // A pod: named application containers with images and resources beside the pause container.
+      b.podName(id).namespace(namespace).podContainers(subContainers);
+    } else {
+      b.subContainers(subContainers);
+    }
+    return b.profile(parsedProfile)
+        .fault(fault)
+        .slowDelay(parsedSlowDelay)
+        .oversizedBytes(oversizedBytes)
+        .build();
   }
 
   private Map<Fault, Integer> faultCounts() {

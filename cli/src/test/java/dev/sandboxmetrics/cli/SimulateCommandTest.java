@@ -106,7 +106,10 @@ class SimulateCommandTest {
             new String[] {"--root", tmp.toString(), "simulate", "--fault", "explode=1"},
             new String[] {"--root", tmp.toString(), "simulate", "--sandboxes", "1", "--fault", "stall=2"},
             new String[] {"--root", tmp.toString(), "simulate", "--profile", "huge"},
-            new String[] {"--root", tmp.toString(), "simulate", "--slow-delay", "soon"})) {
+            new String[] {"--root", tmp.toString(), "simulate", "--slow-delay", "soon"},
+            new String[] {"--root", tmp.toString(), "simulate", "--churn", "-1"},
+            new String[] {"--root", tmp.toString(), "simulate", "--sandboxes", "2", "--churn", "3"},
+            new String[] {"--root", tmp.toString(), "simulate", "--churn-log", tmp.resolve("log").toString()})) {
       Process p = start(ProcessBuilder.Redirect.PIPE, args);
       String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();

@@ -79,6 +79,37 @@ class BenchScriptsIT {
   }
 
   @Test
+  void churnSoakReplacesSandboxesWhileScrapingAndNoLiveSandboxIsMissed() throws IOException {
+    RequiredProgram.require("curl", "curl");
+    Command.Result r = bench(Map.of("SANDBOXES", "5", "CHURN", "2", "SECONDS_TOTAL", "6", "INTERVAL", "0.2",
+        "SAMPLE_EVERY", "2"), "run-soak");
+    String out = r.stdoutText();
+    assertThat(out).contains("| elapsed s | scrapes | failed | RSS MB | peak RSS MB | fds | threads |");
+    Matcher row = Pattern.compile("(?m)^\\| (\\d+) \\| (\\d+) \\| (\\d+) \\| ([0-9.]+) \\| ([0-9.]+) \\| (\\d+) \\| (\\d+) \\|$")
+        .matcher(out);
+    int rows = 0;
+    while (row.find()) {
+      rows++;
+      assertThat(Integer.parseInt(row.group(6))).as("server fds: %s", row.group()).isGreaterThan(3);
+      assertThat(Integer.parseInt(row.group(7))).as("server threads: %s", row.group()).isPositive();
+    }
+    assertThat(rows).as(out).isGreaterThanOrEqualTo(3);
+    // About 2 a second for 6 s of scraping plus the server's start: churn happened, in equal numbers.
+    Matcher churn = Pattern.compile("- churn: (\\d+) sandboxes destroyed and (\\d+) created during the run").matcher(out);
+    assertThat(churn.find()).as(out).isTrue();
+    assertThat(Integer.parseInt(churn.group(1))).isGreaterThanOrEqualTo(6);
+    assertThat(Math.abs(Integer.parseInt(churn.group(2)) - Integer.parseInt(churn.group(1)))).isLessThanOrEqualTo(2);
+    Matcher checked = Pattern.compile("- live sandboxes checked: (\\d+) over (\\d+) scrapes, missed: (\\d+)").matcher(out);
+    assertThat(checked.find()).as(out).isTrue();
+    assertThat(Integer.parseInt(checked.group(1))).as("at least 3 live sandboxes per scrape")
+        .isGreaterThanOrEqualTo(3 * Integer.parseInt(checked.group(2)));
+    assertThat(checked.group(3)).as(out).isEqualTo("0");
+    assertThat(out).containsPattern("- flat from 2s to the end: fds \\d+ -> \\d+, threads \\d+ -> \\d+, RSS [0-9.]+ -> [0-9.]+ MB: (yes|no)");
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    assertNothingLeftBehind();
+  }
+
+  @Test
   void attackRunPrintsARowPerAttackAndTheServerSurvivesEach() throws IOException {
     RequiredProgram.require("curl", "curl");
     RequiredProgram.require("python3", "python3");
@@ -115,6 +146,9 @@ class BenchScriptsIT {
     Command.Result interval = bench(Map.of("INTERVAL", "soon"), "run-soak");
     assertThat(interval.exitCode()).isEqualTo(2);
     assertThat(interval.stderr()).contains("INTERVAL 'soon' is not a number");
+    Command.Result churn = bench(Map.of("CHURN", "-1"), "run-soak");
+    assertThat(churn.exitCode()).isEqualTo(2);
+    assertThat(churn.stderr()).contains("CHURN '-1' is not a non-negative integer");
     Command.Result attack = bench(Map.of("ATTACKS", "teardrop"), "run-hostile");
     assertThat(attack.exitCode()).isEqualTo(2);
     assertThat(attack.stderr()).contains("unknown attack 'teardrop'");
