@@ -43,7 +43,11 @@ class MetricServerHostileRootTest {
         awaitLocked(stuck.lockFile());
         String text = scrape(server);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!sandboxesWithMeta(text, "sandbox_presence").contains("stuck") && System.nanoTime() < deadline) {
+        // The stuck sandbox shows once its lock has been held past the timeout; on a loaded machine the good
+        // one's query may also miss the short timeout once, so wait for a scrape that has both.
+        while (!(sandboxesWithMeta(text, "sandbox_presence").contains("stuck")
+                && "0".equals(metaValue(text, "num_sandboxes_broken_metrics")))
+            && System.nanoTime() < deadline) {
           Thread.sleep(100);
           text = scrape(server);
         }
