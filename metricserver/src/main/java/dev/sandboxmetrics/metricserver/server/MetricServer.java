@@ -138,7 +138,7 @@ public final class MetricServer implements AutoCloseable {
                 Instant.now(),
                 selfMetrics,
                 options.containerStats()
-                    ? new ContainerStatsCollector(transport, group, options.maxReplyBytes(), work,
+                    ? new ContainerStatsCollector(client, work,
                         options.exportTimeout(), options.sandboxTimeout(), new RootDirectory(Path.of(options.rootDir())),
                         options.cgroupRoot(), options.exporterPrefix())
                     : null)

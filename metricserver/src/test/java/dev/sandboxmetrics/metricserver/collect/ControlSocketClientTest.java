@@ -3,6 +3,7 @@ package dev.sandboxmetrics.metricserver.collect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.metricserver.control.ControlException;
+import dev.sandboxmetrics.metricserver.control.ControlProtocol;
 import dev.sandboxmetrics.metricserver.control.ReplyBudget;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import io.netty.channel.EventLoopGroup;
@@ -200,6 +201,84 @@ class ControlSocketClientTest {
     assertThat(r.length()).isEqualTo("{\"success\":true}".length());
   }
 
+  @Test
+  void theEventCallCarriesTheContainerIdAsABareJsonString() {
+    // runsc's Sandbox.Event passes the ID itself as the argument (docs/runsc-protocol.md, section 3).
+    assertThat(new String(ControlProtocol.eventCall("pod-\"1\""), StandardCharsets.UTF_8))
+        .isEqualTo("{\"method\":\"containerManager.Event\",\"arg\":\"pod-\\\"1\\\"\"}");
+  }
+
+  @Test
+  void callEachSendsTheCallsInTurnOnOneConnectionAndChargesTheBudgetUntilReleased() throws Exception {
+    ReplyBudget budget = new ReplyBudget(1 << 20);
+    ControlSocketClient budgeted = new ControlSocketClient(transport, group, 4096, budget);
+    String a = "{\"success\":true,\"result\":{\"id\":\"a\"}}";
+    String b = "{\"success\":true,\"result\":{\"id\":\"b\"}}";
+    // The peer accepts one connection only: both answers must come over it.
+    Path socket = peer(ch -> {
+      readExactly(ch, ControlProtocol.eventCall("a"));
+      write(ch, a);
+      readExactly(ch, ControlProtocol.eventCall("b"));
+      write(ch, b.substring(0, 9));
+      sleep(50);
+      write(ch, b.substring(9));
+      sleep(2000);
+    });
+    ControlSocketClient.Replies r = budgeted.callEach(socket,
+        List.of(ControlProtocol.eventCall("a"), ControlProtocol.eventCall("b")), Duration.ofSeconds(5), 16).get();
+    assertThat(r.failure()).isNull();
+    assertThat(r.replies()).extracting(x -> new String(x.bytes(), 0, x.length(), StandardCharsets.UTF_8))
+        .containsExactly(a, b);
+    assertThat(budget.used()).isPositive();
+    r.replies().forEach(ControlSocketClient.Reply::release);
+    assertThat(budget.used()).isZero();
+  }
+
+  @Test
+  void callEachStopsAtTheFirstFailureAndKeepsTheRepliesBeforeIt() throws Exception {
+    ReplyBudget budget = new ReplyBudget(1 << 20);
+    ControlSocketClient budgeted = new ControlSocketClient(transport, group, 4096, budget);
+    String a = "{\"success\":true}";
+    Path socket = peer(ch -> {
+      readExactly(ch, ControlProtocol.eventCall("a"));
+      write(ch, a);
+      readExactly(ch, ControlProtocol.eventCall("b"));
+      write(ch, a + a); // answers what it was not asked
+      sleep(2000);
+    });
+    ControlSocketClient.Replies r = budgeted.callEach(socket, List.of(ControlProtocol.eventCall("a"),
+        ControlProtocol.eventCall("b"), ControlProtocol.eventCall("c")), Duration.ofSeconds(5), 16).get();
+    assertThat(r.replies()).hasSize(1);
+    assertThat(r.failure().kind()).isEqualTo(ControlException.Kind.MALFORMED_REPLY);
+    assertThat(r.failure().problem()).isEqualTo("the sandbox sent more than one reply");
+    r.replies().forEach(ControlSocketClient.Reply::release);
+    // The reply in progress was given back on the event loop when the call failed.
+    assertThat(budget.used()).isZero();
+  }
+
+  @Test
+  void callEachOfAStalledSandboxEndsAtTheDeadline() throws Exception {
+    Path socket = peer(ch -> {
+      readExactly(ch, ControlProtocol.eventCall("a"));
+      write(ch, "{\"success\":true}");
+      sleep(10_000);
+    });
+    ControlSocketClient.Replies r = client.callEach(socket,
+        List.of(ControlProtocol.eventCall("a"), ControlProtocol.eventCall("b")), Duration.ofMillis(300), 0).get();
+    assertThat(r.replies()).hasSize(1);
+    assertThat(r.failure().kind()).isEqualTo(ControlException.Kind.TIMED_OUT);
+    assertThat(r.failure().problem()).isEqualTo("no complete reply within 300ms (nothing received)");
+    r.replies().forEach(ControlSocketClient.Reply::release);
+  }
+
+  @Test
+  void callEachToAMissingSocketFailsTheFirstCall() throws Exception {
+    ControlSocketClient.Replies r = client.callEach(dir.resolve("nobody.sock"),
+        List.of(ControlProtocol.eventCall("a")), Duration.ofSeconds(5), 0).get();
+    assertThat(r.replies()).isEmpty();
+    assertThat(r.failure().kind()).isEqualTo(ControlException.Kind.SOCKET_MISSING);
+  }
+
   private static final Snapshot SNAPSHOT = new Snapshot(Instant.parse("2024-01-02T03:04:05.678901234Z"), List.of(
       DataPoint.of(new Metric("fs_opens", MetricType.COUNTER, "Number of file opens."), Labels.EMPTY, Value.ofInt(62)),
       DataPoint.of(new Metric("fs_reads", MetricType.COUNTER, "Reads."), Labels.of("op", "x"), Value.ofInt(3))));
@@ -248,6 +327,18 @@ class ControlSocketClientTest {
         // until the whole call is in
       }
       assertThat(new String(b.array(), StandardCharsets.UTF_8)).isEqualTo(new String(CALL, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void readExactly(SocketChannel ch, byte[] expected) {
+    try {
+      ByteBuffer b = ByteBuffer.allocate(expected.length);
+      while (b.hasRemaining() && ch.read(b) >= 0) {
+        // until the whole call is in
+      }
+      assertThat(new String(b.array(), StandardCharsets.UTF_8)).isEqualTo(new String(expected, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
