@@ -2,7 +2,7 @@ package dev.sandboxmetrics.cli;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector.ContainerStats;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector.SandboxStats;
@@ -95,7 +95,7 @@ final class StatsCommand implements Callable<Integer> {
     });
     try {
       ContainerStatsCollector collector =
-          new ContainerStatsCollector(new ControlSocketClient(transport, group, 16 << 20), work, TIMEOUT,
+          new ContainerStatsCollector(new EventDrivenControlClient(transport, group, 16 << 20), work, TIMEOUT,
               TIMEOUT, root, cgroupRoot, "runsc_");
       boolean terminal = System.console() != null && !json;
       // The first sample only starts the CPU clocks; with --no-stream the table comes after one interval.

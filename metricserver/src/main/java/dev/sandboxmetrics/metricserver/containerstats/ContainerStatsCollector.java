@@ -2,7 +2,7 @@ package dev.sandboxmetrics.metricserver.containerstats;
 
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
-import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
 import dev.sandboxmetrics.metricserver.control.ControlException;
 import dev.sandboxmetrics.metricserver.control.ControlProtocol;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
@@ -38,7 +38,7 @@ public final class ContainerStatsCollector {
   /** The size of a typical Event reply (a few hundred bytes per network interface): its first buffer. */
   private static final int EXPECTED_REPLY_BYTES = 2048;
 
-  private final ControlSocketClient client;
+  private final EventDrivenControlClient client;
   private final Executor work;
   private final Duration exportTimeout;
   private final Duration sandboxTimeout;
@@ -55,12 +55,12 @@ public final class ContainerStatsCollector {
   /**
    * @param cgroupRoot replaces the cgroup mountpoint the state files record, or null to use it as recorded
    */
-  public ContainerStatsCollector(ControlSocketClient client, Executor work, Duration exportTimeout,
+  public ContainerStatsCollector(EventDrivenControlClient client, Executor work, Duration exportTimeout,
       Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, String exporterPrefix) {
     this(client, work, exportTimeout, sandboxTimeout, root, cgroupRoot, Path.of("/proc"), exporterPrefix);
   }
 
-  ContainerStatsCollector(ControlSocketClient client, Executor work, Duration exportTimeout,
+  ContainerStatsCollector(EventDrivenControlClient client, Executor work, Duration exportTimeout,
       Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, Path procRoot, String exporterPrefix) {
     this.client = client;
     this.work = work;
@@ -155,18 +155,18 @@ public final class ContainerStatsCollector {
       return CompletableFuture.completedFuture(asked);
     }
     List<byte[]> calls = ids.stream().map(ControlProtocol::eventCall).toList();
-    CompletableFuture<ControlSocketClient.Replies> replies;
+    CompletableFuture<EventDrivenControlClient.Replies> replies;
     try {
       replies = client.callEach(asked.sandbox.controlSocket(), calls, Duration.ofNanos(left), EXPECTED_REPLY_BYTES);
     } catch (RuntimeException e) {
-      replies = CompletableFuture.completedFuture(new ControlSocketClient.Replies(List.of(),
+      replies = CompletableFuture.completedFuture(new EventDrivenControlClient.Replies(List.of(),
           new ControlException(ControlException.Kind.IO_ERROR, asked.sandbox.controlSocket(),
               "cannot start the call: " + e)));
     }
     return replies.thenApply(r -> {
-      List<ControlSocketClient.Reply> answered = r.replies();
+      List<EventDrivenControlClient.Reply> answered = r.replies();
       for (int i = 0; i < answered.size(); i++) {
-        ControlSocketClient.Reply reply = answered.get(i);
+        EventDrivenControlClient.Reply reply = answered.get(i);
         try {
           asked.replies.put(ids.get(i), EventReply.decode(reply.bytes(), reply.length()));
         } catch (EventReply.EventException x) {

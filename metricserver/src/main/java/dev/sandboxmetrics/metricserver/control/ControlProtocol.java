@@ -19,8 +19,8 @@ import java.nio.file.Path;
  * The control protocol, independent of how the bytes travel: the bytes of the uRPC calls we make, how a
  * failure to connect is classified (and which one is worth another try), and the checks on replies, with
  * sandbox text bounded and escaped ({@link UntrustedText}). Both transports use it, so they encode and judge
- * identically: the blocking {@link ControlClient} ({@code export-metrics}) and the event-driven
- * {@code collect.ControlSocketClient} with the {@code collect.Collector} (the metric server); both receive
+ * identically: the blocking {@link BlockingControlClient} ({@code export-metrics}) and the event-driven
+ * {@code collect.EventDrivenControlClient} with the {@code collect.Collector} (the metric server); both receive
  * replies through {@link ReplyBuffer}.
  *
  * <p>A call is a method name and a JSON argument ({@code Metrics.Export}: {@link #exportCall}, decoded by

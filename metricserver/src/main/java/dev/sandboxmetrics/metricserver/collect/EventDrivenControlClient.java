@@ -35,7 +35,7 @@ import java.util.function.IntFunction;
  * at once without a thread per sandbox: each call is one connection on the shared event loops (connect,
  * write the call, read one JSON value, close: what runsc does), with its own deadline; {@link #callEach}
  * sends several calls in turn on one connection (the container stats' {@code containerManager.Event}s). The blocking twin
- * for one call at a time is {@link dev.sandboxmetrics.metricserver.control.ControlClient}; both share the
+ * for one call at a time is {@link dev.sandboxmetrics.metricserver.control.BlockingControlClient}; both share the
  * protocol layer: {@link ControlProtocol} encodes calls and judges replies, {@link ReplyBuffer} receives
  * them in bounded pieces and finds their end, and failures are {@link ControlException}s of one
  * {@link ControlException.Kind} vocabulary. Decoding and verifying a reply is CPU work that the caller does
@@ -46,7 +46,7 @@ import java.util.function.IntFunction;
  * heap holds at most the budget whatever the sandboxes send; a reply is refused the moment it passes the
  * maximum size.
  */
-public final class ControlSocketClient {
+public final class EventDrivenControlClient {
   /** One complete reply. {@link #release()} it once decoded: that gives its bytes back to the budget. */
   public static final class Reply {
     private final ReplyBuffer buffer;
@@ -85,11 +85,11 @@ public final class ControlSocketClient {
   private final int maxReplyBytes;
   private final ReplyBudget budget;
 
-  public ControlSocketClient(Transport transport, EventLoopGroup group, int maxReplyBytes) {
+  public EventDrivenControlClient(Transport transport, EventLoopGroup group, int maxReplyBytes) {
     this(transport, group, maxReplyBytes, new ReplyBudget(Math.max(maxReplyBytes, 1L) * 4));
   }
 
-  public ControlSocketClient(Transport transport, EventLoopGroup group, int maxReplyBytes, ReplyBudget budget) {
+  public EventDrivenControlClient(Transport transport, EventLoopGroup group, int maxReplyBytes, ReplyBudget budget) {
     this.transport = transport;
     this.bootstrap = transport.domainSocketClient(group).option(ChannelOption.AUTO_CLOSE, true);
     this.maxReplyBytes = maxReplyBytes;
