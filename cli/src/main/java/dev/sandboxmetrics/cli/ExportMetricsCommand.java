@@ -1,7 +1,7 @@
 package dev.sandboxmetrics.cli;
 
 import dev.sandboxmetrics.snapshot.GoStrings;
-import dev.sandboxmetrics.metricserver.control.ControlClient;
+import dev.sandboxmetrics.metricserver.control.BlockingControlClient;
 import dev.sandboxmetrics.metricserver.control.ControlException;
 import dev.sandboxmetrics.metricserver.discovery.ContainerLookup;
 import dev.sandboxmetrics.metricserver.discovery.DiscoveryException;
@@ -68,7 +68,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
   static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   static final String DEFAULT_FILTER = "";
   static final String DEFAULT_TIMEOUT_FLAG = "10s";
-  static final String DEFAULT_MAX_REPLY_BYTES = "" + ControlClient.DEFAULT_MAX_REPLY_BYTES;
+  static final String DEFAULT_MAX_REPLY_BYTES = "" + BlockingControlClient.DEFAULT_MAX_REPLY_BYTES;
   private static final long LOCK_RETRY_MILLIS = 25;
 
   @ParentCommand Main global;
@@ -103,7 +103,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    long deadline = ControlClient.deadlineAfter(checkTimeout());
+    long deadline = BlockingControlClient.deadlineAfter(checkTimeout());
     MetricNameFilter filter = compileFilter();
     if (maxReplyBytes <= 0) {
       throw CommandFailure.usage("--max-reply-bytes must be positive, got " + maxReplyBytes, null);
@@ -121,7 +121,7 @@ final class ExportMetricsCommand implements Callable<Integer> {
 
     Snapshot snapshot;
     try {
-      snapshot = ControlClient.export(sandbox.controlSocketPath(), filter, deadline, maxReplyBytes);
+      snapshot = BlockingControlClient.export(sandbox.controlSocketPath(), filter, deadline, maxReplyBytes);
     } catch (ControlException e) {
       throw new CommandFailure("cannot export the metrics of sandbox " + sandbox.sandboxId() + ": "
           + e.getMessage() + timeoutHint(e), e);

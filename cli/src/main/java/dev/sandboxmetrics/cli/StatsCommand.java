@@ -2,6 +2,7 @@ package dev.sandboxmetrics.cli;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector.ContainerStats;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector.SandboxStats;
@@ -94,7 +95,8 @@ final class StatsCommand implements Callable<Integer> {
     });
     try {
       ContainerStatsCollector collector =
-          new ContainerStatsCollector(transport, group, 16 << 20, work, TIMEOUT, TIMEOUT, root, cgroupRoot, "runsc_");
+          new ContainerStatsCollector(new EventDrivenControlClient(transport, group, 16 << 20), work, TIMEOUT,
+              TIMEOUT, root, cgroupRoot, "runsc_");
       boolean terminal = System.console() != null && !json;
       // The first sample only starts the CPU clocks; with --no-stream the table comes after one interval.
       rows(sample(collector, root));

@@ -3,7 +3,7 @@ package dev.sandboxmetrics.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sandboxmetrics.metricserver.control.ControlClient;
+import dev.sandboxmetrics.metricserver.control.BlockingControlClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
@@ -59,7 +59,7 @@ class FlagParsingTest {
     ExportMetricsCommand export = (ExportMetricsCommand) r.subcommand().commandSpec().userObject();
     assertThat(export.exporterPrefix).isEqualTo("runsc_");
     assertThat(export.sandboxMetricsFilter).isEmpty();
-    assertThat(export.maxReplyBytes).isEqualTo(ControlClient.DEFAULT_MAX_REPLY_BYTES); // 8 MiB
+    assertThat(export.maxReplyBytes).isEqualTo(BlockingControlClient.DEFAULT_MAX_REPLY_BYTES); // 8 MiB
     assertThat(export.verify).isFalse();
   }
 

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One export's worth of sandbox queries (docs/runsc-protocol.md section 7): every sandbox is asked for its metrics
- * at once over the non-blocking {@link ControlSocketClient}, each with its own deadline, and each reply is
+ * at once over the non-blocking {@link EventDrivenControlClient}, each with its own deadline, and each reply is
  * decoded, checked against the filter and verified on the worker executor. A sandbox that fails in any way
  * costs only its own data: its {@link SandboxResult} says why, the others are unaffected.
  *
@@ -52,7 +52,7 @@ public final class Collector {
   /** How long a query may hear nothing before it stops holding a parallelism slot. */
   static final Duration QUIET_AFTER = Duration.ofSeconds(1);
 
-  private final ControlSocketClient client;
+  private final EventDrivenControlClient client;
   private final Executor work;
   private final Duration exportTimeout;
   private final Duration sandboxTimeout;
@@ -65,7 +65,8 @@ public final class Collector {
   private record QueryKey(String sandboxId, String iteration, String filter) {}
 
   public Collector(
-      ControlSocketClient client, Executor work, Duration exportTimeout, Duration sandboxTimeout, int maxParallel) {
+      EventDrivenControlClient client, Executor work, Duration exportTimeout, Duration sandboxTimeout,
+      int maxParallel) {
     this(client, work, exportTimeout, sandboxTimeout, maxParallel, Long.MAX_VALUE, QueryObserver.NONE);
   }
 
@@ -75,7 +76,7 @@ public final class Collector {
    * @param observer told about each query's result and duration (the status page, the self-metrics)
    */
   public Collector(
-      ControlSocketClient client,
+      EventDrivenControlClient client,
       Executor work,
       Duration exportTimeout,
       Duration sandboxTimeout,
@@ -187,7 +188,7 @@ public final class Collector {
       }
       mine.whenComplete((r, e) -> inFlight.remove(key, mine));
       Duration timeout = Duration.ofNanos(Math.min(left, sandboxTimeout.toNanos()));
-      CompletableFuture<ControlSocketClient.Reply> reply;
+      CompletableFuture<EventDrivenControlClient.Reply> reply;
       try {
         reply = client.call(sandbox.controlSocket(), call, timeout, sandbox.lastReplyBytes(), QUIET_AFTER,
             () -> freeSlot(i));
@@ -253,14 +254,14 @@ public final class Collector {
       }
     }
 
-    private SandboxResult decode(ServedSandbox sandbox, ControlSocketClient.Reply reply) {
+    private SandboxResult decode(ServedSandbox sandbox, EventDrivenControlClient.Reply reply) {
       Snapshot snapshot;
       try {
         sandbox.recordReplyBytes(reply.length());
         ExportReply export = reply.decoded();
         if (export == null) {
           export = ControlProtocol.readExportReply(
-              reply.bytes(), 0, reply.length(), ControlSocketClient.POLICY, null);
+              reply.bytes(), 0, reply.length(), EventDrivenControlClient.POLICY, null);
         }
         snapshot = ControlProtocol.checkExportReply(export, null);
       } catch (ControlException e) {

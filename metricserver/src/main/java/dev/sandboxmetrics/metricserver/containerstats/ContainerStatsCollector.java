@@ -1,15 +1,12 @@
 package dev.sandboxmetrics.metricserver.containerstats;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
-import dev.sandboxmetrics.metricserver.transport.Transport;
-import io.netty.channel.EventLoopGroup;
+import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
+import dev.sandboxmetrics.metricserver.control.ControlException;
+import dev.sandboxmetrics.metricserver.control.ControlProtocol;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.text.SnapshotExport;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,9 +35,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class ContainerStatsCollector {
   private static final Logger log = LoggerFactory.getLogger(ContainerStatsCollector.class);
-  static final String EVENT_METHOD = "containerManager.Event";
+  /** The size of a typical Event reply (a few hundred bytes per network interface): its first buffer. */
+  private static final int EXPECTED_REPLY_BYTES = 2048;
 
-  private final EventClient client;
+  private final EventDrivenControlClient client;
   private final Executor work;
   private final Duration exportTimeout;
   private final Duration sandboxTimeout;
@@ -57,13 +55,12 @@ public final class ContainerStatsCollector {
   /**
    * @param cgroupRoot replaces the cgroup mountpoint the state files record, or null to use it as recorded
    */
-  public ContainerStatsCollector(Transport transport, EventLoopGroup group, int maxReplyBytes, Executor work,
-      Duration exportTimeout, Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, String exporterPrefix) {
-    this(new EventClient(transport, group, maxReplyBytes), work, exportTimeout, sandboxTimeout, root, cgroupRoot,
-        Path.of("/proc"), exporterPrefix);
+  public ContainerStatsCollector(EventDrivenControlClient client, Executor work, Duration exportTimeout,
+      Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, String exporterPrefix) {
+    this(client, work, exportTimeout, sandboxTimeout, root, cgroupRoot, Path.of("/proc"), exporterPrefix);
   }
 
-  ContainerStatsCollector(EventClient client, Executor work, Duration exportTimeout,
+  ContainerStatsCollector(EventDrivenControlClient client, Executor work, Duration exportTimeout,
       Duration sandboxTimeout, RootDirectory root, Path cgroupRoot, Path procRoot, String exporterPrefix) {
     this.client = client;
     this.work = work;
@@ -157,24 +154,34 @@ public final class ContainerStatsCollector {
       }
       return CompletableFuture.completedFuture(asked);
     }
-    CompletableFuture<List<EventClient.Outcome>> outcomes;
+    List<byte[]> calls = ids.stream().map(ControlProtocol::eventCall).toList();
+    CompletableFuture<EventDrivenControlClient.Replies> replies;
     try {
-      outcomes = client.ask(asked.sandbox.controlSocket(), ids, left);
+      replies = client.callEach(asked.sandbox.controlSocket(), calls, Duration.ofNanos(left), EXPECTED_REPLY_BYTES);
     } catch (RuntimeException e) {
-      outcomes = CompletableFuture.completedFuture(ids.stream()
-          .map(id -> EventClient.Outcome.failed("event_failed", "cannot start the call: " + e)).toList());
+      replies = CompletableFuture.completedFuture(new EventDrivenControlClient.Replies(List.of(),
+          new ControlException(ControlException.Kind.IO_ERROR, asked.sandbox.controlSocket(),
+              "cannot start the call: " + e)));
     }
-    return outcomes.thenApply(list -> {
-      for (int i = 0; i < ids.size(); i++) {
-        EventClient.Outcome o = list.get(i);
-        if (o.reply() == null) {
-          asked.failures.put(ids.get(i), new String[] {o.reason(), o.message()});
-          continue;
-        }
+    return replies.thenApply(r -> {
+      List<EventDrivenControlClient.Reply> answered = r.replies();
+      for (int i = 0; i < answered.size(); i++) {
+        EventDrivenControlClient.Reply reply = answered.get(i);
         try {
-          asked.replies.put(ids.get(i), EventReply.decode(o.reply(), o.reply().length));
+          asked.replies.put(ids.get(i), EventReply.decode(reply.bytes(), reply.length()));
         } catch (EventReply.EventException x) {
           asked.failures.put(ids.get(i), new String[] {x.reason, x.getMessage()});
+        } finally {
+          reply.release(); // decoded: its bytes go back to the reply budget
+        }
+      }
+      if (r.failure() != null) {
+        // The container being asked gets the reason; the ones after it were never asked.
+        ControlException f = r.failure();
+        String reason = f.kind() == ControlException.Kind.MALFORMED_REPLY ? "malformed" : "event_failed";
+        asked.failures.put(ids.get(answered.size()), new String[] {reason, f.problem()});
+        for (int i = answered.size() + 1; i < ids.size(); i++) {
+          asked.failures.put(ids.get(i), new String[] {"timeout", "not asked: " + f.problem()});
         }
       }
       return asked;
@@ -281,19 +288,6 @@ public final class ContainerStatsCollector {
     }
     lastCpu.keySet().removeIf(k -> !live.contains(k.substring(0, k.lastIndexOf('/') + 1)));
     lastNetwork.keySet().removeIf(k -> !live.contains(k.substring(0, k.lastIndexOf('/') + 1)));
-  }
-
-  static byte[] encodeCall(String containerId) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(96);
-    try (JsonGenerator g = JsonTree.FACTORY.createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("method", EVENT_METHOD);
-      g.writeStringField("arg", containerId);
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot encode a call in memory", e);
-    }
-    return out.toByteArray();
   }
 
   /** The checked stats of one application container. */

@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.metricserver.containerstats;
 
+import dev.sandboxmetrics.metricserver.control.ControlProtocol;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -55,7 +56,8 @@ public record EventReply(
     }
     if (!Boolean.TRUE.equals(JsonTree.get(reply, "success"))) {
       String err = JsonTree.string(JsonTree.get(reply, "err"));
-      throw new EventException("event_error", "the sandbox answered with an error: " + (err == null ? "(none)" : err));
+      throw new EventException("event_error", "the sandbox failed " + ControlProtocol.EVENT + ": "
+          + ControlProtocol.remoteText(err));
     }
     try {
       return fromResult(JsonTree.get(reply, "result"));

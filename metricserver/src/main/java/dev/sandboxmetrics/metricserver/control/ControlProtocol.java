@@ -1,5 +1,7 @@
 package dev.sandboxmetrics.metricserver.control;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
@@ -17,18 +19,23 @@ import java.nio.file.Path;
  * The control protocol, independent of how the bytes travel: the bytes of the uRPC calls we make, how a
  * failure to connect is classified (and which one is worth another try), and the checks on replies, with
  * sandbox text bounded and escaped ({@link UntrustedText}). Both transports use it, so they encode and judge
- * identically: the blocking {@link ControlClient} ({@code export-metrics}) and the event-driven
- * {@code collect.ControlSocketClient} with the {@code collect.Collector} (the metric server); both receive
+ * identically: the blocking {@link BlockingControlClient} ({@code export-metrics}) and the event-driven
+ * {@code collect.EventDrivenControlClient} with the {@code collect.Collector} (the metric server); both receive
  * replies through {@link ReplyBuffer}.
  *
- * <p>A call is a method name and a JSON argument; each method has its own reply decoder next to its
- * encoder here ({@code Metrics.Export}: {@link #exportCall}, {@link #decodeExportReply}). Another method,
- * such as {@code containerManager.Event} with {@code {"cid": ...}}, adds its pair the same way and travels
- * through both clients unchanged.
+ * <p>A call is a method name and a JSON argument ({@code Metrics.Export}: {@link #exportCall}, decoded by
+ * {@link #decodeExportReply}; {@code containerManager.Event}: {@link #eventCall}, whose reply the container
+ * stats decode, since only they read it). Every call travels through the same clients, reply buffers and
+ * reply budget, and fails with the same {@link ControlException} kinds.
  */
 public final class ControlProtocol {
   /** How long to wait before connecting again when the socket's listen backlog is full (EAGAIN). */
   public static final long BACKLOG_RETRY_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10);
+
+  /** The method that reports a container's stats (the container-stats feature). */
+  public static final String EVENT = "containerManager.Event";
+
+  private static final JsonFactory JSON = new JsonFactory();
 
   private ControlProtocol() {}
 
@@ -88,6 +95,23 @@ public final class ControlProtocol {
   /** {@code {"method":"Metrics.Export","arg":{"only_metrics":RE}}}. */
   public static byte[] exportCall(MetricNameFilter filter) {
     return call(UrpcCall.EXPORT, filter.expression());
+  }
+
+  /**
+   * {@code {"method":"containerManager.Event","arg":"<container ID>"}}: runsc passes the container ID as a
+   * bare JSON string (docs/runsc-protocol.md, section 3).
+   */
+  public static byte[] eventCall(String containerId) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(96);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("method", EVENT);
+      g.writeStringField("arg", containerId);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException("writing to memory cannot fail", e);
+    }
+    return out.toByteArray();
   }
 
   private static byte[] call(String method, String onlyMetrics) {

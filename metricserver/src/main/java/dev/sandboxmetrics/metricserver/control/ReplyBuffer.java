@@ -70,6 +70,20 @@ public final class ReplyBuffer {
 
   /** As above, decoding on the way with {@code policy} for numbers with both parts set. */
   public ReplyBuffer(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket, RunscJson.BothSetPolicy policy) {
+    this(maxBytes, expectedBytes, budget, socket, policy, false);
+  }
+
+  /**
+   * A buffer for a reply that is not {@code Metrics.Export}'s (e.g. {@code containerManager.Event}'s): it
+   * only finds the reply's end, without the attempt to decode it as an export on the way.
+   */
+  public static ReplyBuffer framingOnly(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket) {
+    return new ReplyBuffer(maxBytes, expectedBytes, budget, socket, RunscJson.BothSetPolicy.INT_WINS, true);
+  }
+
+  private ReplyBuffer(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket,
+      RunscJson.BothSetPolicy policy, boolean framingOnly) {
+    this.framing = framingOnly;
     this.policy = policy;
     this.max = maxBytes;
     // A margin of 1/16 for a reply that grew a little (new label combinations, longer numbers).

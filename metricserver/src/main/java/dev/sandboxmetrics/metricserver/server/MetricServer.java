@@ -2,7 +2,7 @@ package dev.sandboxmetrics.metricserver.server;
 
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.QueryObserver;
-import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
 import dev.sandboxmetrics.metricserver.control.ReplyBudget;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
@@ -119,7 +119,7 @@ public final class MetricServer implements AutoCloseable {
       status.queried(result, nanos);
       selfMetrics.queried(result, nanos);
     };
-    ControlSocketClient client = new ControlSocketClient(
+    EventDrivenControlClient client = new EventDrivenControlClient(
         transport, group, options.maxReplyBytes(), new ReplyBudget(options.maxReplyBytesInFlight()));
     Collector collector = new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(),
         options.maxParallelQueries(), options.maxSeriesPerSandbox(), queries);
@@ -138,7 +138,7 @@ public final class MetricServer implements AutoCloseable {
                 Instant.now(),
                 selfMetrics,
                 options.containerStats()
-                    ? new ContainerStatsCollector(transport, group, options.maxReplyBytes(), work,
+                    ? new ContainerStatsCollector(client, work,
                         options.exportTimeout(), options.sandboxTimeout(), new RootDirectory(Path.of(options.rootDir())),
                         options.cgroupRoot(), options.exporterPrefix())
                     : null)

@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.metricserver.server;
 
-import dev.sandboxmetrics.metricserver.control.ControlClient;
+import dev.sandboxmetrics.metricserver.control.BlockingControlClient;
 import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,7 +46,7 @@ public record MetricServerOptions(
    * Eight times the largest reply gVisor's registered metrics can make (about 1 MiB with every field
    * combination present and every number at its widest: see the README's flag table).
    */
-  public static final int DEFAULT_MAX_REPLY_BYTES = ControlClient.DEFAULT_MAX_REPLY_BYTES;
+  public static final int DEFAULT_MAX_REPLY_BYTES = BlockingControlClient.DEFAULT_MAX_REPLY_BYTES;
   /**
    * Reply bytes held at once across all sandboxes: four replies at the maximum size, which with the rest of
    * a scrape fits the shipped container's 128 MiB heap (256 MiB at MaxRAMPercentage=50). More replies than

@@ -3,7 +3,7 @@ package dev.sandboxmetrics.metricserver.control;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sandboxmetrics.metricserver.collect.ControlSocketClient;
+import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
@@ -109,7 +109,7 @@ class BacklogRetryTest {
   void theBlockingClientRetriesAFullBacklog() throws Exception {
     try (FullBacklogPeer peer = new FullBacklogPeer(dir.resolve("b.sock"))) {
       peer.startAccepting(300);
-      Snapshot s = ControlClient.export(peer.socket, MetricNameFilter.ALL, Duration.ofSeconds(10), 1 << 20);
+      Snapshot s = BlockingControlClient.export(peer.socket, MetricNameFilter.ALL, Duration.ofSeconds(10), 1 << 20);
       assertThat(s).isEqualTo(SNAPSHOT);
     }
   }
@@ -119,9 +119,9 @@ class BacklogRetryTest {
     Transport transport = Transport.detect();
     EventLoopGroup group = transport.newEventLoopGroup(1, "backlog-test");
     try (FullBacklogPeer peer = new FullBacklogPeer(dir.resolve("e.sock"))) {
-      ControlSocketClient client = new ControlSocketClient(transport, group, 1 << 20);
+      EventDrivenControlClient client = new EventDrivenControlClient(transport, group, 1 << 20);
       peer.startAccepting(300);
-      ControlSocketClient.Reply r =
+      EventDrivenControlClient.Reply r =
           client.call(peer.socket, ControlProtocol.exportCall(MetricNameFilter.ALL), Duration.ofSeconds(10)).get();
       Snapshot s = ControlProtocol.decodeExportReply(r.bytes(), 0, r.length(), MetricNameFilter.ALL, null);
       assertThat(s).isEqualTo(SNAPSHOT);
@@ -136,7 +136,7 @@ class BacklogRetryTest {
     Transport transport = Transport.detect();
     EventLoopGroup group = transport.newEventLoopGroup(1, "backlog-test");
     try (FullBacklogPeer peer = new FullBacklogPeer(dir.resolve("t.sock"))) {
-      ControlSocketClient client = new ControlSocketClient(transport, group, 1 << 20);
+      EventDrivenControlClient client = new EventDrivenControlClient(transport, group, 1 << 20);
       Throwable t = client.call(peer.socket, ControlProtocol.exportCall(MetricNameFilter.ALL), Duration.ofMillis(400))
           .handle((r, e) -> e).get();
       assertThat(t).isInstanceOf(ControlException.class);

@@ -32,10 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The client against a real Unix socket whose other end does what a good or a bad sandbox would do. */
 @SuppressWarnings("try") // try-with-resources keeps a scripted server listening for the block's duration
-class ControlClientTest {
+class BlockingControlClientTest {
   private static final Duration SHORT = Duration.ofMillis(300);
   private static final Duration GENEROUS = Duration.ofSeconds(20);
-  private static final int MAX = ControlClient.DEFAULT_MAX_REPLY_BYTES;
+  private static final int MAX = BlockingControlClient.DEFAULT_MAX_REPLY_BYTES;
 
   private static final Snapshot SNAPSHOT = new Snapshot(Instant.parse("2024-01-02T03:04:05.678901234Z"), List.of(
       DataPoint.of(new Metric("fs_opens", MetricType.COUNTER, "Number of file opens."), Labels.EMPTY, Value.ofInt(62)),
@@ -62,7 +62,7 @@ class ControlClientTest {
   }
 
   private Snapshot export(String filter, Duration timeout, int max) throws ControlException {
-    return ControlClient.export(socket(), MetricNameFilter.compile(filter), timeout, max);
+    return BlockingControlClient.export(socket(), MetricNameFilter.compile(filter), timeout, max);
   }
 
   private static void assertFails(ThrowingCallable call, ControlException.Kind kind, String messagePart) {
@@ -248,7 +248,7 @@ class ControlClientTest {
       s.readCall(c);
       ScriptedControlServer.send(c, exportReply(SNAPSHOT));
     })) {
-      assertThat(ControlClient.export(longSocket, MetricNameFilter.ALL, GENEROUS, MAX)).isEqualTo(SNAPSHOT);
+      assertThat(BlockingControlClient.export(longSocket, MetricNameFilter.ALL, GENEROUS, MAX)).isEqualTo(SNAPSHOT);
     }
   }
 }

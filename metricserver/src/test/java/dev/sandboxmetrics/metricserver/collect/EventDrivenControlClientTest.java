@@ -3,6 +3,7 @@ package dev.sandboxmetrics.metricserver.collect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.metricserver.control.ControlException;
+import dev.sandboxmetrics.metricserver.control.ControlProtocol;
 import dev.sandboxmetrics.metricserver.control.ReplyBudget;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import io.netty.channel.EventLoopGroup;
@@ -43,12 +44,12 @@ import org.junit.jupiter.api.io.TempDir;
  * framed, bounded and timed out. (The simulator covers the protocol end to end in the scrape tests.)
  */
 @Timeout(30)
-class ControlSocketClientTest {
+class EventDrivenControlClientTest {
   @TempDir Path dir;
 
   private final Transport transport = Transport.detect();
   private final EventLoopGroup group = transport.newEventLoopGroup(1, "client-test");
-  private final ControlSocketClient client = new ControlSocketClient(transport, group, 4096);
+  private final EventDrivenControlClient client = new EventDrivenControlClient(transport, group, 4096);
   private static final byte[] CALL = "{\"method\":\"Metrics.Export\",\"arg\":{}}".getBytes(StandardCharsets.UTF_8);
 
   @AfterEach
@@ -67,7 +68,7 @@ class ControlSocketClientTest {
       }
       sleep(2000); // Does not hang up: the client must see the end of the value by itself.
     });
-    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    EventDrivenControlClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
     assertThat(new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8)).isEqualTo(reply);
   }
 
@@ -79,7 +80,7 @@ class ControlSocketClientTest {
       write(ch, new String(reply, StandardCharsets.UTF_8));
       sleep(2000);
     });
-    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    EventDrivenControlClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
     assertThat(r.decoded()).isNotNull();
     assertThat(r.decoded().snapshot()).isEqualTo(SNAPSHOT);
     assertThat(Arrays.copyOf(r.bytes(), r.length())).isEqualTo(reply);
@@ -94,7 +95,7 @@ class ControlSocketClientTest {
         write(ch, new String(reply, StandardCharsets.UTF_8));
         sleep(2000);
       });
-      ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5), expected).get();
+      EventDrivenControlClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5), expected).get();
       assertThat(Arrays.copyOf(r.bytes(), r.length())).as("expected %d bytes", expected).isEqualTo(reply);
       // Past the first piece the reply is framed, not decoded on the way: the caller decodes the bytes.
       var decoded = r.decoded() != null ? r.decoded() : RunscJson.readExportReply(r.bytes(), 0, r.length());
@@ -114,7 +115,7 @@ class ControlSocketClientTest {
       write(ch, text.substring(innerEnd));
       sleep(2000);
     });
-    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    EventDrivenControlClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
     assertThat(new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8).strip()).isEqualTo(text.strip());
     // The framer found the end after the failed attempt; the collector decodes these bytes itself.
     assertThat(RunscJson.readExportReply(r.bytes(), 0, r.length()).snapshot()).isEqualTo(SNAPSHOT);
@@ -128,7 +129,7 @@ class ControlSocketClientTest {
       write(ch, one + one);
       sleep(2000);
     });
-    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    EventDrivenControlClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
     assertThat(new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8)).isEqualTo(one);
   }
 
@@ -196,8 +197,86 @@ class ControlSocketClientTest {
       readCall(ch);
       write(ch, "{\"success\":true}");
     });
-    ControlSocketClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
+    EventDrivenControlClient.Reply r = client.call(socket, CALL, Duration.ofSeconds(5)).get();
     assertThat(r.length()).isEqualTo("{\"success\":true}".length());
+  }
+
+  @Test
+  void theEventCallCarriesTheContainerIdAsABareJsonString() {
+    // runsc's Sandbox.Event passes the ID itself as the argument (docs/runsc-protocol.md, section 3).
+    assertThat(new String(ControlProtocol.eventCall("pod-\"1\""), StandardCharsets.UTF_8))
+        .isEqualTo("{\"method\":\"containerManager.Event\",\"arg\":\"pod-\\\"1\\\"\"}");
+  }
+
+  @Test
+  void callEachSendsTheCallsInTurnOnOneConnectionAndChargesTheBudgetUntilReleased() throws Exception {
+    ReplyBudget budget = new ReplyBudget(1 << 20);
+    EventDrivenControlClient budgeted = new EventDrivenControlClient(transport, group, 4096, budget);
+    String a = "{\"success\":true,\"result\":{\"id\":\"a\"}}";
+    String b = "{\"success\":true,\"result\":{\"id\":\"b\"}}";
+    // The peer accepts one connection only: both answers must come over it.
+    Path socket = peer(ch -> {
+      readExactly(ch, ControlProtocol.eventCall("a"));
+      write(ch, a);
+      readExactly(ch, ControlProtocol.eventCall("b"));
+      write(ch, b.substring(0, 9));
+      sleep(50);
+      write(ch, b.substring(9));
+      sleep(2000);
+    });
+    EventDrivenControlClient.Replies r = budgeted.callEach(socket,
+        List.of(ControlProtocol.eventCall("a"), ControlProtocol.eventCall("b")), Duration.ofSeconds(5), 16).get();
+    assertThat(r.failure()).isNull();
+    assertThat(r.replies()).extracting(x -> new String(x.bytes(), 0, x.length(), StandardCharsets.UTF_8))
+        .containsExactly(a, b);
+    assertThat(budget.used()).isPositive();
+    r.replies().forEach(EventDrivenControlClient.Reply::release);
+    assertThat(budget.used()).isZero();
+  }
+
+  @Test
+  void callEachStopsAtTheFirstFailureAndKeepsTheRepliesBeforeIt() throws Exception {
+    ReplyBudget budget = new ReplyBudget(1 << 20);
+    EventDrivenControlClient budgeted = new EventDrivenControlClient(transport, group, 4096, budget);
+    String a = "{\"success\":true}";
+    Path socket = peer(ch -> {
+      readExactly(ch, ControlProtocol.eventCall("a"));
+      write(ch, a);
+      readExactly(ch, ControlProtocol.eventCall("b"));
+      write(ch, a + a); // answers what it was not asked
+      sleep(2000);
+    });
+    EventDrivenControlClient.Replies r = budgeted.callEach(socket, List.of(ControlProtocol.eventCall("a"),
+        ControlProtocol.eventCall("b"), ControlProtocol.eventCall("c")), Duration.ofSeconds(5), 16).get();
+    assertThat(r.replies()).hasSize(1);
+    assertThat(r.failure().kind()).isEqualTo(ControlException.Kind.MALFORMED_REPLY);
+    assertThat(r.failure().problem()).isEqualTo("the sandbox sent more than one reply");
+    r.replies().forEach(EventDrivenControlClient.Reply::release);
+    // The reply in progress was given back on the event loop when the call failed.
+    assertThat(budget.used()).isZero();
+  }
+
+  @Test
+  void callEachOfAStalledSandboxEndsAtTheDeadline() throws Exception {
+    Path socket = peer(ch -> {
+      readExactly(ch, ControlProtocol.eventCall("a"));
+      write(ch, "{\"success\":true}");
+      sleep(10_000);
+    });
+    EventDrivenControlClient.Replies r = client.callEach(socket,
+        List.of(ControlProtocol.eventCall("a"), ControlProtocol.eventCall("b")), Duration.ofMillis(300), 0).get();
+    assertThat(r.replies()).hasSize(1);
+    assertThat(r.failure().kind()).isEqualTo(ControlException.Kind.TIMED_OUT);
+    assertThat(r.failure().problem()).isEqualTo("no complete reply within 300ms (nothing received)");
+    r.replies().forEach(EventDrivenControlClient.Reply::release);
+  }
+
+  @Test
+  void callEachToAMissingSocketFailsTheFirstCall() throws Exception {
+    EventDrivenControlClient.Replies r = client.callEach(dir.resolve("nobody.sock"),
+        List.of(ControlProtocol.eventCall("a")), Duration.ofSeconds(5), 0).get();
+    assertThat(r.replies()).isEmpty();
+    assertThat(r.failure().kind()).isEqualTo(ControlException.Kind.SOCKET_MISSING);
   }
 
   private static final Snapshot SNAPSHOT = new Snapshot(Instant.parse("2024-01-02T03:04:05.678901234Z"), List.of(
@@ -248,6 +327,18 @@ class ControlSocketClientTest {
         // until the whole call is in
       }
       assertThat(new String(b.array(), StandardCharsets.UTF_8)).isEqualTo(new String(CALL, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void readExactly(SocketChannel ch, byte[] expected) {
+    try {
+      ByteBuffer b = ByteBuffer.allocate(expected.length);
+      while (b.hasRemaining() && ch.read(b) >= 0) {
+        // until the whole call is in
+      }
+      assertThat(new String(b.array(), StandardCharsets.UTF_8)).isEqualTo(new String(expected, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }

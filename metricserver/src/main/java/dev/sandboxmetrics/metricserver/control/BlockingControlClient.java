@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * The blocking client for a sandbox's control socket (uRPC over a Unix stream socket, docs/runsc-protocol.md section
  * 3): connect, send one call, read exactly one JSON reply, close. One connection per call, as runsc does.
  * Used by {@code export-metrics}. Its event-driven twin for many sandboxes at once is the metric server's
- * {@code collect.ControlSocketClient}; both share the protocol layer ({@link ControlProtocol} for calls,
+ * {@code collect.EventDrivenControlClient}; both share the protocol layer ({@link ControlProtocol} for calls,
  * connect errors and reply checks, {@link ReplyBuffer} for receiving a reply in bounded pieces).
  *
  * <p>The sandbox is untrusted, so every call is bounded: one deadline covers connecting, writing and
@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread-safe: the methods are static and share nothing.
  */
-public final class ControlClient {
+public final class BlockingControlClient {
   /** runsc's metric server allows each sandbox at least 8 s per export. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(8);
   /**
@@ -45,7 +45,7 @@ public final class ControlClient {
 
   private static final int READ_BYTES = 64 << 10;
 
-  private ControlClient() {}
+  private BlockingControlClient() {}
 
   /**
    * Calls {@code Metrics.Export} and returns the checked snapshot.

@@ -22,15 +22,20 @@ import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * The event-driven uRPC client for sandbox control sockets, used by the metric server to ask many sandboxes
  * at once without a thread per sandbox: each call is one connection on the shared event loops (connect,
- * write the call, read one JSON value, close: what runsc does), with its own deadline. The blocking twin
- * for one call at a time is {@link dev.sandboxmetrics.metricserver.control.ControlClient}; both share the
+ * write the call, read one JSON value, close: what runsc does), with its own deadline; {@link #callEach}
+ * sends several calls in turn on one connection (the container stats' {@code containerManager.Event}s). The blocking twin
+ * for one call at a time is {@link dev.sandboxmetrics.metricserver.control.BlockingControlClient}; both share the
  * protocol layer: {@link ControlProtocol} encodes calls and judges replies, {@link ReplyBuffer} receives
  * them in bounded pieces and finds their end, and failures are {@link ControlException}s of one
  * {@link ControlException.Kind} vocabulary. Decoding and verifying a reply is CPU work that the caller does
@@ -41,7 +46,7 @@ import java.util.concurrent.TimeUnit;
  * heap holds at most the budget whatever the sandboxes send; a reply is refused the moment it passes the
  * maximum size.
  */
-public final class ControlSocketClient {
+public final class EventDrivenControlClient {
   /** One complete reply. {@link #release()} it once decoded: that gives its bytes back to the budget. */
   public static final class Reply {
     private final ReplyBuffer buffer;
@@ -80,11 +85,11 @@ public final class ControlSocketClient {
   private final int maxReplyBytes;
   private final ReplyBudget budget;
 
-  public ControlSocketClient(Transport transport, EventLoopGroup group, int maxReplyBytes) {
+  public EventDrivenControlClient(Transport transport, EventLoopGroup group, int maxReplyBytes) {
     this(transport, group, maxReplyBytes, new ReplyBudget(Math.max(maxReplyBytes, 1L) * 4));
   }
 
-  public ControlSocketClient(Transport transport, EventLoopGroup group, int maxReplyBytes, ReplyBudget budget) {
+  public EventDrivenControlClient(Transport transport, EventLoopGroup group, int maxReplyBytes, ReplyBudget budget) {
     this.transport = transport;
     this.bootstrap = transport.domainSocketClient(group).option(ChannelOption.AUTO_CLOSE, true);
     this.maxReplyBytes = maxReplyBytes;
@@ -122,7 +127,85 @@ public final class ControlSocketClient {
    */
   public CompletableFuture<Reply> call(
       Path socket, byte[] call, Duration timeout, int expectedBytes, Duration quietAfter, Runnable quiet) {
-    CompletableFuture<Reply> result = new CompletableFuture<>();
+    CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
+    ReplyReader reader = new ReplyReader(replies, List.of(call), false, socket, budget,
+        i -> new ReplyBuffer(maxReplyBytes, expectedBytes, budget, socket, POLICY));
+    start(socket, reader, replies, timeout);
+    // A reply that completed while the deadline struck is nobody's: give its bytes back.
+    replies.whenComplete((r, e) -> {
+      if (e != null) {
+        reader.afterFailure(rest -> rest.forEach(Reply::release));
+      }
+    });
+    if (quiet != null && quietAfter.toMillis() < Math.max(1, timeout.toMillis())) {
+      ScheduledFuture<?> check = bootstrap.config().group().next().schedule(
+          () -> {
+            if (!replies.isDone() && reader.silent()) {
+              quiet.run();
+            }
+          },
+          Math.max(1, quietAfter.toMillis()),
+          TimeUnit.MILLISECONDS);
+      replies.whenComplete((r, e) -> check.cancel(false));
+    }
+    // Not thenApply: a dependent stage would wrap the ControlException in a CompletionException.
+    CompletableFuture<Reply> out = new CompletableFuture<>();
+    replies.whenComplete((list, e) -> {
+      if (e == null) {
+        out.complete(list.get(0));
+      } else {
+        out.completeExceptionally(e);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * The replies to a sequence of calls on one connection, or as many as arrived before the first failure.
+   * {@code replies} holds one {@link Reply} per call answered, in order (release each once decoded);
+   * {@code failure} is null when every call was answered, else why the call at index {@code replies.size()}
+   * has none (the calls after it were not sent).
+   */
+  public record Replies(List<Reply> replies, ControlException failure) {}
+
+  /**
+   * Sends {@code calls} one after the other on one connection, each once the reply to the one before it is
+   * complete (runsc's uRPC server answers the calls of a connection in turn), within one deadline for all.
+   * For methods other than {@code Metrics.Export} (e.g. {@code containerManager.Event}): the replies are
+   * only framed here, and a sandbox that sends bytes past a reply is answering something it was not asked
+   * ({@code MALFORMED_REPLY}). The future never fails: a failure is in {@link Replies#failure()}.
+   *
+   * @param expectedBytes each reply's expected size (0 if unknown)
+   */
+  public CompletableFuture<Replies> callEach(Path socket, List<byte[]> calls, Duration timeout, int expectedBytes) {
+    CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
+    ReplyReader reader = new ReplyReader(replies, List.copyOf(calls), true, socket, budget,
+        i -> ReplyBuffer.framingOnly(maxReplyBytes, expectedBytes, budget, socket));
+    CompletableFuture<Replies> out = new CompletableFuture<>();
+    replies.whenComplete((list, e) -> {
+      if (e == null) {
+        out.complete(new Replies(list, null));
+      } else {
+        ControlException failure = asControlException(e, socket);
+        reader.afterFailure(answered -> out.complete(new Replies(answered, failure)));
+      }
+    });
+    if (calls.isEmpty()) {
+      replies.complete(List.of());
+      return out;
+    }
+    start(socket, reader, replies, timeout);
+    return out;
+  }
+
+  private static ControlException asControlException(Throwable e, Path socket) {
+    Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+    return t instanceof ControlException c ? c
+        : new ControlException(ControlException.Kind.IO_ERROR, socket, "control call failed: "
+            + ControlProtocol.message(t), t);
+  }
+
+  private void start(Path socket, ReplyReader reader, CompletableFuture<List<Reply>> result, Duration timeout) {
     PathHandle handle = null;
     SocketAddress address;
     try {
@@ -135,26 +218,11 @@ public final class ControlSocketClient {
       }
     } catch (IOException e) {
       result.completeExceptionally(ControlProtocol.connectFailure(socket, e));
-      return result;
+      return;
     }
     long millis = Math.max(1, timeout.toMillis());
     long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-    ReplyReader reader =
-        new ReplyReader(result, new ReplyBuffer(maxReplyBytes, expectedBytes, budget, socket, POLICY), budget, socket);
-    Attempt attempt = new Attempt(socket, address, handle, call, reader, result, deadlineNanos, timeout);
-    attempt.connect();
-    if (quiet != null && quietAfter.toMillis() < millis) {
-      ScheduledFuture<?> check = bootstrap.config().group().next().schedule(
-          () -> {
-            if (!result.isDone() && reader.silent()) {
-              quiet.run();
-            }
-          },
-          Math.max(1, quietAfter.toMillis()),
-          TimeUnit.MILLISECONDS);
-      result.whenComplete((r, e) -> check.cancel(false));
-    }
-    return result;
+    new Attempt(socket, address, handle, reader, result, deadlineNanos, timeout).connect();
   }
 
   /**
@@ -165,18 +233,16 @@ public final class ControlSocketClient {
     private final Path socket;
     private final SocketAddress address;
     private final PathHandle handle;
-    private final byte[] call;
     private final ReplyReader reader;
-    private final CompletableFuture<Reply> result;
+    private final CompletableFuture<List<Reply>> result;
     private final long deadlineNanos;
     private final Duration timeout;
 
-    Attempt(Path socket, SocketAddress address, PathHandle handle, byte[] call, ReplyReader reader,
-        CompletableFuture<Reply> result, long deadlineNanos, Duration timeout) {
+    Attempt(Path socket, SocketAddress address, PathHandle handle, ReplyReader reader,
+        CompletableFuture<List<Reply>> result, long deadlineNanos, Duration timeout) {
       this.socket = socket;
       this.address = address;
       this.handle = handle;
-      this.call = call;
       this.reader = reader;
       this.result = result;
       this.deadlineNanos = deadlineNanos;
@@ -231,23 +297,8 @@ public final class ControlSocketClient {
             result.whenComplete((r, e) -> {
               deadline.cancel(false);
               channel.close();
-              if (e != null) {
-                // A failed call keeps nothing; the event loop owns the buffer, so it lets go there.
-                channel.eventLoop().execute(reader::abandon);
-              }
             });
-            f.channel()
-                .writeAndFlush(Unpooled.wrappedBuffer(call))
-                .addListener(
-                    (ChannelFuture w) -> {
-                      if (!w.isSuccess()) {
-                        result.completeExceptionally(new ControlException(
-                            ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
-                            "the sandbox closed the connection before reading the call ("
-                                + ControlProtocol.message(w.cause()) + ")"));
-                        w.channel().close();
-                      }
-                    });
+            reader.send(f.channel());
           });
     }
 
@@ -264,29 +315,38 @@ public final class ControlSocketClient {
   }
 
   /**
-   * Feeds what arrives into the reply buffer. One per connection; runs on the channel's event loop. When
-   * the budget is exhausted it keeps the piece it could not take, stops reading and resumes when called
-   * back by the budget.
+   * Sends the calls and feeds what arrives into one reply buffer per call. One per call sequence; runs on
+   * the channel's event loop. When the budget is exhausted it keeps the piece it could not take, stops
+   * reading and resumes when called back by the budget.
    */
   // Sharable only in Netty's sense: the attempts of one call (after a full backlog) add it to one channel
   // after another; a failed attempt's channel never delivers anything, so one connection at a time uses it.
   @io.netty.channel.ChannelHandler.Sharable
   private static final class ReplyReader extends ChannelInboundHandlerAdapter {
-    private final CompletableFuture<Reply> result;
-    private final ReplyBuffer buffer;
-    private final ReplyBudget budget;
+    private final CompletableFuture<List<Reply>> result;
+    private final List<byte[]> calls;
+    /** Whether bytes past a reply are an error (a sequence) or ignored (one call, as before). */
+    private final boolean exact;
     private final Path socket;
+    private final ReplyBudget budget;
+    private final IntFunction<ReplyBuffer> buffers;
+    private final List<Reply> answered = new ArrayList<>();
     private final ArrayDeque<ByteBuf> parked = new ArrayDeque<>();
-    private ChannelHandlerContext ctx;
+    /** The buffer of the reply being received; null once handed over or given back. */
+    private ReplyBuffer buffer;
+    private volatile ChannelHandlerContext ctx;
     private boolean closed;
-    private boolean released;
     private volatile boolean heard;
 
-    ReplyReader(CompletableFuture<Reply> result, ReplyBuffer buffer, ReplyBudget budget, Path socket) {
-      this.result = result;
-      this.buffer = buffer;
+    ReplyReader(CompletableFuture<List<Reply>> result, List<byte[]> calls, boolean exact, Path socket,
+        ReplyBudget budget, IntFunction<ReplyBuffer> buffers) {
       this.budget = budget;
+      this.result = result;
+      this.calls = calls;
+      this.exact = exact;
       this.socket = socket;
+      this.buffers = buffers;
+      this.buffer = buffers.apply(0);
     }
 
     /** Nothing of the reply has arrived yet (read from another event loop: a hint, not a promise). */
@@ -295,7 +355,8 @@ public final class ControlSocketClient {
     }
 
     String progress() {
-      int n = buffer.received();
+      ReplyBuffer b = buffer;
+      int n = b == null ? 0 : b.received();
       String waiting = parked.isEmpty() ? "" : ", waiting for the server's reply budget";
       return n == 0 && parked.isEmpty() ? " (nothing received)" : " (" + n + " bytes received" + waiting + ")";
     }
@@ -303,6 +364,22 @@ public final class ControlSocketClient {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       this.ctx = ctx;
+    }
+
+    /** Writes the next call (the first once connected, then one per complete reply). */
+    void send(Channel channel) {
+      channel
+          .writeAndFlush(Unpooled.wrappedBuffer(calls.get(answered.size())))
+          .addListener(
+              (ChannelFuture w) -> {
+                if (!w.isSuccess()) {
+                  result.completeExceptionally(new ControlException(
+                      ControlException.Kind.CLOSED_WITHOUT_REPLY, socket,
+                      "the sandbox closed the connection before reading the call ("
+                          + ControlProtocol.message(w.cause()) + ")"));
+                  w.channel().close();
+                }
+              });
     }
 
     @Override
@@ -331,11 +408,21 @@ public final class ControlSocketClient {
           parked.poll();
           try {
             if (buffer.append((dst, off, m) -> buf.readBytes(dst, off, m), n)) {
-              released = true; // the Reply owns the buffer now
-              dropParked();
-              result.complete(new Reply(buffer));
-              ctx.close();
-              return;
+              if (exact && (buf.isReadable() || buffer.received() > buffer.length() || !parked.isEmpty())) {
+                // uRPC answers only what was asked: bytes beyond the reply are a broken peer.
+                throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
+                    "the sandbox sent more than one reply");
+              }
+              answered.add(new Reply(buffer)); // the Reply owns the buffer now
+              buffer = null;
+              if (answered.size() == calls.size()) {
+                dropParked();
+                result.complete(List.copyOf(answered));
+                ctx.close();
+                return;
+              }
+              buffer = buffers.apply(answered.size());
+              send(ctx.channel());
             }
           } finally {
             buf.release();
@@ -369,7 +456,8 @@ public final class ControlSocketClient {
     }
 
     private void closedEarly() {
-      result.completeExceptionally(ControlProtocol.closedEarly(socket, buffer.received(), null, null));
+      result.completeExceptionally(
+          ControlProtocol.closedEarly(socket, buffer == null ? 0 : buffer.received(), null, null));
     }
 
     @Override
@@ -383,14 +471,28 @@ public final class ControlSocketClient {
       ctx.close();
     }
 
-    /** After a failure: drop parked pieces and give the budget back (on the event loop). */
-    void abandon() {
-      if (released) {
-        return;
+    /**
+     * After the call failed, on the event loop that owns the buffers: drops the parked pieces and the reply
+     * in progress (giving their bytes back to the budget) and hands the replies complete so far to
+     * {@code take}, which owns them then.
+     */
+    void afterFailure(Consumer<List<Reply>> take) {
+      ChannelHandlerContext c = ctx;
+      Runnable r = () -> {
+        dropParked();
+        if (buffer != null) {
+          buffer.release();
+          buffer = null;
+        }
+        List<Reply> list = List.copyOf(answered);
+        answered.clear();
+        take.accept(list);
+      };
+      if (c == null) {
+        r.run(); // never connected: nothing arrived, nothing runs on a loop
+      } else {
+        c.executor().execute(r);
       }
-      released = true;
-      dropParked();
-      buffer.release();
     }
 
     private void dropParked() {
