@@ -120,6 +120,7 @@ class FdExhaustionIT {
       if (server != null && server.isAlive()) {
         server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
       }
+      deleteRecursively(work);
     }
   }
 
