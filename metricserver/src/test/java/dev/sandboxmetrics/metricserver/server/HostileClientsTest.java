@@ -160,6 +160,12 @@ class HostileClientsTest {
     }
     assertFullScrape(tcp);
     assertFullScrape(UnixDomainSocketAddress.of(socket()));
+    // The last scrape's own connection may still be closing for a moment (and two event loops accepting at
+    // once may pass the limit by one): the bound holds once it has gone.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (server.openConnections() > max && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
     assertThat(server.openConnections()).isLessThanOrEqualTo(max);
     // Idle connections were closed to make room: all but at most max of ours.
     while (closedByServer(idle) < 2 * max) {
