@@ -25,8 +25,8 @@ import org.slf4j.LoggerFactory;
  * connections clients open.
  *
  * <p>Counts what it refused for the meta metrics. Thread-safe: connections are accepted on several event
- * loops, without a lock, so simultaneous accepts may exceed the limit by a connection or two for a moment;
- * the bound protects descriptors, for which a few more do not matter.
+ * loops, without a lock, so simultaneous accepts may exceed the limit by a connection or two until the next
+ * accept; the bound protects descriptors, for which a few more do not matter.
  */
 public final class Connections {
   private static final Logger log = LoggerFactory.getLogger(Connections.class);
@@ -120,13 +120,17 @@ public final class Connections {
       ch.close();
       return false;
     }
-    if (open.size() >= maxConnections && !evictLongestIdle()) {
-      refusedLimit.incrementAndGet();
-      rateLimitedWarn(
-          "Refusing a connection: {} connections are open (--max-connections) and all are being answered.",
-          maxConnections);
-      ch.close();
-      return false;
+    // A loop, not a single eviction: simultaneous accepts on two event loops can pass the limit by one, and
+    // the next accept brings the count back under it.
+    while (open.size() >= maxConnections) {
+      if (!evictLongestIdle()) {
+        refusedLimit.incrementAndGet();
+        rateLimitedWarn(
+            "Refusing a connection: {} connections are open (--max-connections) and all are being answered.",
+            maxConnections);
+        ch.close();
+        return false;
+      }
     }
     ch.attr(STATE).set(new State());
     open.add(ch);
