@@ -1,15 +1,15 @@
 package dev.sandboxmetrics.cli;
 
-import dev.sandboxmetrics.snapshot.GoStrings;
-import dev.sandboxmetrics.metricserver.control.BlockingControlClient;
-import dev.sandboxmetrics.metricserver.control.ControlException;
-import dev.sandboxmetrics.metricserver.discovery.ContainerLookup;
-import dev.sandboxmetrics.metricserver.discovery.DiscoveryException;
-import dev.sandboxmetrics.metricserver.discovery.LoadResult;
-import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
-import dev.sandboxmetrics.metricserver.discovery.SandboxInfo;
-import dev.sandboxmetrics.metricserver.discovery.StateFileName;
 import dev.sandboxmetrics.metricserver.server.UserMessages;
+import dev.sandboxmetrics.runsc.control.BlockingControlClient;
+import dev.sandboxmetrics.runsc.control.ControlException;
+import dev.sandboxmetrics.runsc.discovery.ContainerLookup;
+import dev.sandboxmetrics.runsc.discovery.DiscoveryException;
+import dev.sandboxmetrics.runsc.discovery.LoadResult;
+import dev.sandboxmetrics.runsc.discovery.RootDirectory;
+import dev.sandboxmetrics.runsc.discovery.SandboxInfo;
+import dev.sandboxmetrics.runsc.discovery.StateFileName;
+import dev.sandboxmetrics.snapshot.GoStrings;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;

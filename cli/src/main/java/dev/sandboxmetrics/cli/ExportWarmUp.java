@@ -1,8 +1,8 @@
 package dev.sandboxmetrics.cli;
 
-import dev.sandboxmetrics.metricserver.control.ControlException;
-import dev.sandboxmetrics.metricserver.control.ControlProtocol;
-import dev.sandboxmetrics.metricserver.discovery.IterationId;
+import dev.sandboxmetrics.runsc.control.ControlException;
+import dev.sandboxmetrics.runsc.control.ControlProtocol;
+import dev.sandboxmetrics.runsc.discovery.IterationId;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.sandboxmetrics.metricserver.discovery.IterationId;
+import dev.sandboxmetrics.runsc.discovery.IterationId;
 import dev.sandboxmetrics.simulator.Fault;
 import dev.sandboxmetrics.simulator.Profile;
 import dev.sandboxmetrics.simulator.SandboxSpec;

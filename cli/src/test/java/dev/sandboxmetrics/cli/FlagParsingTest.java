@@ -3,17 +3,17 @@ package dev.sandboxmetrics.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.sandboxmetrics.metricserver.control.BlockingControlClient;
+import dev.sandboxmetrics.runsc.control.BlockingControlClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.TypeConversionException;
+import picocli.CommandLine;
 
 /** The parsing pieces of the CLI in-process; the packaged executable is tested by the *IT classes. */
 class FlagParsingTest {

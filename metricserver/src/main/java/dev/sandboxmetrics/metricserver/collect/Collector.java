@@ -1,8 +1,8 @@
 package dev.sandboxmetrics.metricserver.collect;
 
-import dev.sandboxmetrics.metricserver.control.ControlException;
-import dev.sandboxmetrics.metricserver.control.ControlProtocol;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
+import dev.sandboxmetrics.runsc.control.ControlException;
+import dev.sandboxmetrics.runsc.control.ControlProtocol;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.UntrustedText;

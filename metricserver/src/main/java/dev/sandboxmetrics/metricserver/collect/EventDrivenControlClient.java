@@ -1,11 +1,11 @@
 package dev.sandboxmetrics.metricserver.collect;
 
-import dev.sandboxmetrics.metricserver.control.ControlException;
-import dev.sandboxmetrics.metricserver.control.ControlProtocol;
-import dev.sandboxmetrics.metricserver.control.ReplyBudget;
-import dev.sandboxmetrics.metricserver.control.ReplyBuffer;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.posix.PathHandle;
+import dev.sandboxmetrics.runsc.control.ControlException;
+import dev.sandboxmetrics.runsc.control.ControlProtocol;
+import dev.sandboxmetrics.runsc.control.ReplyBudget;
+import dev.sandboxmetrics.runsc.control.ReplyBuffer;
 import dev.sandboxmetrics.snapshot.json.ExportReply;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import io.netty.bootstrap.Bootstrap;
@@ -35,7 +35,7 @@ import java.util.function.IntFunction;
  * at once without a thread per sandbox: each call is one connection on the shared event loops (connect,
  * write the call, read one JSON value, close: what runsc does), with its own deadline; {@link #callEach}
  * sends several calls in turn on one connection (the container stats' {@code containerManager.Event}s). The blocking twin
- * for one call at a time is {@link dev.sandboxmetrics.metricserver.control.BlockingControlClient}; both share the
+ * for one call at a time is {@link dev.sandboxmetrics.runsc.control.BlockingControlClient}; both share the
  * protocol layer: {@link ControlProtocol} encodes calls and judges replies, {@link ReplyBuffer} receives
  * them in bounded pieces and finds their end, and failures are {@link ControlException}s of one
  * {@link ControlException.Kind} vocabulary. Decoding and verifying a reply is CPU work that the caller does

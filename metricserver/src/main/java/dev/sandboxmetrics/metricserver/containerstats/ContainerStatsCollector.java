@@ -1,10 +1,10 @@
 package dev.sandboxmetrics.metricserver.containerstats;
 
-import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
-import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
 import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
-import dev.sandboxmetrics.metricserver.control.ControlException;
-import dev.sandboxmetrics.metricserver.control.ControlProtocol;
+import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
+import dev.sandboxmetrics.runsc.control.ControlException;
+import dev.sandboxmetrics.runsc.control.ControlProtocol;
+import dev.sandboxmetrics.runsc.discovery.RootDirectory;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.text.SnapshotExport;
 import java.nio.file.Path;

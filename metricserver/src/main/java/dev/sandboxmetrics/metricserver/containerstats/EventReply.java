@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.metricserver.containerstats;
 
-import dev.sandboxmetrics.metricserver.control.ControlProtocol;
+import dev.sandboxmetrics.runsc.control.ControlProtocol;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,9 +1,9 @@
 package dev.sandboxmetrics.metricserver.containerstats;
 
-import dev.sandboxmetrics.metricserver.discovery.FileIdentity;
-import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
-import dev.sandboxmetrics.metricserver.discovery.StateFileName;
 import dev.sandboxmetrics.posix.Flock;
+import dev.sandboxmetrics.runsc.discovery.FileIdentity;
+import dev.sandboxmetrics.runsc.discovery.RootDirectory;
+import dev.sandboxmetrics.runsc.discovery.StateFileName;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

@@ -1,11 +1,11 @@
 package dev.sandboxmetrics.metricserver.registry;
 
-import dev.sandboxmetrics.metricserver.discovery.DiscoveryException;
-import dev.sandboxmetrics.metricserver.discovery.FileIdentity;
-import dev.sandboxmetrics.metricserver.discovery.LoadResult;
-import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
-import dev.sandboxmetrics.metricserver.discovery.SandboxInfo;
-import dev.sandboxmetrics.metricserver.discovery.StateFileName;
+import dev.sandboxmetrics.runsc.discovery.DiscoveryException;
+import dev.sandboxmetrics.runsc.discovery.FileIdentity;
+import dev.sandboxmetrics.runsc.discovery.LoadResult;
+import dev.sandboxmetrics.runsc.discovery.RootDirectory;
+import dev.sandboxmetrics.runsc.discovery.SandboxInfo;
+import dev.sandboxmetrics.runsc.discovery.StateFileName;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.verify.InvalidRegistrationException;
 import dev.sandboxmetrics.snapshot.verify.Verifier;
@@ -16,16 +16,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Set;
-import java.util.function.LongSupplier;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

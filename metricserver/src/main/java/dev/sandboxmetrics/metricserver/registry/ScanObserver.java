@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.metricserver.registry;
 
-import dev.sandboxmetrics.metricserver.discovery.SandboxInfo;
+import dev.sandboxmetrics.runsc.discovery.SandboxInfo;
 import java.util.Set;
 
 /**

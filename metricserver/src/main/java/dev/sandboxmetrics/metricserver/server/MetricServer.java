@@ -1,11 +1,9 @@
 package dev.sandboxmetrics.metricserver.server;
 
 import dev.sandboxmetrics.metricserver.collect.Collector;
-import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
-import dev.sandboxmetrics.metricserver.control.ReplyBudget;
+import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
-import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
 import dev.sandboxmetrics.metricserver.http.Connections;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
 import dev.sandboxmetrics.metricserver.http.HttpServer;
@@ -22,6 +20,8 @@ import dev.sandboxmetrics.metricserver.transport.ListenAddress;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.metricserver.transport.UnixSocketFile;
 import dev.sandboxmetrics.posix.RegularFile;
+import dev.sandboxmetrics.runsc.control.ReplyBudget;
+import dev.sandboxmetrics.runsc.discovery.RootDirectory;
 import dev.sandboxmetrics.snapshot.text.PrometheusTextWriter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpMethod;

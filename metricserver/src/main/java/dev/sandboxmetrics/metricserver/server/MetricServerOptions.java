@@ -1,7 +1,7 @@
 package dev.sandboxmetrics.metricserver.server;
 
-import dev.sandboxmetrics.metricserver.control.BlockingControlClient;
 import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
+import dev.sandboxmetrics.runsc.control.BlockingControlClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

@@ -2,9 +2,9 @@ package dev.sandboxmetrics.metricserver.status;
 
 import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.collect.SandboxResult;
-import dev.sandboxmetrics.metricserver.discovery.SandboxInfo;
 import dev.sandboxmetrics.metricserver.registry.ScanObserver;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
+import dev.sandboxmetrics.runsc.discovery.SandboxInfo;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.Snapshot;

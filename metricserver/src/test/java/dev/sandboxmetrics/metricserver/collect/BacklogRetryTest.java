@@ -1,10 +1,12 @@
-package dev.sandboxmetrics.metricserver.control;
+package dev.sandboxmetrics.metricserver.collect;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
 import dev.sandboxmetrics.metricserver.transport.Transport;
+import dev.sandboxmetrics.runsc.control.BlockingControlClient;
+import dev.sandboxmetrics.runsc.control.ControlException;
+import dev.sandboxmetrics.runsc.control.ControlProtocol;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.json.RunscReplies;

@@ -2,11 +2,11 @@ package dev.sandboxmetrics.metricserver.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sandboxmetrics.metricserver.discovery.DiscoveryException;
-import dev.sandboxmetrics.metricserver.discovery.LoadResult;
-import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
-import dev.sandboxmetrics.metricserver.discovery.StateFileException;
-import dev.sandboxmetrics.metricserver.discovery.StateFileName;
+import dev.sandboxmetrics.runsc.discovery.DiscoveryException;
+import dev.sandboxmetrics.runsc.discovery.LoadResult;
+import dev.sandboxmetrics.runsc.discovery.RootDirectory;
+import dev.sandboxmetrics.runsc.discovery.StateFileException;
+import dev.sandboxmetrics.runsc.discovery.StateFileName;
 import dev.sandboxmetrics.simulator.state.ContainerState;
 import dev.sandboxmetrics.simulator.state.StateFiles;
 import dev.sandboxmetrics.snapshot.MetricMetadata;
@@ -237,7 +237,7 @@ class HostileRootDirectoryTest {
     assertThat(directory.loadSandbox("s", names)).isInstanceOf(LoadResult.Loaded.class);
     // Classes of the failure path, loaded now: loading a class from target/classes takes a descriptor too.
     for (String c : List.of("dev.sandboxmetrics.posix.ErrnoException", "com.sun.jna.LastErrorException",
-        "dev.sandboxmetrics.metricserver.discovery.StateFileException")) {
+        "dev.sandboxmetrics.runsc.discovery.StateFileException")) {
       Class.forName(c);
     }
 

@@ -2,7 +2,7 @@ package dev.sandboxmetrics.metricserver.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sandboxmetrics.metricserver.discovery.RootDirectory;
+import dev.sandboxmetrics.runsc.discovery.RootDirectory;
 import dev.sandboxmetrics.simulator.state.ContainerState;
 import dev.sandboxmetrics.simulator.state.StateFiles;
 import dev.sandboxmetrics.snapshot.MetricMetadata;

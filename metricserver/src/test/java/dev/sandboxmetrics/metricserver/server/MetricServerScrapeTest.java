@@ -6,9 +6,9 @@ import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithData;
 import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithMeta;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sandboxmetrics.metricserver.discovery.IterationId;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
 import dev.sandboxmetrics.posix.Flock;
+import dev.sandboxmetrics.runsc.discovery.IterationId;
 import dev.sandboxmetrics.simulator.Fault;
 import dev.sandboxmetrics.simulator.Profile;
 import dev.sandboxmetrics.simulator.SandboxSpec;

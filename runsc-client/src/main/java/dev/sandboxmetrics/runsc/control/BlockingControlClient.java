@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.metricserver.control;
+package dev.sandboxmetrics.runsc.control;
 
 import dev.sandboxmetrics.posix.PathHandle;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;

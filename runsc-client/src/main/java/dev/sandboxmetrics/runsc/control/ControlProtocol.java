@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.metricserver.control;
+package dev.sandboxmetrics.runsc.control;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.metricserver.discovery;
+package dev.sandboxmetrics.runsc.discovery;
 
 import dev.sandboxmetrics.posix.RegularFile;
 import java.io.IOException;

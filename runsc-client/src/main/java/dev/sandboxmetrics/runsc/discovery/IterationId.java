@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.metricserver.discovery;
+package dev.sandboxmetrics.runsc.discovery;
 
 import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.metricserver.control;
+package dev.sandboxmetrics.runsc.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.metricserver.discovery;
+package dev.sandboxmetrics.runsc.discovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
