@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.simulator;
 
+import dev.sandboxmetrics.runsc.discovery.StateFileName;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -7,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * Everything about one simulated sandbox that a test may want to choose: its ID and pod, metric profile and
@@ -22,9 +22,6 @@ import java.util.regex.Pattern;
  * Immutable; {@link Simulator#recreate} creates the same spec again.
  */
 public final class SandboxSpec {
-  /** runsc's container ID syntax (runsc/container/container.go, validateID). */
-  private static final Pattern ID = Pattern.compile("[\\w+.-]+");
-
   /** How the container runtime annotates the containers' specs. */
   public enum Cri {
     /** No CRI annotations (a single container under Docker or plain runsc). */
@@ -416,7 +413,8 @@ public final class SandboxSpec {
     }
 
     private static String validId(String id) {
-      if (id == null || !ID.matcher(id).matches()) {
+      // runsc's container ID syntax (runsc/container/container.go, validateID), as discovery checks it.
+      if (!StateFileName.isValidId(id)) {
         throw new IllegalArgumentException(
             "invalid sandbox or container ID \"" + id + "\": runsc IDs match [\\w+.-]+");
       }

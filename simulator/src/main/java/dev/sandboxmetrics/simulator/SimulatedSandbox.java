@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.simulator;
 
-import dev.sandboxmetrics.simulator.state.ContainerState;
+import dev.sandboxmetrics.simulator.state.ContainerRecord;
 import dev.sandboxmetrics.simulator.state.StateFiles;
 import dev.sandboxmetrics.simulator.urpc.Binding;
 import dev.sandboxmetrics.snapshot.Registration;
@@ -48,7 +48,7 @@ public final class SimulatedSandbox {
   private final Registration registration;
   private final Path controlSocket;
   private final boolean removeSocketFile;
-  private final List<ContainerState> containers;
+  private final List<ContainerRecord> containers;
   private final PodStats podStats;
   private Holder holder;
   private Binding binding;
@@ -62,7 +62,7 @@ public final class SimulatedSandbox {
       Registration registration,
       Path controlSocket,
       boolean removeSocketFile,
-      List<ContainerState> containers,
+      List<ContainerRecord> containers,
       Holder holder,
       Binding binding,
       PodStats podStats) {
@@ -119,7 +119,7 @@ public final class SimulatedSandbox {
   /** Every container's state file, the root container's first. */
   public List<Path> stateFiles() {
     List<Path> out = new ArrayList<>();
-    for (ContainerState c : containers) {
+    for (ContainerRecord c : containers) {
       out.add(StateFiles.statePath(simulator.root(), c.containerId(), id()));
     }
     return out;
@@ -128,7 +128,7 @@ public final class SimulatedSandbox {
   /** The container IDs, the root container (= sandbox ID) first. */
   public List<String> containerIds() {
     List<String> out = new ArrayList<>();
-    for (ContainerState c : containers) {
+    for (ContainerRecord c : containers) {
       out.add(c.containerId());
     }
     return out;
@@ -238,7 +238,7 @@ public final class SimulatedSandbox {
   private void writeAll(String newStatus) {
     try {
       for (int i = 0; i < containers.size(); i++) {
-        ContainerState c = containers.get(i).with(newStatus, containers.get(i).sandbox());
+        ContainerRecord c = containers.get(i).with(newStatus, containers.get(i).sandbox());
         StateFiles.write(simulator.root(), c, simulator.zone());
         containers.set(i, c);
       }

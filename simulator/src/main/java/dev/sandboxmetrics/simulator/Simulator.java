@@ -1,6 +1,7 @@
 package dev.sandboxmetrics.simulator;
 
-import dev.sandboxmetrics.simulator.state.ContainerState;
+import dev.sandboxmetrics.runsc.discovery.ContainerState;
+import dev.sandboxmetrics.simulator.state.ContainerRecord;
 import dev.sandboxmetrics.simulator.state.StateFiles;
 import dev.sandboxmetrics.simulator.urpc.Binding;
 import dev.sandboxmetrics.simulator.urpc.ControlServer;
@@ -261,13 +262,13 @@ public final class Simulator implements AutoCloseable {
     Holder holder = null;
     Binding binding = null;
     PodStats podStats = null;
-    List<ContainerState> written = new ArrayList<>();
+    List<ContainerRecord> written = new ArrayList<>();
     try {
       holder = Holder.start(holders, id);
       binding = control.bind(socket, endpoint);
-      List<ContainerState> containers = containers(spec, createdAt, holder.pid(), socket, workload);
+      List<ContainerRecord> containers = containers(spec, createdAt, holder.pid(), socket, workload);
       List<String> ids = new ArrayList<>();
-      for (ContainerState c : containers) {
+      for (ContainerRecord c : containers) {
         ids.add(c.containerId());
       }
       Path cgroupDir = cgroupRoot == null || spec.cgroupPath() == null ? null
@@ -278,7 +279,7 @@ public final class Simulator implements AutoCloseable {
       podStats = new PodStats(id, ids, cgroupDir);
       podStats.writeCgroup(podStats.sample(), true);
       endpoint.setPodStats(podStats);
-      for (ContainerState c : containers) {
+      for (ContainerRecord c : containers) {
         StateFiles.write(root, c, zone);
         written.add(c);
       }
@@ -286,7 +287,7 @@ public final class Simulator implements AutoCloseable {
           containers, holder, binding, podStats);
     } catch (IOException | RuntimeException e) {
       // Leave nothing half made behind.
-      for (ContainerState c : written) {
+      for (ContainerRecord c : written) {
         try {
           StateFiles.remove(root, c.containerId(), id);
         } catch (IOException suppressed) {
@@ -307,14 +308,14 @@ public final class Simulator implements AutoCloseable {
     }
   }
 
-  private List<ContainerState> containers(
+  private List<ContainerRecord> containers(
       SandboxSpec spec, Instant createdAt, long pid, Path socket, Workload workload) {
     String id = spec.id();
     String address = spec.metricServerAddress() != null ? spec.metricServerAddress() : metricServerAddress;
     // runsc asks the sandbox for its registration only when it was asked to export metrics.
     Registration registered = address.isEmpty() ? null : workload.registration();
-    ContainerState.SandboxState sandbox =
-        new ContainerState.SandboxState(
+    ContainerRecord.Sandbox sandbox =
+        new ContainerRecord.Sandbox(
             id,
             spec.podName(),
             spec.namespace(),
@@ -332,7 +333,7 @@ public final class Simulator implements AutoCloseable {
             spec.cpuTimeSaved().toNanos(),
             spec.wallTimeSaved().toNanos());
 
-    List<ContainerState> out = new ArrayList<>();
+    List<ContainerRecord> out = new ArrayList<>();
     out.add(container(spec, spec.root(), id, true, createdAt, sandbox));
     int n = 0;
     for (ContainerSpec sub : spec.subContainers()) {
@@ -343,17 +344,17 @@ public final class Simulator implements AutoCloseable {
     return out;
   }
 
-  private static ContainerState container(
+  private static ContainerRecord container(
       SandboxSpec spec,
       ContainerSpec c,
       String containerId,
       boolean isRoot,
       Instant createdAt,
-      ContainerState.SandboxState sandbox) {
+      ContainerRecord.Sandbox sandbox) {
     Map<String, String> annotations = new LinkedHashMap<>(c.annotations());
     switch (spec.cri()) {
       case CONTAINERD:
-        annotations.put("io.kubernetes.cri.container-type", isRoot ? "sandbox" : "container");
+        annotations.put(ContainerState.CONTAINERD_TYPE_ANNOTATION, isRoot ? "sandbox" : "container");
         annotations.put("io.kubernetes.cri.sandbox-id", spec.id());
         if (!spec.podName().isEmpty()) {
           annotations.put("io.kubernetes.cri.sandbox-name", spec.podName());
@@ -372,7 +373,7 @@ public final class Simulator implements AutoCloseable {
         }
         break;
       case CRIO:
-        annotations.put("io.kubernetes.cri-o.ContainerType", isRoot ? "sandbox" : "container");
+        annotations.put(ContainerState.CRIO_TYPE_ANNOTATION, isRoot ? "sandbox" : "container");
         annotations.put("io.kubernetes.cri-o.SandboxID", spec.id());
         if (!spec.podName().isEmpty()) {
           annotations.put("io.kubernetes.pod.name", spec.podName());
@@ -391,7 +392,7 @@ public final class Simulator implements AutoCloseable {
         break;
     }
     List<String> args = isRoot && spec.cri() != SandboxSpec.Cri.NONE ? List.of("/pause") : c.args();
-    return new ContainerState(
+    return new ContainerRecord(
         containerId,
         spec.id(),
         createdAt,

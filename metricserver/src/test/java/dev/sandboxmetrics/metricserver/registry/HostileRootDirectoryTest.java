@@ -2,12 +2,13 @@ package dev.sandboxmetrics.metricserver.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.runsc.discovery.ContainerState;
 import dev.sandboxmetrics.runsc.discovery.DiscoveryException;
 import dev.sandboxmetrics.runsc.discovery.LoadResult;
 import dev.sandboxmetrics.runsc.discovery.RootDirectory;
 import dev.sandboxmetrics.runsc.discovery.StateFileException;
 import dev.sandboxmetrics.runsc.discovery.StateFileName;
-import dev.sandboxmetrics.simulator.state.ContainerState;
+import dev.sandboxmetrics.simulator.state.ContainerRecord;
 import dev.sandboxmetrics.simulator.state.StateFiles;
 import dev.sandboxmetrics.snapshot.MetricMetadata;
 import dev.sandboxmetrics.snapshot.Registration;
@@ -373,11 +374,11 @@ class HostileRootDirectoryTest {
 
   private void write(String id, String pod, String address) throws Exception {
     Instant created = Instant.parse("2026-01-02T03:04:05Z");
-    ContainerState.SandboxState sandbox = new ContainerState.SandboxState(
+    ContainerRecord.Sandbox sandbox = new ContainerRecord.Sandbox(
         id, pod, "default", ProcessHandle.current().pid(), 0, 0, null, REGISTRATION, Map.of("version", "1"),
         address, root.resolve("runsc-" + id + ".sock").toString(), created, false, false, 0, 0);
     List<String> caps = List.of("CAP_CHOWN");
-    ContainerState container = new ContainerState(
+    ContainerRecord container = new ContainerRecord(
         id, id, created, "running", "1.0.2", 0, 0, List.of("/pause"),
         new ContainerState.Capabilities(caps, caps, List.of(), caps, List.of()),
         Map.of(), pod, sandbox);

@@ -2,8 +2,9 @@ package dev.sandboxmetrics.metricserver.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.runsc.discovery.ContainerState;
 import dev.sandboxmetrics.runsc.discovery.RootDirectory;
-import dev.sandboxmetrics.simulator.state.ContainerState;
+import dev.sandboxmetrics.simulator.state.ContainerRecord;
 import dev.sandboxmetrics.simulator.state.StateFiles;
 import dev.sandboxmetrics.snapshot.MetricMetadata;
 import dev.sandboxmetrics.snapshot.Registration;
@@ -51,11 +52,11 @@ class SandboxRegistryTest {
 
   private void write(String id, Map<String, String> metricMetadata) throws Exception {
     Instant created = Instant.parse("2026-01-02T03:04:05Z");
-    ContainerState.SandboxState sandbox = new ContainerState.SandboxState(
+    ContainerRecord.Sandbox sandbox = new ContainerRecord.Sandbox(
         id, "pod-" + id, "default", ProcessHandle.current().pid(), 0, 0, null, REGISTRATION, metricMetadata,
         ADDRESS, root.resolve("runsc-" + id + ".sock").toString(), created, false, false, 0, 0);
     List<String> caps = List.of("CAP_CHOWN", "CAP_KILL");
-    ContainerState container = new ContainerState(
+    ContainerRecord container = new ContainerRecord(
         id, id, created, "running", "1.0.2", 0, 0, List.of("/pause"),
         new ContainerState.Capabilities(caps, caps, List.of(), caps, List.of()),
         Map.of(), "pod-" + id, sandbox);

@@ -2,6 +2,8 @@ package dev.sandboxmetrics.simulator.state;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.posix.Flock;
+import dev.sandboxmetrics.runsc.discovery.ContainerState;
+import dev.sandboxmetrics.runsc.discovery.StateFileName;
 import dev.sandboxmetrics.simulator.ContainerSpec;
 import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
 import dev.sandboxmetrics.simulator.gojson.GoText;
@@ -31,16 +33,17 @@ public final class StateFiles {
 
   private StateFiles() {}
 
+  /** {@code ROOT/<cid>_sandbox:<sid>.state}, named as the product reads it ({@link StateFileName}). */
   public static Path statePath(Path root, String containerId, String sandboxId) {
-    return root.resolve(containerId + "_sandbox:" + sandboxId + ".state");
+    return new StateFileName(containerId, sandboxId).statePath(root);
   }
 
   public static Path lockPath(Path root, String containerId, String sandboxId) {
-    return root.resolve(containerId + "_sandbox:" + sandboxId + ".lock");
+    return new StateFileName(containerId, sandboxId).lockPath(root);
   }
 
   /** Writes (or replaces) a container's state file under its lock; creates the lock file when missing. */
-  public static void write(Path root, ContainerState c, ZoneId zone) throws IOException {
+  public static void write(Path root, ContainerRecord c, ZoneId zone) throws IOException {
     Path state = statePath(root, c.containerId(), c.sandboxId());
     Flock lock = Flock.lock(lockPath(root, c.containerId(), c.sandboxId()));
     try {
@@ -81,7 +84,7 @@ public final class StateFiles {
     }
   }
 
-  private static void writeContainer(JsonGenerator g, Path root, ContainerState c, ZoneId zone)
+  private static void writeContainer(JsonGenerator g, Path root, ContainerRecord c, ZoneId zone)
       throws IOException {
     g.writeStartObject();
     g.writeStringField("id", c.containerId());
@@ -115,7 +118,7 @@ public final class StateFiles {
   }
 
   /** The OCI runtime spec (opencontainers/runtime-spec's Go structs), as much of it as runsc users read. */
-  private static void writeSpec(JsonGenerator g, ContainerState c) throws IOException {
+  private static void writeSpec(JsonGenerator g, ContainerRecord c) throws IOException {
     g.writeStartObject();
     g.writeStringField("ociVersion", c.ociVersion());
     g.writeObjectFieldStart("process");
@@ -191,7 +194,7 @@ public final class StateFiles {
     g.writeEndObject();
   }
 
-  private static void writeSandbox(JsonGenerator g, ContainerState.SandboxState s, ZoneId zone)
+  private static void writeSandbox(JsonGenerator g, ContainerRecord.Sandbox s, ZoneId zone)
       throws IOException {
     g.writeStartObject();
     g.writeStringField("id", s.id());

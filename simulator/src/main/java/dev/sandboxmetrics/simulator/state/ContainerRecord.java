@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.simulator.state;
 
+import dev.sandboxmetrics.runsc.discovery.ContainerState;
 import dev.sandboxmetrics.simulator.ContainerSpec;
 import dev.sandboxmetrics.snapshot.Registration;
 import java.time.Instant;
@@ -8,15 +9,24 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Everything a runsc state file says about one container, in the terms runsc uses (docs/runsc-protocol.md section
- * 2). The simulator fills one per container and hands it to {@link StateFiles#write}.
+ * What the simulator writes into one container's state file: runsc's Go {@code Container} record, in the
+ * fields the simulator sets (docs/runsc-protocol.md section 2). The simulator fills one per container and
+ * hands it to {@link StateFiles#write}.
+ *
+ * <p>The reading side is {@link ContainerState} (runsc-client), and the two are kept apart on purpose: this
+ * one holds what is written and nowhere read by the product (args, gid, hostname, resources, the cgroup, the
+ * registration as a model to encode), that one what was read (the file it came from, its stat identity, the
+ * registration as undecoded bytes, a uid that may be absent). What both describe in the same terms is
+ * shared: the capability sets ({@link ContainerState.Capabilities}) and the file names
+ * ({@link dev.sandboxmetrics.runsc.discovery.StateFileName}).
  *
  * @param status creating, created, running, stopped or paused
+ * @param capabilities the process's capability sets, or null to write no {@code capabilities} object
  * @param annotations the OCI spec's annotations (CRI container type, pod name, nvproxy...)
  * @param resources the OCI spec's {@code linux.resources}, or null for none
  * @param cgroupsPath the OCI spec's {@code linux.cgroupsPath}, or null for none
  */
-public record ContainerState(
+public record ContainerRecord(
     String containerId,
     String sandboxId,
     Instant createdAt,
@@ -25,22 +35,22 @@ public record ContainerState(
     long uid,
     long gid,
     List<String> args,
-    Capabilities capabilities,
+    ContainerState.Capabilities capabilities,
     Map<String, String> annotations,
     String hostname,
-    SandboxState sandbox,
+    Sandbox sandbox,
     ContainerSpec.Resources resources,
     String cgroupsPath) {
 
   /** A container without {@code linux.resources} whose {@code linux.cgroupsPath} is the sandbox's. */
-  public ContainerState(String containerId, String sandboxId, Instant createdAt, String status, String ociVersion,
-      long uid, long gid, List<String> args, Capabilities capabilities, Map<String, String> annotations,
-      String hostname, SandboxState sandbox) {
+  public ContainerRecord(String containerId, String sandboxId, Instant createdAt, String status,
+      String ociVersion, long uid, long gid, List<String> args, ContainerState.Capabilities capabilities,
+      Map<String, String> annotations, String hostname, Sandbox sandbox) {
     this(containerId, sandboxId, createdAt, status, ociVersion, uid, gid, args, capabilities, annotations,
         hostname, sandbox, null, sandbox == null ? null : sandbox.cgroupPath());
   }
 
-  public ContainerState {
+  public ContainerRecord {
     Objects.requireNonNull(containerId, "containerId");
     Objects.requireNonNull(sandboxId, "sandboxId");
     Objects.requireNonNull(createdAt, "createdAt");
@@ -51,25 +61,9 @@ public record ContainerState(
   }
 
   /** A copy with another status (and, for the sandbox part, maybe another PID). */
-  public ContainerState with(String newStatus, SandboxState newSandbox) {
-    return new ContainerState(containerId, sandboxId, createdAt, newStatus, ociVersion, uid, gid, args,
+  public ContainerRecord with(String newStatus, Sandbox newSandbox) {
+    return new ContainerRecord(containerId, sandboxId, createdAt, newStatus, ociVersion, uid, gid, args,
         capabilities, annotations, hostname, newSandbox, resources, cgroupsPath);
-  }
-
-  /** The five capability sets of an OCI process; empty sets are left out of the JSON, as Go does. */
-  public record Capabilities(
-      List<String> bounding,
-      List<String> effective,
-      List<String> inheritable,
-      List<String> permitted,
-      List<String> ambient) {
-    public Capabilities {
-      bounding = List.copyOf(bounding);
-      effective = List.copyOf(effective);
-      inheritable = List.copyOf(inheritable);
-      permitted = List.copyOf(permitted);
-      ambient = List.copyOf(ambient);
-    }
   }
 
   /**
@@ -79,7 +73,7 @@ public record ContainerState(
    * @param metricServerAddress "" when the sandbox was not asked to export metrics
    * @param cgroupPath the sandbox's cgroup v2 path, or null for none
    */
-  public record SandboxState(
+  public record Sandbox(
       String id,
       String podName,
       String namespace,
@@ -97,7 +91,7 @@ public record ContainerState(
       long cpuTimeSavedNanos,
       long wallTimeSavedNanos) {
 
-    public SandboxState {
+    public Sandbox {
       Objects.requireNonNull(id, "id");
       podName = podName == null ? "" : podName;
       namespace = namespace == null ? "" : namespace;
@@ -106,8 +100,8 @@ public record ContainerState(
       controlSocketPath = controlSocketPath == null ? "" : controlSocketPath;
     }
 
-    public SandboxState withPid(long newPid) {
-      return new SandboxState(id, podName, namespace, newPid, uid, gid, cgroupPath, registeredMetrics,
+    public Sandbox withPid(long newPid) {
+      return new Sandbox(id, podName, namespace, newPid, uid, gid, cgroupPath, registeredMetrics,
           metricMetadata, metricServerAddress, controlSocketPath, startTime, checkpointed, restored,
           cpuTimeSavedNanos, wallTimeSavedNanos);
     }
