@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
+import dev.sandboxmetrics.metricserver.testing.ServerFixture;
 import dev.sandboxmetrics.simulator.Profile;
 import dev.sandboxmetrics.simulator.SandboxSpec;
 import dev.sandboxmetrics.simulator.Simulator;
@@ -17,16 +18,14 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Issue 11, the HTTP side, attacked for real: a metric server over real TCP and Unix sockets, simulated
@@ -37,40 +36,19 @@ import org.junit.jupiter.api.io.TempDir;
 class HostileClientsTest {
   private static final int SANDBOXES = 10;
 
-  @TempDir Path tmp;
-
-  private final List<AutoCloseable> toClose = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
-
-  private Path root() {
-    return tmp.resolve("root");
-  }
-
-  private Path socket() {
-    return tmp.resolve("m.sock");
-  }
+  @RegisterExtension final ServerFixture fixture = new ServerFixture();
 
   /** A server on TCP (the sandboxes' address) and on a Unix socket, with SANDBOXES bench-sized sandboxes. */
   private MetricServer serverWithSandboxes(MetricServerOptions options) throws Exception {
-    Simulator sim = Simulator.start(root(), "127.0.0.1:0");
-    toClose.add(sim);
+    Simulator sim = fixture.simulator("127.0.0.1:0");
     for (int i = 0; i < SANDBOXES; i++) {
       sim.createRunning(SandboxSpec.builder(String.format("s%02d", i)).profile(Profile.BENCH).build());
     }
-    MetricServer server =
-        MetricServer.start(options.withExtraListenAddresses(List.of(socket().toString())));
-    toClose.add(server);
-    return server;
+    return fixture.server(options.withExtraListenAddresses(List.of(fixture.socket().toString())));
   }
 
   private MetricServerOptions defaults() {
-    return MetricServerOptions.of(root().toString(), "127.0.0.1:0");
+    return fixture.options("127.0.0.1:0");
   }
 
   private static void assertFullScrape(SocketAddress address) throws IOException {
@@ -83,7 +61,7 @@ class HostileClientsTest {
   private SocketChannel nonReader(SocketAddress address, int requests) throws IOException {
     SocketChannel ch =
         address instanceof UnixDomainSocketAddress ? SocketChannel.open(StandardProtocolFamily.UNIX) : SocketChannel.open();
-    toClose.add(ch);
+    fixture.closeAfter(ch);
     if (!(address instanceof UnixDomainSocketAddress)) {
       ch.setOption(StandardSocketOptions.SO_RCVBUF, 4096);
     }
@@ -98,7 +76,7 @@ class HostileClientsTest {
     // client to drain its socket, as before, would hold up the scrapes below until the test times out.
     MetricServer server = serverWithSandboxes(defaults());
     InetSocketAddress tcp = server.tcpAddress();
-    UnixDomainSocketAddress unix = UnixDomainSocketAddress.of(socket());
+    UnixDomainSocketAddress unix = UnixDomainSocketAddress.of(fixture.socket());
     RawHttp.Response first = RawHttp.get(tcp, "/metrics");
     assertThat(first.body().length).as("a response larger than a Unix socket's buffer").isGreaterThan(250_000);
 
@@ -118,7 +96,7 @@ class HostileClientsTest {
   @Test
   void aResponseWithoutProgressForTheHttpTimeoutIsClosed() throws Exception {
     MetricServer server = serverWithSandboxes(defaults().withHttpTimeout(Duration.ofSeconds(2)));
-    SocketChannel stuck = nonReader(UnixDomainSocketAddress.of(socket()), 8);
+    SocketChannel stuck = nonReader(UnixDomainSocketAddress.of(fixture.socket()), 8);
     awaitOpenConnections(server, 1);
     // Nothing is read: the server must give up on the stuck response and close the connection.
     awaitOpenConnections(server, 0);
@@ -154,12 +132,12 @@ class HostileClientsTest {
     List<SocketChannel> idle = new ArrayList<>();
     for (int i = 0; i < 3 * max; i++) {
       SocketChannel c = SocketChannel.open(tcp);
-      toClose.add(c);
+      fixture.closeAfter(c);
       c.configureBlocking(false);
       idle.add(c);
     }
     assertFullScrape(tcp);
-    assertFullScrape(UnixDomainSocketAddress.of(socket()));
+    assertFullScrape(UnixDomainSocketAddress.of(fixture.socket()));
     // The last scrape's own connection may still be closing for a moment (and two event loops accepting at
     // once may pass the limit by one): the bound holds once it has gone.
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);

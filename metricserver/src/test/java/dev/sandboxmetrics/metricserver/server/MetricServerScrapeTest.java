@@ -7,6 +7,7 @@ import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithMeta;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
+import dev.sandboxmetrics.metricserver.testing.ServerFixture;
 import dev.sandboxmetrics.posix.Flock;
 import dev.sandboxmetrics.runsc.discovery.IterationId;
 import dev.sandboxmetrics.simulator.Fault;
@@ -26,10 +27,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Scrapes of a real metric server over real sockets, against simulated runsc sandboxes that come, go,
@@ -40,35 +40,27 @@ class MetricServerScrapeTest {
   private static final String TCP = "127.0.0.1:0";
   private static final Duration SANDBOX_TIMEOUT = Duration.ofMillis(1500);
 
-  @TempDir Path tmp;
-
-  private final List<AutoCloseable> toClose = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
+  @RegisterExtension final ServerFixture fixture = new ServerFixture();
 
   private Path root() {
-    return tmp.resolve("root");
+    return fixture.root();
   }
 
   private Simulator simulator(String address) throws IOException {
-    Simulator sim = Simulator.start(root(), address);
-    toClose.add(sim);
-    return sim;
+    return fixture.simulator(address);
+  }
+
+  /** Options with this test's short sandbox timeout, which a test may still override. */
+  private MetricServerOptions options(String address) {
+    return fixture.options(address).withSandboxTimeout(SANDBOX_TIMEOUT);
   }
 
   private MetricServer server(MetricServerOptions options) throws StartupException {
-    MetricServer server = MetricServer.start(options.withSandboxTimeout(SANDBOX_TIMEOUT));
-    toClose.add(server);
-    return server;
+    return fixture.server(options);
   }
 
   private MetricServer server(String address) throws StartupException {
-    return server(MetricServerOptions.of(root().toString(), address));
+    return server(options(address));
   }
 
   private static String scrape(SocketAddress server, String query) throws IOException {
@@ -109,7 +101,7 @@ class MetricServerScrapeTest {
 
   @Test
   void servesSandboxesOverAUnixSocket() throws Exception {
-    String socket = tmp.resolve("metrics.sock").toString();
+    String socket = fixture.dir().resolve("metrics.sock").toString();
     Simulator sim = simulator(socket);
     sim.createRunning(healthy("s1"));
     server(socket);
@@ -284,7 +276,7 @@ class MetricServerScrapeTest {
       sim.createRunning(spec.build());
     }
     MetricServer server =
-        server(MetricServerOptions.of(root().toString(), TCP).withMaxReplyBytes(1 << 20));
+        server(options(TCP).withMaxReplyBytes(1 << 20));
     // A filter that leaves some metrics out lets ignore-filter show; counter-decrease shows from the second
     // export on.
     String query = "?runsc-sandbox-metrics-filter=" + enc("^(fs|netstack|unimplemented)");
@@ -315,7 +307,7 @@ class MetricServerScrapeTest {
     for (String id : ids) {
       sim.createRunning(SandboxSpec.builder(id).profile(Profile.BENCH).build());
     }
-    MetricServer server = server(MetricServerOptions.of(root().toString(), TCP).withSandboxTimeout(Duration.ofSeconds(20)));
+    MetricServer server = server(options(TCP).withSandboxTimeout(Duration.ofSeconds(20)));
     String text = scrape(server.tcpAddress(), "");
     assertThat(sandboxesWithData(text, "runsc_")).isEqualTo(ids);
     assertThat(metaValue(text, "num_sandboxes_running")).isEqualTo("300");
@@ -354,7 +346,7 @@ class MetricServerScrapeTest {
     sim.createRunning(SandboxSpec.builder("b").profile(Profile.BENCH).build());
     sim.createRunning(SandboxSpec.builder("a").profile(Profile.BENCH).build());
     // The server's own metrics (durations, memory, CPU time) change with every scrape by nature.
-    MetricServer server = server(MetricServerOptions.of(root().toString(), TCP).withSelfMetrics(false));
+    MetricServer server = server(options(TCP).withSelfMetrics(false));
     // The bench profile sends the same values every time; only timestamps differ.
     String first = scrape(server).replaceAll(" \\d{13}\n", "\n").replaceAll("taken at [^:]*:[^:]*:[^ ]* ", "");
     String second = scrape(server).replaceAll(" \\d{13}\n", "\n").replaceAll("taken at [^:]*:[^:]*:[^ ]* ", "");
@@ -364,12 +356,12 @@ class MetricServerScrapeTest {
 
   @Test
   void shutdownLetsARunningExportFinishAnswers503MeanwhileAndRemovesItsFiles() throws Exception {
-    String socket = tmp.resolve("metrics.sock").toString();
-    Path pidFile = tmp.resolve("server.pid");
+    String socket = fixture.dir().resolve("metrics.sock").toString();
+    Path pidFile = fixture.dir().resolve("server.pid");
     Simulator sim = simulator(socket);
     sim.createRunning(healthy("ok"));
     SimulatedSandbox stuck = sim.createRunning(SandboxSpec.builder("stuck").fault(Fault.STALL).build());
-    MetricServer server = server(MetricServerOptions.of(root().toString(), socket).withPidFile(pidFile));
+    MetricServer server = server(options(socket).withPidFile(pidFile));
     UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
 
     try (RawHttp idle = RawHttp.connect(address); RawHttp exporting = RawHttp.connect(address)) {

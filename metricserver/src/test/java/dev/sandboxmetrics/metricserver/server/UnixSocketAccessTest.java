@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sandboxmetrics.metricserver.http.ConnectionPolicy;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
+import dev.sandboxmetrics.metricserver.testing.ServerFixture;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -17,15 +18,13 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Issue 11 item 9: who may use the Unix socket. The socket file's mode (runsc's 0777 by default,
@@ -35,9 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(60)
 class UnixSocketAccessTest {
-  @TempDir Path tmp;
+  @RegisterExtension final ServerFixture fixture = new ServerFixture();
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
   private int uid;
   private int gid;
 
@@ -48,29 +46,19 @@ class UnixSocketAccessTest {
     gid = ((Number) Files.getAttribute(root(), "unix:gid", LinkOption.NOFOLLOW_LINKS)).intValue();
   }
 
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
-
   private Path root() {
-    return tmp.resolve("root");
+    return fixture.root();
   }
 
   private Path socket() {
-    return tmp.resolve("m.sock");
+    return fixture.socket();
   }
 
   private MetricServer server(ConnectionPolicy policy) throws StartupException {
-    MetricServer s =
-        MetricServer.start(
-            MetricServerOptions.of(root().toString(), "127.0.0.1:0")
-                .withExtraListenAddresses(List.of(socket().toString()))
-                .withConnections(policy));
-    toClose.add(s);
-    return s;
+    return fixture.server(
+        fixture.options("127.0.0.1:0")
+            .withExtraListenAddresses(List.of(socket().toString()))
+            .withConnections(policy));
   }
 
   @Test
@@ -117,8 +105,7 @@ class UnixSocketAccessTest {
   void callersAllowedByUidOrGidAreServed() throws Exception {
     server(ConnectionPolicy.DEFAULT.withAllowedPeers(Set.of(uid), Set.of()));
     assertThat(RawHttp.get(UnixDomainSocketAddress.of(socket()), "/runsc-metrics/pid").status()).isEqualTo(200);
-    cleanUp();
-    toClose.clear();
+    fixture.closeAll();
     server(ConnectionPolicy.DEFAULT.withAllowedPeers(Set.of(uid + 1), Set.of(gid)));
     assertThat(RawHttp.get(UnixDomainSocketAddress.of(socket()), "/runsc-metrics/pid").status()).isEqualTo(200);
   }
@@ -127,7 +114,7 @@ class UnixSocketAccessTest {
   void anAllowListNeedsAUnixSocketAndTheEpollTransport() {
     ConnectionPolicy allowList = ConnectionPolicy.DEFAULT.withAllowedPeers(Set.of(uid), Set.of());
     assertThatThrownBy(
-            () -> MetricServer.start(MetricServerOptions.of(root().toString(), "127.0.0.1:0").withConnections(allowList)))
+            () -> MetricServer.start(fixture.options("127.0.0.1:0").withConnections(allowList)))
         .isInstanceOf(StartupException.class)
         .hasMessageContaining("Unix sockets only");
     String before = System.getProperty("sandboxmetrics.transport");

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sandboxmetrics.metricserver.server.MetricServer;
-import dev.sandboxmetrics.metricserver.server.MetricServerOptions;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
+import dev.sandboxmetrics.metricserver.testing.ServerFixture;
 import dev.sandboxmetrics.posix.Flock;
 import dev.sandboxmetrics.simulator.Fault;
 import dev.sandboxmetrics.simulator.SandboxSpec;
@@ -16,14 +16,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code /sandboxes} of a real metric server over real sockets, with simulated sandboxes in every state the
@@ -36,26 +34,14 @@ class StatusPageTest {
   private static final String TCP = "127.0.0.1:0";
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir Path tmp;
-
-  private final List<AutoCloseable> toClose = new ArrayList<>();
-
-  @AfterEach
-  void cleanUp() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
+  @RegisterExtension final ServerFixture fixture = new ServerFixture();
 
   private Path root() {
-    return tmp.resolve("root");
+    return fixture.root();
   }
 
   private MetricServer server() throws Exception {
-    MetricServer server = MetricServer.start(
-        MetricServerOptions.of(root().toString(), TCP).withSandboxTimeout(Duration.ofMillis(1500)));
-    toClose.add(server);
-    return server;
+    return fixture.server(fixture.options(TCP).withSandboxTimeout(Duration.ofMillis(1500)));
   }
 
   private static RawHttp.Response get(MetricServer server, String target, String... headers) throws IOException {
@@ -74,8 +60,7 @@ class StatusPageTest {
 
   @Test
   void everySandboxInTheRootDirectoryHasARowThatSaysWhy() throws Exception {
-    Simulator sim = Simulator.start(root(), TCP);
-    toClose.add(sim);
+    Simulator sim = fixture.simulator(TCP);
     SimulatedSandbox healthy =
         sim.createRunning(SandboxSpec.builder("healthy").podName("web-0").namespace("shop").build());
     sim.createRunning(SandboxSpec.builder("hostile").fault(Fault.HOSTILE_ERROR).build());
@@ -129,8 +114,7 @@ class StatusPageTest {
 
   @Test
   void aSandboxThatStoppedWhileServedStillShowsWhenItWasLastServed() throws Exception {
-    Simulator sim = Simulator.start(root(), TCP);
-    toClose.add(sim);
+    Simulator sim = fixture.simulator(TCP);
     SimulatedSandbox sandbox = sim.createRunning(SandboxSpec.builder("s1").build());
     MetricServer server = server();
     get(server, "/metrics");
@@ -147,8 +131,7 @@ class StatusPageTest {
 
   @Test
   void plainTextHasAlignedColumnsAndShowsControlCharactersEscaped() throws Exception {
-    Simulator sim = Simulator.start(root(), TCP);
-    toClose.add(sim);
+    Simulator sim = fixture.simulator(TCP);
     sim.createRunning(SandboxSpec.builder("a-long-sandbox-id").podName("pod\nwith\u001b[31mescape").build());
     sim.createRunning(SandboxSpec.builder("b").fault(Fault.ERROR).build());
     MetricServer server = server();
@@ -177,8 +160,7 @@ class StatusPageTest {
 
   @Test
   void htmlEscapesWhatSandboxesControlAndAllowsOnlyItsOwnScript() throws Exception {
-    Simulator sim = Simulator.start(root(), TCP);
-    toClose.add(sim);
+    Simulator sim = fixture.simulator(TCP);
     sim.createRunning(SandboxSpec.builder("hostile").podName("<i>pod</i>").fault(Fault.HOSTILE_ERROR).build());
     sim.createRunning(SandboxSpec.builder("fine").build());
     MetricServer server = server();
