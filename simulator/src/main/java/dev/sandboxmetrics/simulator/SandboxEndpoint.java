@@ -1,11 +1,9 @@
 package dev.sandboxmetrics.simulator;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
-import dev.sandboxmetrics.simulator.gojson.GoText;
 import dev.sandboxmetrics.simulator.urpc.Answer;
-import dev.sandboxmetrics.simulator.urpc.Call;
 import dev.sandboxmetrics.simulator.urpc.Call.JsonKind;
+import dev.sandboxmetrics.simulator.urpc.Call;
 import dev.sandboxmetrics.simulator.urpc.ControlHandler;
 import dev.sandboxmetrics.simulator.workload.Workload;
 import dev.sandboxmetrics.snapshot.Bucket;
@@ -18,6 +16,8 @@ import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
+import dev.sandboxmetrics.snapshot.gojson.GoText;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,14 +1,14 @@
 package dev.sandboxmetrics.simulator.workload;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
-import dev.sandboxmetrics.simulator.gojson.GoText;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
+import dev.sandboxmetrics.snapshot.gojson.GoText;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
 import java.io.ByteArrayOutputStream;

@@ -1,15 +1,15 @@
 package dev.sandboxmetrics.simulator.workload;
 
-import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
+import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.ZoneId;
-import com.fasterxml.jackson.core.JsonGenerator;
 
 /**
  * The metrics inside one simulated sandbox: what it registered at boot, and values that evolve the way a

@@ -21,9 +21,9 @@ import java.util.Objects;
  * The codec for the JSON shapes runsc speaks (docs/runsc-protocol.md section 4): it encodes uRPC calls and
  * decodes snapshots, registrations and replies. Both control-socket clients (the metric server's and
  * export-metrics') encode their calls and decode the replies with it, and the state-file reader decodes
- * registrations. Nothing in the product writes the sandbox's side: tests do, with {@code RunscReplies} (the
- * snapshot module's test jar), and the simulator, which plays the sandbox, with its own Go-faithful
- * {@code simulator/gojson/GoJsonWriter}.
+ * registrations. The client never writes the sandbox's side: the simulator, which plays the sandbox, and
+ * the tests (through {@code RunscReplies} in this module's test jar) do, both with the Go-faithful
+ * {@code gojson/GoJsonWriter}.
  *
  * <p>Decoding is strict about shapes and lenient about unknown members (skipped, as Go does). Every
  * malformed input gives a {@link RunscJsonException} naming the path and the line/column, never another

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.simulator.gojson;
+package dev.sandboxmetrics.snapshot.gojson;
 
 import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.math.BigDecimal;
@@ -7,7 +7,7 @@ import java.time.ZoneId;
 
 /**
  * How Go's encoding/json spells a time and a float64, so that the simulator's bytes are the bytes a real
- * runsc writes. Used by {@link GoJsonWriter} (snapshots, replies) and by the state file writer
+ * runsc writes. Used by {@link GoJsonWriter} (snapshots, replies) and by the simulator's state file writer
  * ({@code createdAt}, {@code startTime}).
  */
 public final class GoText {

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.simulator.gojson;
+package dev.sandboxmetrics.snapshot.gojson;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
@@ -25,10 +25,12 @@ import java.time.ZoneId;
  * field order, {@code omitempty} where gVisor's structs have it, protobuf enums as numbers, map keys sorted,
  * {@code <>&} escaped, Go's float and time spelling.
  *
- * <p>This is deliberately a second, independent encoder next to the project's codec
- * ({@code RunscJson}): the simulator plays the other side of the protocol, and a shared encoder would let
- * a symmetric codec bug pass every round-trip test. Used by the sandbox endpoint (uRPC replies) and by the
- * state file writer (the registration embedded in {@code sandbox.registeredMetrics}).
+ * <p>The one writer of the sandbox's side of the protocol, and no part of the client: the simulator, which
+ * plays a sandbox, writes its replies, workloads and state files with it, and tests build the replies they
+ * feed the decoders and the control-socket clients with it ({@code RunscReplies} in this module's test jar).
+ * It lives here, beside the model it encodes, because both of those need it and the snapshot module's tests
+ * cannot depend on the simulator. It shares nothing with the decoders ({@code json/}), so a mistake in one
+ * is not mirrored in the other and round-trip tests can catch it.
  */
 public final class GoJsonWriter {
   /** A Jackson factory that writes what encoding/json writes. */

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.simulator.gojson;
+package dev.sandboxmetrics.snapshot.gojson;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
