@@ -1,5 +1,6 @@
 package dev.sandboxmetrics.simulator;
 
+import dev.sandboxmetrics.runsc.discovery.ContainerState;
 import dev.sandboxmetrics.runsc.discovery.StateFileName;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,10 +47,7 @@ public final class SandboxSpec {
   private final List<ContainerSpec> subContainers;
   private final Cri cri;
   private final Map<String, String> metricMetadata;
-  private final boolean checkpointed;
-  private final boolean restored;
-  private final Duration cpuTimeSaved;
-  private final Duration wallTimeSaved;
+  private final ContainerState.Checkpoint checkpoint;
   private final String cgroupPath;
 
   private SandboxSpec(Builder b) {
@@ -68,10 +66,7 @@ public final class SandboxSpec {
     cri = b.cri != null ? b.cri
         : (!podName.isEmpty() || !namespace.isEmpty() || !subContainers.isEmpty()) ? Cri.CONTAINERD : Cri.NONE;
     metricMetadata = b.metricMetadata == null ? null : Map.copyOf(b.metricMetadata);
-    checkpointed = b.checkpointed;
-    restored = b.restored;
-    cpuTimeSaved = b.cpuTimeSaved;
-    wallTimeSaved = b.wallTimeSaved;
+    checkpoint = b.checkpoint;
     cgroupPath = b.cgroupPath;
   }
 
@@ -149,20 +144,9 @@ public final class SandboxSpec {
     return metricMetadata;
   }
 
-  public boolean checkpointed() {
-    return checkpointed;
-  }
-
-  public boolean restored() {
-    return restored;
-  }
-
-  public Duration cpuTimeSaved() {
-    return cpuTimeSaved;
-  }
-
-  public Duration wallTimeSaved() {
-    return wallTimeSaved;
+  /** What the state file says about checkpoint and restore; {@code Checkpoint.NONE} by default. */
+  public ContainerState.Checkpoint checkpoint() {
+    return checkpoint;
   }
 
   /** The sandbox's cgroup v2 path, or null when the state file should name none. */
@@ -186,10 +170,7 @@ public final class SandboxSpec {
     b.subContainers = new ArrayList<>(subContainers);
     b.cri = cri;
     b.metricMetadata = metricMetadata;
-    b.checkpointed = checkpointed;
-    b.restored = restored;
-    b.cpuTimeSaved = cpuTimeSaved;
-    b.wallTimeSaved = wallTimeSaved;
+    b.checkpoint = checkpoint;
     b.cgroupPath = cgroupPath;
     return b;
   }
@@ -210,10 +191,7 @@ public final class SandboxSpec {
     private List<ContainerSpec> subContainers = new ArrayList<>();
     private Cri cri;
     private Map<String, String> metricMetadata;
-    private boolean checkpointed;
-    private boolean restored;
-    private Duration cpuTimeSaved = Duration.ZERO;
-    private Duration wallTimeSaved = Duration.ZERO;
+    private ContainerState.Checkpoint checkpoint = ContainerState.Checkpoint.NONE;
     private String cgroupPath;
 
     private Builder(String id) {
@@ -385,15 +363,14 @@ public final class SandboxSpec {
     }
 
     public Builder checkpointed(boolean checkpointed) {
-      this.checkpointed = checkpointed;
+      checkpoint = new ContainerState.Checkpoint(
+          checkpointed, checkpoint.restored(), checkpoint.cpuTimeSaved(), checkpoint.wallTimeSaved());
       return this;
     }
 
     /** A sandbox restored from a checkpoint, with the CPU and wall time the restore saved. */
     public Builder restored(Duration cpuTimeSaved, Duration wallTimeSaved) {
-      this.restored = true;
-      this.cpuTimeSaved = Objects.requireNonNull(cpuTimeSaved, "cpuTimeSaved");
-      this.wallTimeSaved = Objects.requireNonNull(wallTimeSaved, "wallTimeSaved");
+      checkpoint = new ContainerState.Checkpoint(checkpoint.checkpointed(), true, cpuTimeSaved, wallTimeSaved);
       return this;
     }
 

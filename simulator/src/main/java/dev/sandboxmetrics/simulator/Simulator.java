@@ -328,10 +328,7 @@ public final class Simulator implements AutoCloseable {
             address,
             spec.recordedControlSocketPath() != null ? spec.recordedControlSocketPath() : socket.toString(),
             createdAt,
-            spec.checkpointed(),
-            spec.restored(),
-            spec.cpuTimeSaved().toNanos(),
-            spec.wallTimeSaved().toNanos());
+            spec.checkpoint());
 
     List<ContainerRecord> out = new ArrayList<>();
     out.add(container(spec, spec.root(), id, true, createdAt, sandbox));

@@ -376,7 +376,7 @@ class HostileRootDirectoryTest {
     Instant created = Instant.parse("2026-01-02T03:04:05Z");
     ContainerRecord.Sandbox sandbox = new ContainerRecord.Sandbox(
         id, pod, "default", ProcessHandle.current().pid(), 0, 0, null, REGISTRATION, Map.of("version", "1"),
-        address, root.resolve("runsc-" + id + ".sock").toString(), created, false, false, 0, 0);
+        address, root.resolve("runsc-" + id + ".sock").toString(), created, ContainerState.Checkpoint.NONE);
     List<String> caps = List.of("CAP_CHOWN");
     ContainerRecord container = new ContainerRecord(
         id, id, created, "running", "1.0.2", 0, 0, List.of("/pause"),

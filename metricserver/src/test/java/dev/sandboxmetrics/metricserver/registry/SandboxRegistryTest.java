@@ -54,7 +54,7 @@ class SandboxRegistryTest {
     Instant created = Instant.parse("2026-01-02T03:04:05Z");
     ContainerRecord.Sandbox sandbox = new ContainerRecord.Sandbox(
         id, "pod-" + id, "default", ProcessHandle.current().pid(), 0, 0, null, REGISTRATION, metricMetadata,
-        ADDRESS, root.resolve("runsc-" + id + ".sock").toString(), created, false, false, 0, 0);
+        ADDRESS, root.resolve("runsc-" + id + ".sock").toString(), created, ContainerState.Checkpoint.NONE);
     List<String> caps = List.of("CAP_CHOWN", "CAP_KILL");
     ContainerRecord container = new ContainerRecord(
         id, id, created, "running", "1.0.2", 0, 0, List.of("/pause"),

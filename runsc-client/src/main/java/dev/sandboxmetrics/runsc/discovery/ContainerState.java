@@ -161,6 +161,21 @@ public final class ContainerState {
   }
 
   /**
+   * What a sandbox record says about checkpoint and restore: runsc's {@code checkpointed},
+   * {@code restored}, {@code cpuTimeSaved} and {@code wallTimeSaved} (durations, nanoseconds in the file).
+   * Read here, written by the simulator from the same record.
+   */
+  public record Checkpoint(boolean checkpointed, boolean restored, Duration cpuTimeSaved, Duration wallTimeSaved) {
+    /** Never checkpointed nor restored: Go's zero values. */
+    public static final Checkpoint NONE = new Checkpoint(false, false, Duration.ZERO, Duration.ZERO);
+
+    public Checkpoint {
+      Objects.requireNonNull(cpuTimeSaved, "cpuTimeSaved");
+      Objects.requireNonNull(wallTimeSaved, "wallTimeSaved");
+    }
+  }
+
+  /**
    * The sandbox record ({@code "sandbox": {...}}) of a state file.
    *
    * <p>{@code registeredMetrics} is kept undecoded here, as the JSON text of the object: every container's
@@ -175,10 +190,7 @@ public final class ContainerState {
     private final String metricServerAddress;
     private final Map<String, String> metricMetadata;
     private final byte[] registeredMetrics;
-    private final boolean checkpointed;
-    private final boolean restored;
-    private final Duration cpuTimeSaved;
-    private final Duration wallTimeSaved;
+    private final Checkpoint checkpoint;
 
     SandboxRecord(
         String id,
@@ -189,10 +201,7 @@ public final class ContainerState {
         String metricServerAddress,
         Map<String, String> metricMetadata,
         byte[] registeredMetrics,
-        boolean checkpointed,
-        boolean restored,
-        Duration cpuTimeSaved,
-        Duration wallTimeSaved) {
+        Checkpoint checkpoint) {
       this.id = id;
       this.pid = pid;
       this.podName = podName;
@@ -201,10 +210,7 @@ public final class ContainerState {
       this.metricServerAddress = metricServerAddress;
       this.metricMetadata = Map.copyOf(metricMetadata);
       this.registeredMetrics = registeredMetrics;
-      this.checkpointed = checkpointed;
-      this.restored = restored;
-      this.cpuTimeSaved = cpuTimeSaved;
-      this.wallTimeSaved = wallTimeSaved;
+      this.checkpoint = Objects.requireNonNull(checkpoint);
     }
 
     public String id() {
@@ -248,20 +254,8 @@ public final class ContainerState {
       return registeredMetrics;
     }
 
-    public boolean checkpointed() {
-      return checkpointed;
-    }
-
-    public boolean restored() {
-      return restored;
-    }
-
-    public Duration cpuTimeSaved() {
-      return cpuTimeSaved;
-    }
-
-    public Duration wallTimeSaved() {
-      return wallTimeSaved;
+    public Checkpoint checkpoint() {
+      return checkpoint;
     }
   }
 }

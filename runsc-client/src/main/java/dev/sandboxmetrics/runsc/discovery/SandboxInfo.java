@@ -232,19 +232,19 @@ public final class SandboxInfo {
   }
 
   public boolean checkpointed() {
-    return record.checkpointed();
+    return record.checkpoint().checkpointed();
   }
 
   public boolean restored() {
-    return record.restored();
+    return record.checkpoint().restored();
   }
 
   public Duration cpuTimeSaved() {
-    return record.cpuTimeSaved();
+    return record.checkpoint().cpuTimeSaved();
   }
 
   public Duration wallTimeSaved() {
-    return record.wallTimeSaved();
+    return record.checkpoint().wallTimeSaved();
   }
 
   /**

@@ -174,10 +174,11 @@ final class StateFileParser {
         string(s, "metricServerAddress", "sandbox.metricServerAddress"),
         stringMap(s, "metricMetadata", "sandbox.metricMetadata"),
         registered == null ? null : Arrays.copyOfRange(json, registered.start, registered.end),
-        bool(s, "checkpointed", "sandbox.checkpointed"),
-        bool(s, "restored", "sandbox.restored"),
-        Duration.ofNanos(integer(s, "cpuTimeSaved", "sandbox.cpuTimeSaved", Long.MIN_VALUE, Long.MAX_VALUE)),
-        Duration.ofNanos(integer(s, "wallTimeSaved", "sandbox.wallTimeSaved", Long.MIN_VALUE, Long.MAX_VALUE)));
+        new ContainerState.Checkpoint(
+            bool(s, "checkpointed", "sandbox.checkpointed"),
+            bool(s, "restored", "sandbox.restored"),
+            Duration.ofNanos(integer(s, "cpuTimeSaved", "sandbox.cpuTimeSaved", Long.MIN_VALUE, Long.MAX_VALUE)),
+            Duration.ofNanos(integer(s, "wallTimeSaved", "sandbox.wallTimeSaved", Long.MIN_VALUE, Long.MAX_VALUE))));
   }
 
   // ---- typed field access with Go's zero values for absent or null fields ----

@@ -86,10 +86,7 @@ public record ContainerRecord(
       String metricServerAddress,
       String controlSocketPath,
       Instant startTime,
-      boolean checkpointed,
-      boolean restored,
-      long cpuTimeSavedNanos,
-      long wallTimeSavedNanos) {
+      ContainerState.Checkpoint checkpoint) {
 
     public Sandbox {
       Objects.requireNonNull(id, "id");
@@ -98,12 +95,12 @@ public record ContainerRecord(
       metricMetadata = metricMetadata == null ? null : Map.copyOf(metricMetadata);
       metricServerAddress = metricServerAddress == null ? "" : metricServerAddress;
       controlSocketPath = controlSocketPath == null ? "" : controlSocketPath;
+      checkpoint = checkpoint == null ? ContainerState.Checkpoint.NONE : checkpoint;
     }
 
     public Sandbox withPid(long newPid) {
       return new Sandbox(id, podName, namespace, newPid, uid, gid, cgroupPath, registeredMetrics,
-          metricMetadata, metricServerAddress, controlSocketPath, startTime, checkpointed, restored,
-          cpuTimeSavedNanos, wallTimeSavedNanos);
+          metricMetadata, metricServerAddress, controlSocketPath, startTime, checkpoint);
     }
   }
 }

@@ -227,10 +227,11 @@ public final class StateFiles {
     g.writeNullField("mountHints");
     g.writeStringField(
         "startTime", GoText.rfc3339Nano(s.startTime() == null ? java.time.Instant.EPOCH : s.startTime(), zone));
-    g.writeBooleanField("checkpointed", s.checkpointed());
-    g.writeBooleanField("restored", s.restored());
-    g.writeNumberField("cpuTimeSaved", s.cpuTimeSavedNanos());
-    g.writeNumberField("wallTimeSaved", s.wallTimeSavedNanos());
+    ContainerState.Checkpoint checkpoint = s.checkpoint();
+    g.writeBooleanField("checkpointed", checkpoint.checkpointed());
+    g.writeBooleanField("restored", checkpoint.restored());
+    g.writeNumberField("cpuTimeSaved", checkpoint.cpuTimeSaved().toNanos());
+    g.writeNumberField("wallTimeSaved", checkpoint.wallTimeSaved().toNanos());
     g.writeEndObject();
   }
 
