@@ -2,7 +2,6 @@ package dev.sandboxmetrics.simulator;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
-import dev.sandboxmetrics.simulator.gojson.GoText;
 import dev.sandboxmetrics.simulator.urpc.Answer;
 import dev.sandboxmetrics.simulator.urpc.Call;
 import dev.sandboxmetrics.simulator.urpc.Call.JsonKind;
@@ -18,6 +17,7 @@ import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -293,7 +293,7 @@ final class SandboxEndpoint implements ControlHandler {
             : s.data().get(0);
     String prefix =
         "{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"when\":\""
-            + GoText.rfc3339Nano(now, zone)
+            + RunscTime.formatRfc3339Nano(now, zone)
             + "\",\"data\":[";
     return new OversizedReply(
         prefix.getBytes(StandardCharsets.UTF_8),
@@ -304,7 +304,7 @@ final class SandboxEndpoint implements ControlHandler {
 
   /** Braces and brackets balance, so a client finds the end of the value; the syntax inside is broken. */
   private byte[] garbage() {
-    String when = GoText.rfc3339Nano(Instant.now(), zone);
+    String when = RunscTime.formatRfc3339Nano(Instant.now(), zone);
     return ("{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"when\":\"" + when + "\" \"data\":["
             + "{\"metric\":{\"name\":\"fs_opens\",\"type\":2,\"help\":\"Number of file opens.\"},"
             + "\"val\":{\"int\":}}]}}}")

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.posix.Flock;
 import dev.sandboxmetrics.simulator.ContainerSpec;
 import dev.sandboxmetrics.simulator.gojson.GoJsonWriter;
-import dev.sandboxmetrics.simulator.gojson.GoText;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -88,7 +88,7 @@ public final class StateFiles {
     g.writeFieldName("spec");
     writeSpec(g, c);
     g.writeStringField("bundleDir", root.resolve("bundles").resolve(c.containerId()).toString());
-    g.writeStringField("createdAt", GoText.rfc3339Nano(c.createdAt(), zone));
+    g.writeStringField("createdAt", RunscTime.formatRfc3339Nano(c.createdAt(), zone));
     g.writeStringField("owner", System.getenv().getOrDefault("USER", ""));
     g.writeStringField("consoleSocket", "");
     g.writeStringField("status", c.status());
@@ -223,7 +223,8 @@ public final class StateFiles {
     g.writeStringField("controlSocketPath", s.controlSocketPath());
     g.writeNullField("mountHints");
     g.writeStringField(
-        "startTime", GoText.rfc3339Nano(s.startTime() == null ? java.time.Instant.EPOCH : s.startTime(), zone));
+        "startTime",
+        RunscTime.formatRfc3339Nano(s.startTime() == null ? java.time.Instant.EPOCH : s.startTime(), zone));
     g.writeBooleanField("checkpointed", s.checkpointed());
     g.writeBooleanField("restored", s.restored());
     g.writeNumberField("cpuTimeSaved", s.cpuTimeSavedNanos());
