@@ -18,11 +18,12 @@ import java.nio.ByteOrder;
  * <p>Hand-written rather than Jackson's non-blocking parser ({@code JsonFactory.createNonBlockingByteArrayParser},
  * which issue 14 asked to use unless it is slower): it is slower. bench/run-jmh's {@code frame} against
  * {@code frameJackson} (bench's {@code JacksonFramer}: the same replies in the same 16 KiB reads, the
- * decoder's limits), one run, 4 forks of 5 one-second iterations, JDK 17, load average 25-29 (CPU time
- * per operation, which load inflates least; wall time was noisier still):
+ * decoder's limits), two runs of 4 forks of 5 one-second iterations each, JDK 17, load average 18-29; CPU
+ * time per operation (wall time, which the load inflates more, showed the same order):
  * <pre>
- *   100 sandboxes: this 2.75 ms +- 0.12 CPU, 0 B allocated; Jackson 6.39 ms +- 1.27 CPU, 99 KB allocated
- *    10 sandboxes: this 0.277 ms +- 0.008 CPU;              Jackson 0.543 ms +- 0.063 CPU
+ *   100 sandboxes: this 2.75 +- 0.12 and 2.87 +- 0.12 ms, 0 B allocated;
+ *                  Jackson 6.39 +- 1.27 and 10.7 +- 6.7 ms, 99 KB allocated
+ *    10 sandboxes: this 0.277 +- 0.008 and 0.298 +- 0.015 ms; Jackson 0.543 +- 0.063 and 0.623 +- 0.078 ms
  * </pre>
  * Jackson tokenizes every name, number and string (decoding them into its text buffer) where this only
  * looks for quotes, backslashes and brackets, eight bytes at a time, and a Jackson parser cannot be reset,
