@@ -40,6 +40,7 @@ public class ScrapePathBenchmark {
   @Param({"1", "10", "100", "1000"})
   int sandboxes;
 
+  // Package-private for JacksonFramerTest, which checks that both framers find the ends of these replies.
   Workload workload;
   private List<Verifier> verifiers;
   private List<SnapshotExport> exports;
