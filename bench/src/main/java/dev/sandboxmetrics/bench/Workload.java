@@ -15,7 +15,8 @@ import java.util.List;
  * The benchmark workload of {@code testdata/bench/} (loaded by the simulator's {@link BenchWorkload}, whose
  * {@code bench} profile serves the same bytes): one sandbox's snapshot of 175 data points and its
  * registration, copied for N sandboxes with the snapshot time set to now and per-sandbox labels, as
- * {@code testdata/README.md} prescribes. Shared by every benchmark so they measure the same bytes.
+ * {@code testdata/README.md} prescribes. Shared by every benchmark so they measure the same bytes, and by
+ * {@code WorkloadRenderingTest}; the one place that builds N sandboxes of the workload.
  */
 final class Workload {
   final Registration registration;

@@ -17,7 +17,7 @@ import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
 import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
-import dev.sandboxmetrics.snapshot.gojson.GoText;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -293,7 +293,7 @@ final class SandboxEndpoint implements ControlHandler {
             : s.data().get(0);
     String prefix =
         "{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"when\":\""
-            + GoText.rfc3339Nano(now, zone)
+            + RunscTime.formatRfc3339Nano(now, zone)
             + "\",\"data\":[";
     return new OversizedReply(
         prefix.getBytes(StandardCharsets.UTF_8),
@@ -304,7 +304,7 @@ final class SandboxEndpoint implements ControlHandler {
 
   /** Braces and brackets balance, so a client finds the end of the value; the syntax inside is broken. */
   private byte[] garbage() {
-    String when = GoText.rfc3339Nano(Instant.now(), zone);
+    String when = RunscTime.formatRfc3339Nano(Instant.now(), zone);
     return ("{\"success\":true,\"err\":\"\",\"result\":{\"snapshot\":{\"when\":\"" + when + "\" \"data\":["
             + "{\"metric\":{\"name\":\"fs_opens\",\"type\":2,\"help\":\"Number of file opens.\"},"
             + "\"val\":{\"int\":}}]}}}")

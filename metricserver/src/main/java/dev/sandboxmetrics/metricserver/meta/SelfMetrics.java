@@ -32,7 +32,7 @@ public final class SelfMetrics implements QueryObserver {
   static final double[] DURATION_BUCKETS = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
   };
-  /** Bytes, 1 KiB to 64 MiB (the default --max-reply-bytes) by factors of 4. */
+  /** Bytes, 1 KiB to 64 MiB by factors of 4: past the default --max-reply-bytes (8 MiB), for raised limits. */
   static final double[] SIZE_BUCKETS = {
     1 << 10, 1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20, 1 << 22, 1 << 24, 1 << 26
   };

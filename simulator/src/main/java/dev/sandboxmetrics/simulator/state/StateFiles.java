@@ -6,7 +6,7 @@ import dev.sandboxmetrics.runsc.discovery.ContainerState;
 import dev.sandboxmetrics.runsc.discovery.StateFileName;
 import dev.sandboxmetrics.simulator.ContainerSpec;
 import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
-import dev.sandboxmetrics.snapshot.gojson.GoText;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -91,7 +91,7 @@ public final class StateFiles {
     g.writeFieldName("spec");
     writeSpec(g, c);
     g.writeStringField("bundleDir", root.resolve("bundles").resolve(c.containerId()).toString());
-    g.writeStringField("createdAt", GoText.rfc3339Nano(c.createdAt(), zone));
+    g.writeStringField("createdAt", RunscTime.formatRfc3339Nano(c.createdAt(), zone));
     g.writeStringField("owner", System.getenv().getOrDefault("USER", ""));
     g.writeStringField("consoleSocket", "");
     g.writeStringField("status", c.status());
@@ -226,7 +226,8 @@ public final class StateFiles {
     g.writeStringField("controlSocketPath", s.controlSocketPath());
     g.writeNullField("mountHints");
     g.writeStringField(
-        "startTime", GoText.rfc3339Nano(s.startTime() == null ? java.time.Instant.EPOCH : s.startTime(), zone));
+        "startTime",
+        RunscTime.formatRfc3339Nano(s.startTime() == null ? java.time.Instant.EPOCH : s.startTime(), zone));
     ContainerState.Checkpoint checkpoint = s.checkpoint();
     g.writeBooleanField("checkpointed", checkpoint.checkpointed());
     g.writeBooleanField("restored", checkpoint.restored());

@@ -8,9 +8,9 @@ import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
 import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
-import dev.sandboxmetrics.snapshot.gojson.GoText;
 import dev.sandboxmetrics.snapshot.json.RunscJson;
 import dev.sandboxmetrics.snapshot.json.RunscJsonException;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -109,7 +109,7 @@ public final class BenchWorkload extends Workload {
 
   @Override
   public byte[] exportReply(Instant when, ZoneId zone, MetricNameFilter filter) {
-    byte[] time = GoText.rfc3339Nano(when, zone).getBytes(StandardCharsets.UTF_8);
+    byte[] time = RunscTime.formatRfc3339Nano(when, zone).getBytes(StandardCharsets.UTF_8);
     byte[] data;
     if (filter.isAll()) {
       if (allPoints == null) {

@@ -16,6 +16,7 @@ import dev.sandboxmetrics.snapshot.MetricMetadata;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.ZoneId;
@@ -52,7 +53,7 @@ public final class GoJsonWriter {
   /** {@code {"when":...,"data":[...]}}: {@code data} is omitted when empty, as with Go's omitempty. */
   public static void writeSnapshot(JsonGenerator g, Snapshot snapshot, ZoneId zone) throws IOException {
     g.writeStartObject();
-    g.writeStringField("when", GoText.rfc3339Nano(snapshot.when(), zone));
+    g.writeStringField("when", RunscTime.formatRfc3339Nano(snapshot.when(), zone));
     if (!snapshot.data().isEmpty()) {
       g.writeArrayFieldStart("data");
       for (DataPoint d : snapshot.data()) {

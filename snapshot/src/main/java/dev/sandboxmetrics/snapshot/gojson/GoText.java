@@ -2,24 +2,13 @@ package dev.sandboxmetrics.snapshot.gojson;
 
 import dev.sandboxmetrics.snapshot.json.RunscTime;
 import java.math.BigDecimal;
-import java.time.Instant;
-import java.time.ZoneId;
 
 /**
- * How Go's encoding/json spells a time and a float64, so that the simulator's bytes are the bytes a real
- * runsc writes. Used by {@link GoJsonWriter} (snapshots, replies) and by the simulator's state file writer
- * ({@code createdAt}, {@code startTime}).
+ * How Go's encoding/json spells a float64, so that the simulator's bytes are the bytes a real runsc writes.
+ * Used by {@link GoJsonWriter}. Times are {@link RunscTime}'s, the project's one place for Go's time formats.
  */
 public final class GoText {
   private GoText() {}
-
-  /**
-   * Go's {@code time.RFC3339Nano} ({@code 2006-01-02T15:04:05.999999999Z07:00}), what {@code time.Time}
-   * marshals to; written by {@link RunscTime}, the project's one place for Go's time formats.
-   */
-  public static String rfc3339Nano(Instant instant, ZoneId zone) {
-    return RunscTime.formatRfc3339Nano(instant, zone);
-  }
 
   /**
    * A float64 as encoding/json writes it: shortest round-trip digits, plain notation for magnitudes in

@@ -80,6 +80,14 @@ public final class RunscJson {
   /** Longest string token accepted; runsc's strings are names, help texts and error messages. */
   private static final int MAX_STRING_LENGTH = 1 << 20;
 
+  /*
+   * Limits for untrusted bytes (every sandbox's reply passes here), each far above what runsc writes and
+   * far below what would cost us: nesting a backstop above RunscJsonReader.MAX_DEPTH, so the reader's own
+   * check (which names the path) speaks first; numbers of at most 500 characters (a float64 or uint64 needs
+   * 25, and parsing a long number costs more than linear time); names of at most 64 KiB (runsc's are under
+   * 100 bytes; each new one enters the parser's symbol table); strings of at most 1 MiB (help texts and
+   * error messages are a few KB). The reply as a whole is capped before decoding (--max-reply-bytes).
+   */
   private static final JsonFactory FACTORY =
       JsonFactory.builder()
           .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)

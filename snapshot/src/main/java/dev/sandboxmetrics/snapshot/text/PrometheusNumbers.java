@@ -13,8 +13,10 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>Used by {@link ExpositionBuffer} on every sample line, so the common cases avoid allocation: only a
  * float beyond 2^63 or one whose sixth decimal is (nearly) a tie takes the exact {@link BigDecimal} path.
+ * Also the verifier's numbers in its messages ({@link #toText}), which gVisor prints the same way: the
+ * project's one implementation of Go's {@code %f}.
  */
-final class PrometheusNumbers {
+public final class PrometheusNumbers {
   /** Room a caller must leave: the longest text, {@code -Double.MAX_VALUE} as %f, is 317 bytes. */
   static final int MAX_LENGTH = 320;
 
@@ -41,7 +43,7 @@ final class PrometheusNumbers {
   private PrometheusNumbers() {}
 
   /** The text of a value, for tests and messages; the writer uses {@link #write(byte[], int, Value)}. */
-  static String toText(Value v) {
+  public static String toText(Value v) {
     byte[] b = new byte[MAX_LENGTH];
     return new String(b, 0, write(b, 0, v), StandardCharsets.US_ASCII);
   }

@@ -3,8 +3,8 @@ package dev.sandboxmetrics.snapshot.verify;
 import dev.sandboxmetrics.snapshot.UntrustedText;
 import dev.sandboxmetrics.snapshot.Value;
 import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.text.PrometheusNumbers;
 import java.time.Instant;
-import java.util.Locale;
 
 /**
  * Formatting for verification messages, modelled on what gVisor's verifier prints with Go's {@code %q} and
@@ -21,22 +21,13 @@ final class Go {
     return UntrustedText.quote(s);
   }
 
-  /** gVisor's {@code Number.String()}: integers in decimal, floats as C's {@code %f}, +Inf, -Inf, NaN. */
+  /**
+   * gVisor's {@code Number.String()}: integers in decimal, floats as Go's {@code %f}, +Inf, -Inf, NaN; as the
+   * exposition prints them (Java's {@code %f} would round the shortest decimal half-up where Go rounds the
+   * exact binary value half-to-even: 5e-7 is 0.000000 in Go).
+   */
   static String number(Value v) {
-    if (v.isInteger()) {
-      return Long.toString(v.longValue());
-    }
-    double d = v.doubleValue();
-    if (Double.isNaN(d)) {
-      return "NaN";
-    }
-    if (Double.isInfinite(d)) {
-      return d > 0 ? "+Inf" : "-Inf";
-    }
-    if (d == 0) {
-      return "0";
-    }
-    return String.format(Locale.ROOT, "%f", d);
+    return PrometheusNumbers.toText(v);
   }
 
   /** Go's {@code %v} of a UTC time, or ISO 8601 for instants Go could not print either. */

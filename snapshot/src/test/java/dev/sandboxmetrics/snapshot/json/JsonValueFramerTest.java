@@ -90,6 +90,36 @@ class JsonValueFramerTest {
   }
 
   @Test
+  void aTruncatedValueIsNeverComplete() throws Exception {
+    // Cut anywhere before its last byte, in one read or byte by byte, the value is still waiting for more.
+    byte[] value = TRICKY.getBytes(UTF_8);
+    for (int cut = 0; cut < value.length; cut++) {
+      assertThat(new JsonValueFramer().feed(value, 0, cut)).as("cut at %d", cut).isEqualTo(-1);
+    }
+    JsonValueFramer framer = new JsonValueFramer();
+    for (int i = 0; i < value.length - 1; i++) {
+      assertThat(framer.feed(value, i, 1)).isEqualTo(-1);
+    }
+    assertThat(framer.consumed()).isEqualTo(value.length - 1);
+  }
+
+  @Test
+  void aHugeStringWithBracketsQuotesAndEscapesInsideIsOneValue() throws Exception {
+    // 8 MiB of string (the default reply limit) full of what would end the value if it were not a string,
+    // fed in the reads of a socket: only the '}' after it ends the value.
+    String filler = "}]{[\\\\\\\"é".repeat((8 << 20) / 10);
+    byte[] value = ("{\"err\":\"" + filler + "\",\"success\":false}").getBytes(UTF_8);
+    byte[] stream = concat(value, "{}".getBytes(UTF_8));
+    JsonValueFramer framer = new JsonValueFramer();
+    int end = -1;
+    for (int off = 0; off < stream.length && end < 0; off += 65_536) {
+      end = framer.feed(stream, off, Math.min(65_536, stream.length - off));
+    }
+    assertThat(end).isEqualTo(value.length);
+    assertThat(framer.consumed()).isEqualTo(value.length);
+  }
+
+  @Test
   void bytesAfterTheValueAreNotLookedAt() throws Exception {
     byte[] b = "{}garbage".getBytes(UTF_8);
     assertThat(new JsonValueFramer().feed(b, 0, b.length)).isEqualTo(2);

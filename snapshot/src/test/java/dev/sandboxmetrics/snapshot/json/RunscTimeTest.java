@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 /** runsc's times: RFC 3339 as Go reads and writes it, and Go's {@code time.Time.String()}. */
@@ -50,6 +52,17 @@ class RunscTimeTest {
     assertThat(RunscTime.formatRfc3339Nano(RunscTime.GO_ZERO_TIME)).isEqualTo("0001-01-01T00:00:00Z");
     assertThatThrownBy(() -> RunscTime.formatRfc3339Nano(Instant.parse("+10000-01-01T00:00:00Z")))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void writesInTheGivenZoneWithItsOffset() {
+    // As Go's MarshalJSON writes a time in its location (the simulator writes its sandboxes' times so).
+    Instant t = Instant.parse("2023-01-25T23:46:50.469403696Z");
+    assertThat(RunscTime.formatRfc3339Nano(t, ZoneOffset.UTC)).isEqualTo("2023-01-25T23:46:50.469403696Z");
+    assertThat(RunscTime.formatRfc3339Nano(t, ZoneId.of("America/Los_Angeles")))
+        .isEqualTo("2023-01-25T15:46:50.469403696-08:00");
+    assertThat(RunscTime.formatRfc3339Nano(Instant.parse("2024-01-02T03:04:05Z"), ZoneOffset.ofHours(5)))
+        .isEqualTo("2024-01-02T08:04:05+05:00");
   }
 
   @Test

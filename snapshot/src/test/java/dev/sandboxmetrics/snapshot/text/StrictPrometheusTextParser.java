@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
  * A deliberately strict reader of the Prometheus text format 0.0.4, for tests: it accepts exactly what a
  * correct writer in runsc's style produces and rejects everything else with the line number, so that a
  * round trip through it proves the output is well-formed, not just that it contains some expected text.
+ * Public for the other modules' tests (the snapshot module's test jar), e.g. the bench module's check that
+ * its workload renders completely.
  *
  * <p>Checks: valid UTF-8 ending in a newline; every line blank, a comment, a HELP or TYPE line, or a sample;
  * names and label names by the format's grammar; only the escapes the format defines ({@code \\ \" \n} in
@@ -24,7 +26,7 @@ import java.util.regex.Pattern;
  * before that name's first sample; every sample under a TYPE; all samples of a family in one group; values
  * in runsc's number forms; integer timestamps.
  */
-final class StrictPrometheusTextParser {
+public final class StrictPrometheusTextParser {
   private static final Set<String> TYPES = Set.of("counter", "gauge", "histogram", "summary", "untyped");
   private static final Pattern METRIC_NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
   private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
@@ -33,13 +35,13 @@ final class StrictPrometheusTextParser {
   private static final Pattern TIMESTAMP = Pattern.compile("-?(0|[1-9][0-9]*)");
   private static final String[] HISTOGRAM_SUFFIXES = {"_bucket", "_sum", "_count", "_min", "_max", "_ssd"};
 
-  record Sample(String name, String family, List<Map.Entry<String, String>> labels, String value, long timestamp) {}
+  public record Sample(String name, String family, List<Map.Entry<String, String>> labels, String value, long timestamp) {}
 
-  record Family(String name, String help, String type) {}
+  public record Family(String name, String help, String type) {}
 
-  record Parsed(List<Sample> samples, Map<String, Family> families) {}
+  public record Parsed(List<Sample> samples, Map<String, Family> families) {}
 
-  static final class ParseException extends RuntimeException {
+  public static final class ParseException extends RuntimeException {
     ParseException(int line, String message, String text) {
       super("line " + line + ": " + message + ": " + text);
     }
@@ -47,7 +49,7 @@ final class StrictPrometheusTextParser {
 
   private StrictPrometheusTextParser() {}
 
-  static Parsed parse(byte[] utf8) {
+  public static Parsed parse(byte[] utf8) {
     String text;
     try {
       text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
