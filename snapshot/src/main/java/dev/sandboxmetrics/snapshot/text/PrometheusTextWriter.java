@@ -36,6 +36,11 @@ import java.util.Objects;
  * grouped by name once per call (gVisor scans every snapshot once per name), and each snapshot's added
  * labels are escaped once. The writer holds no state between calls: one instance may serve concurrent
  * scrapes.
+ *
+ * <p>{@link #slice} lays the same output out in slices for the server, which renders (and compresses) them
+ * on several threads: the grouping is done once, and each slice then renders its range of names with
+ * caches of its own. Because the output goes name by name across all snapshots, a slice is a range of the
+ * output, not a set of sandboxes.
  */
 public final class PrometheusTextWriter implements ExpositionWriter {
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
