@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.e2e.PrometheusServer.Sample;
 import dev.sandboxmetrics.e2e.StateFiles.Sandbox;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -22,6 +23,7 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,6 +49,8 @@ class RealClientsIT {
   private static final Duration START_LIMIT = Duration.ofSeconds(60);
   private static final Duration SCRAPE_LIMIT = Duration.ofSeconds(45);
   private static final long CURL_LIMIT_SECONDS = 30;
+  /** MetricsEndpoint's system property for the size of the slices a body is rendered and compressed in. */
+  private static final String SLICE_BYTES_PROPERTY = "sandboxmetrics.sliceBytes";
 
   /** The names gVisor's own metric server gives its meta metrics (runsc/metricserver/metricserver_metrics.go). */
   private static final Set<String> RUNSC_META_METRICS = Set.of(
@@ -91,8 +95,11 @@ class RealClientsIT {
         "simulate", "--sandboxes", String.valueOf(TCP_SANDBOXES), "--profile", "realistic", "--id-prefix", "tcp-"));
     processes.start("simulator-unix", jar.command("--root=" + root, "--metric-server=" + UNIX_ADDRESS,
         "simulate", "--sandboxes", String.valueOf(UNIX_SANDBOXES), "--profile", "realistic", "--id-prefix", "unix-"));
-    servers.add(processes.start("server-tcp", jar.command("--root=" + root, "--metric-server=" + tcpAddress,
-        "metric-server")));
+    // The TCP server cuts its body into slices of 2 KB instead of 128 KB, so that the few sandboxes here
+    // make a gzip body compressed in many parts on several threads, as 100 bench sandboxes do: every
+    // Prometheus and curl --compressed check of the TCP server then reads such a body.
+    servers.add(processes.start("server-tcp", jar.command(List.of("-D" + SLICE_BYTES_PROPERTY + "=2048"),
+        "--root=" + root, "--metric-server=" + tcpAddress, "metric-server")));
     servers.add(processes.start("server-unix", jar.command("--root=" + root, "--metric-server=" + UNIX_ADDRESS,
         "metric-server")));
 
@@ -219,6 +226,26 @@ class RealClientsIT {
           .anyMatch(h -> h.toLowerCase().replace(" ", "").startsWith("content-encoding:gzip"));
       assertThat(result.stdoutText()).as("the body curl decompressed").endsWith("# End of metric data.\n");
     }
+  }
+
+  @Test
+  void prometheusReadsEverySampleOfAGzipBodyCompressedInParts() throws IOException {
+    byte[] gzipped = curl("--header", "Accept-Encoding: gzip", "http://" + tcpAddress + "/metrics").stdout();
+    assertThat(Arrays.copyOf(gzipped, 2)).as("gzip magic").containsExactly(0x1f, 0x8b);
+    // Parts end in a sync flush, an empty stored block: 00 00 ff ff.
+    assertThat(syncFlushes(gzipped)).as("part boundaries in the gzip body").isGreaterThanOrEqualTo(3);
+    String text = new String(new GZIPInputStream(new ByteArrayInputStream(gzipped)).readAllBytes(),
+        StandardCharsets.UTF_8);
+    assertThat(text).endsWith("# End of metric data.\n");
+
+    // Prometheus always asks for gzip: it must have stored as many samples per scrape as a plain body has.
+    Await.until("Prometheus' scrape_samples_scraped of the TCP job equals the samples of a plain body",
+        SCRAPE_LIMIT, () -> {
+          long plainSamples = sampleLines(curl("http://" + tcpAddress + "/metrics").stdoutText());
+          List<Sample> scraped = prometheus.query("scrape_samples_scraped{job='tcp'}");
+          return scraped.size() == 1 && scraped.get(0).value() == plainSamples && plainSamples > 100;
+        }, equal -> equal, () -> prometheus.targets() + processes.logs());
+    assertThat(value("up{job='tcp'}")).isEqualTo(1);
   }
 
   @Test
@@ -387,6 +414,20 @@ class RealClientsIT {
   }
 
   // ---- helpers ----
+
+  private static long sampleLines(String exposition) {
+    return exposition.lines().filter(l -> !l.isEmpty() && !l.startsWith("#")).count();
+  }
+
+  private static int syncFlushes(byte[] body) {
+    int n = 0;
+    for (int i = 0; i + 3 < body.length; i++) {
+      if (body[i] == 0 && body[i + 1] == 0 && body[i + 2] == (byte) 0xff && body[i + 3] == (byte) 0xff) {
+        n++;
+      }
+    }
+    return n;
+  }
 
   /** Runs curl, which must succeed. */
   private Command.Result curl(String... args) {

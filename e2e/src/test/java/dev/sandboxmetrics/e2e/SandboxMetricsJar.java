@@ -33,10 +33,16 @@ final class SandboxMetricsJar {
    * cheaper on a small shared machine (one GC thread, no optimising compiler); they change no behaviour.
    */
   List<String> command(String... args) {
+    return command(List.of(), args);
+  }
+
+  /** As {@link #command(String...)}, with more JVM options (e.g. a system property a test sets). */
+  List<String> command(List<String> jvmOptions, String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-XX:+UseSerialGC");
     command.add("-XX:TieredStopAtLevel=1");
+    command.addAll(jvmOptions);
     command.add("-jar");
     command.add(jar.toString());
     command.addAll(Arrays.asList(args));

@@ -43,6 +43,7 @@ public final class Exchange {
   private final AtomicBoolean answered = new AtomicBoolean();
   private final AtomicBoolean completed = new AtomicBoolean();
   private volatile String accept = "";
+  private volatile int gzipLevel;
 
   Exchange(
       ChannelHandlerContext ctx,
@@ -85,6 +86,18 @@ public final class Exchange {
 
   void accept(String value) {
     accept = value == null ? "" : value;
+  }
+
+  /**
+   * The gzip level to compress this response's body with when the endpoint compresses it itself
+   * ({@link #startStream(String, boolean)}), or 0 when the client does not take gzip or compression is off.
+   */
+  public int gzipLevel() {
+    return gzipLevel;
+  }
+
+  void gzipLevel(int level) {
+    gzipLevel = level;
   }
 
   /** The first value of a query parameter, or "" (Go's {@code URL.Query().Get}). */
@@ -137,11 +150,26 @@ public final class Exchange {
    * because the status line has gone out already.
    */
   public StreamingBody startStream(String contentType) {
+    return startStream(contentType, false);
+  }
+
+  /**
+   * As {@link #startStream(String)}; with {@code gzipped} the caller writes a body it compressed itself
+   * (only when {@link #gzipLevel()} is not 0): the response says Content-Encoding: gzip, and the pipeline's
+   * compressor leaves it as it is.
+   */
+  public StreamingBody startStream(String contentType, boolean gzipped) {
+    if (gzipped && gzipLevel == 0) {
+      throw new IllegalStateException("the client did not ask for gzip, or compression is off");
+    }
     if (!answered.compareAndSet(false, true)) {
       throw new IllegalStateException("response already started for " + path);
     }
     HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+    if (gzipped) {
+      response.headers().set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.GZIP);
+    }
     if (chunkedAllowed) {
       HttpUtil.setTransferEncodingChunked(response, true);
     } else {

@@ -12,8 +12,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.codec.compression.StandardCompressionOptions;
-import io.netty.handler.codec.http.HttpContentCompressor;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -94,12 +92,13 @@ public final class HttpServer {
                     }
                     ChannelPipeline p = ch.pipeline();
                     p.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, 8192));
+                    GzipNegotiation gzip = null;
                     if (gzipLevel > 0) {
-                      // gzip only (deflate is rarely asked for and gzip is what Prometheus sends), at our level.
-                      p.addLast(new HttpContentCompressor(StandardCompressionOptions.gzip(gzipLevel, 15, 8)));
+                      gzip = new GzipNegotiation(gzipLevel);
+                      p.addLast(gzip);
                     }
                     p.addLast(new HttpObjectAggregator(MAX_BODY_BYTES));
-                    p.addLast(new Router(routes, timeout, budget));
+                    p.addLast(new Router(routes, timeout, budget, gzip));
                   }
                 });
   }

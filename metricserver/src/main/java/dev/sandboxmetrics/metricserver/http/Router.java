@@ -49,6 +49,8 @@ final class Router extends ChannelInboundHandlerAdapter {
   private final Routes routes;
   private final Duration timeout;
   private final ResponseBudget budget;
+  /** Netty's compressor of this connection, which knows who gets gzip; null when compression is off. */
+  private final GzipNegotiation gzip;
   private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
   private boolean busy;
   /** More requests arrived than {@link #MAX_PIPELINED}: answer 429 after the waiting ones, then close. */
@@ -56,10 +58,11 @@ final class Router extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> deadline;
   private Connections.State state = new Connections.State();
 
-  Router(Routes routes, Duration timeout, ResponseBudget budget) {
+  Router(Routes routes, Duration timeout, ResponseBudget budget, GzipNegotiation gzip) {
     this.routes = routes;
     this.timeout = timeout;
     this.budget = budget;
+    this.gzip = gzip;
   }
 
   @Override
@@ -212,6 +215,9 @@ final class Router extends ChannelInboundHandlerAdapter {
         state,
         () -> completed(ctx));
     exchange.accept(request.headers().get(HttpHeaderNames.ACCEPT));
+    if (gzip != null) {
+      exchange.gzipLevel(gzip.gzipLevelFor(request.headers().get(HttpHeaderNames.ACCEPT_ENCODING)));
+    }
     return exchange;
   }
 

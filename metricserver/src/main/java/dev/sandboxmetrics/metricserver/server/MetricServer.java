@@ -8,6 +8,7 @@ import dev.sandboxmetrics.metricserver.http.Connections;
 import dev.sandboxmetrics.metricserver.http.HealthcheckEndpoint;
 import dev.sandboxmetrics.metricserver.http.HttpServer;
 import dev.sandboxmetrics.metricserver.http.IndexEndpoint;
+import dev.sandboxmetrics.metricserver.http.ParallelGzip;
 import dev.sandboxmetrics.metricserver.http.PidEndpoint;
 import dev.sandboxmetrics.metricserver.http.ProfileEndpoints;
 import dev.sandboxmetrics.metricserver.http.Routes;
@@ -80,6 +81,8 @@ public final class MetricServer implements AutoCloseable {
   private final SandboxStatus status;
   private final Routes routes;
   private final HttpServer http;
+  /** The Deflaters of /metrics' own gzip compression (null with --gzip-level 0); ended at shutdown. */
+  private final ParallelGzip gzip;
   private final List<UnixSocketFile> socketFiles = new ArrayList<>();
   private final List<String> listening = new ArrayList<>();
   private final CompletableFuture<Termination> terminated = new CompletableFuture<>();
@@ -124,6 +127,8 @@ public final class MetricServer implements AutoCloseable {
     Collector collector = new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(),
         options.maxParallelQueries(), options.maxSeriesPerSandbox(), queries);
     this.routes = new Routes(() -> shuttingDown);
+    // One Deflater per worker that compresses at once, and one for the scrape's own thread.
+    this.gzip = options.gzipLevel() > 0 ? new ParallelGzip(options.gzipLevel(), workers + 1) : null;
     routes
         .get("/", new IndexEndpoint())
         .get(
@@ -142,7 +147,8 @@ public final class MetricServer implements AutoCloseable {
                         options.exportTimeout(), options.sandboxTimeout(), new RootDirectory(Path.of(options.rootDir())),
                         options.cgroupRoot(), options.exporterPrefix())
                     : null)
-                .withRefusedConnections(this::refusedConnections))
+                .withRefusedConnections(this::refusedConnections)
+                .withGzip(gzip))
         .get("/sandboxes", new StatusEndpoint(status, registry::refresh, work, options.rootDir(), address, Clock.systemUTC()))
         .add("/runsc-metrics/healthcheck", Set.of(HttpMethod.GET, HttpMethod.POST), new HealthcheckEndpoint(options.rootDir()))
         .get("/runsc-metrics/pid", new PidEndpoint(ProcessHandle.current().pid()));
@@ -318,6 +324,9 @@ public final class MetricServer implements AutoCloseable {
       work.awaitTermination(2, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (gzip != null) {
+      gzip.close();
     }
   }
 

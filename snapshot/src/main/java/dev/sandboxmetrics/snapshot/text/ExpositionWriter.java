@@ -20,4 +20,10 @@ public interface ExpositionWriter {
    * dropped and reported.
    */
   WriteReport write(OutputStream out, String commentHeader, List<SnapshotExport> exports) throws IOException;
+
+  /**
+   * The same output as {@link #write}, laid out in slices of about {@code sliceBytes} bytes (0 for one slice)
+   * that may be rendered in parallel and concatenated in order.
+   */
+  SlicedExposition slice(String commentHeader, List<SnapshotExport> exports, int sliceBytes);
 }

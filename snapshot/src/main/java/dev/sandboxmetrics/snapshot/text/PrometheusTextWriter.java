@@ -36,6 +36,11 @@ import java.util.Objects;
  * grouped by name once per call (gVisor scans every snapshot once per name), and each snapshot's added
  * labels are escaped once. The writer holds no state between calls: one instance may serve concurrent
  * scrapes.
+ *
+ * <p>{@link #slice} lays the same output out in slices for the server, which renders (and compresses) them
+ * on several threads: the grouping is done once, and each slice then renders its range of names with
+ * caches of its own. Because the output goes name by name across all snapshots, a slice is a range of the
+ * output, not a set of sandboxes.
  */
 public final class PrometheusTextWriter implements ExpositionWriter {
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -59,7 +64,23 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     if (exports.isEmpty()) {
       return new WriteReport(0, List.of());
     }
-    return new Rendering(out, exports).run(commentHeader);
+    return new Rendering(new Layout(commentHeader, exports, 0), out).run(0);
+  }
+
+  /**
+   * Lays the exposition out in slices of about {@code sliceBytes} bytes each (a rough estimate; 0 or less
+   * for a single slice), for rendering on several threads: the {@code /metrics} endpoint renders and
+   * compresses slices in parallel and sends them in order. Slices are ranges of the output, not of the
+   * sandboxes: the output goes metric name by metric name across all snapshots, so a slice is a run of
+   * names, and a name with many data points is cut between data points. Slice 0 holds the comment header,
+   * the last slice the end line; the bytes of all slices in order are exactly what {@link #write} writes,
+   * and their reports' dropped data points, in order, are its report's.
+   */
+  @Override
+  public SlicedExposition slice(String commentHeader, List<SnapshotExport> exports, int sliceBytes) {
+    Objects.requireNonNull(exports, "exports");
+    Layout layout = new Layout(commentHeader, exports, sliceBytes);
+    return layout;
   }
 
   private static final int SIMPLE = 0x40;
@@ -197,8 +218,6 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     final byte[] nameBytes;
     long[] refs;
     int refCount;
-    /** The type written in this name's TYPE line; null until it is written. */
-    MetricType writtenType;
 
     /** {@code expectedRefs}: typically one data point per export. */
     MetricGroup(String fullName, int expectedRefs) {
@@ -224,7 +243,182 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
   }
 
-  /** The state of one call to {@link #write}. */
+  /**
+   * What all slices of one exposition share, read-only once made: the snapshots' plans, the data points
+   * grouped by full name in output order, and where each slice starts. Safe to render from several threads
+   * at once, each slice by one {@link Rendering} of its own.
+   */
+  private static final class Layout implements SlicedExposition {
+    final String commentHeader;
+    final ExportPlan[] plans;
+    final List<MetricGroup> groups;
+    /** Slice {@code k} starts at data point {@code sliceRef[k]} of group {@code sliceGroup[k]}; one more entry ends the last. */
+    private final int[] sliceGroup;
+    private final int[] sliceRef;
+
+    Layout(String commentHeader, List<SnapshotExport> exports, int sliceBytes) {
+      this.commentHeader = commentHeader;
+      this.plans = new ExportPlan[exports.size()];
+      Map<List<String>, List<String>> addedNames = new HashMap<>();
+      for (int i = 0; i < plans.length; i++) {
+        plans[i] = new ExportPlan(Objects.requireNonNull(exports.get(i), "export"));
+        List<String> names = List.of(plans[i].extraNames);
+        plans[i].addedNames = addedNames.computeIfAbsent(names, k -> k);
+      }
+      this.groups = plans.length == 0 ? List.of() : groupByFullName(plans);
+      if (plans.length == 0) {
+        sliceGroup = new int[] {0};
+        sliceRef = new int[] {0};
+      } else if (sliceBytes <= 0) {
+        sliceGroup = new int[] {0, groups.size()};
+        sliceRef = new int[] {0, 0};
+      } else {
+        int[][] cuts = cut(sliceBytes);
+        sliceGroup = cuts[0];
+        sliceRef = cuts[1];
+      }
+    }
+
+    @Override
+    public int sliceCount() {
+      return sliceGroup.length - 1;
+    }
+
+    @Override
+    public WriteReport writeSlice(int slice, OutputStream out) throws IOException {
+      Objects.requireNonNull(out, "out");
+      Objects.checkIndex(slice, sliceCount());
+      return new Rendering(this, out).run(slice);
+    }
+
+    /**
+     * Where to cut: after about {@code sliceBytes} estimated bytes, between two names or, inside a name with
+     * more than that, between two data points. The estimate looks at each name's first data point only
+     * (names are rendered the same way across sandboxes), so it costs one step per name, not per line.
+     */
+    private int[][] cut(int sliceBytes) {
+      int[] groupAt = new int[16];
+      int[] refAt = new int[16];
+      int n = 1;
+      long filled = 100L * plans.length;
+      for (int g = 0; g < groups.size(); g++) {
+        MetricGroup group = groups.get(g);
+        long perRef = estimatedBytesPerRef(group);
+        int r = 0;
+        while (r < group.refCount) {
+          long fit = (sliceBytes - filled) / perRef;
+          if (fit <= 0 && filled > 0) {
+            fit = 0;
+          } else {
+            fit = Math.max(1, fit);
+          }
+          if (r + fit >= group.refCount) {
+            filled += (group.refCount - r) * perRef;
+            break;
+          }
+          r += (int) fit;
+          if (n == groupAt.length) {
+            groupAt = Arrays.copyOf(groupAt, 2 * n);
+            refAt = Arrays.copyOf(refAt, 2 * n);
+          }
+          groupAt[n] = g;
+          refAt[n++] = r;
+          filled = 0;
+        }
+      }
+      if (n == groupAt.length) {
+        groupAt = Arrays.copyOf(groupAt, n + 1);
+        refAt = Arrays.copyOf(refAt, n + 1);
+      }
+      groupAt[n] = groups.size();
+      refAt[n++] = 0;
+      // A cut at the very start of a group that directly follows the previous cut would make an empty slice;
+      // cuts only ever move forward, so dropping repeated positions is enough.
+      int m = 1;
+      for (int i = 1; i < n; i++) {
+        if (groupAt[i] != groupAt[m - 1] || refAt[i] != refAt[m - 1]) {
+          groupAt[m] = groupAt[i];
+          refAt[m++] = refAt[i];
+        }
+      }
+      return new int[][] {Arrays.copyOf(groupAt, m), Arrays.copyOf(refAt, m)};
+    }
+
+    private long estimatedBytesPerRef(MetricGroup group) {
+      long ref = group.refs[0];
+      ExportPlan plan = plans[(int) (ref >>> 32)];
+      DataPoint dp = plan.data.get((int) ref);
+      long name = group.fullName.length();
+      long labels = (plan.extraJoined == null ? 64 : plan.extraJoined.length) + 24L * (dp.labels().size()
+          + dp.externalLabels().size());
+      long line = name + labels + 8 + 24 + (plan.lineEnd == null ? 16 : plan.lineEnd.length);
+      Histogram h = dp.histogram();
+      long lines = h == null ? 1 : h.buckets().size() + 5;
+      // The HELP and TYPE lines, spread over the name's data points.
+      long header = (dp.metric().help().length() + 2 * name + 32) / group.refCount;
+      return Math.max(1, lines * line + header);
+    }
+  }
+
+  private static List<MetricGroup> groupByFullName(ExportPlan[] plans) {
+    // Keyed by prefix, then by the unprefixed name, so that no full name is built per data point.
+    Map<String, Map<String, MetricGroup>> byPrefix = new HashMap<>();
+    List<MetricGroup> groups = new ArrayList<>();
+    // Sandboxes send the same metrics in the same order, and the decoder gives them the same name
+    // instances: the previous snapshot's name and group at the same position are the likely match.
+    String previousPrefix = null;
+    String[] previousNames = new String[0];
+    MetricGroup[] previousGroups = new MetricGroup[0];
+    for (int e = 0; e < plans.length; e++) {
+      String prefix = plans[e].export.prefix();
+      Map<String, MetricGroup> byName = byPrefix.computeIfAbsent(prefix, p -> new HashMap<>());
+      List<DataPoint> data = plans[e].data;
+      boolean predict = prefix.equals(previousPrefix);
+      if (previousNames.length < data.size()) {
+        previousNames = Arrays.copyOf(previousNames, data.size());
+        previousGroups = Arrays.copyOf(previousGroups, data.size());
+      }
+      String lastName = null;
+      MetricGroup last = null;
+      for (int i = 0; i < data.size(); i++) {
+        String name = data.get(i).metric().name();
+        if (predict && previousNames[i] == name) {
+          last = previousGroups[i];
+          lastName = name;
+        } else if (!name.equals(lastName)) {
+          last = byName.get(name);
+          if (last == null) {
+            // Room for as many data points of this name as this snapshot has, in every snapshot to come.
+            int run = 1;
+            while (i + run < data.size() && data.get(i + run).metric().name().equals(name)) {
+              run++;
+            }
+            last = new MetricGroup(prefix + name, (plans.length - e) * run);
+            byName.put(name, last);
+            groups.add(last);
+          }
+          lastName = name;
+        }
+        last.add(e, i);
+        previousNames[i] = name;
+        previousGroups[i] = last;
+      }
+      previousPrefix = prefix;
+    }
+    groups.sort((a, b) -> a.fullName.compareTo(b.fullName));
+    List<MetricGroup> merged = new ArrayList<>(groups.size());
+    for (MetricGroup g : groups) {
+      MetricGroup previous = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+      if (previous != null && previous.fullName.equals(g.fullName)) {
+        previous.absorb(g);
+      } else {
+        merged.add(g);
+      }
+    }
+    return merged;
+  }
+
+  /** The state of one slice of one exposition (for {@link #write}, the one slice of the whole). */
   private static final class Rendering {
     private static final byte[] END = "\n# End of metric data.\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HELP = "# HELP ".getBytes(StandardCharsets.US_ASCII);
@@ -239,6 +433,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private static final String[] SOURCES = {"the data point's labels", "its external labels", "the added labels"};
 
     private final OutputStream out;
+    private final Layout layout;
     private final ExportPlan[] plans;
     private final ExpositionBuffer buf = new ExpositionBuffer(FLUSH_AT + 4096);
     /** Where the current data point's labels are merged when it has labels of its own. */
@@ -258,26 +453,59 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private final Map<Labels, EscapedLabels> escaped = new IdentityHashMap<>();
     /** The last merge worked out for each data-point label set. */
     private final Map<Labels, Merge> merges = new IdentityHashMap<>();
+    /** The type written in the current name's TYPE line; null until it is written. */
+    private MetricType writtenType;
 
-    Rendering(OutputStream out, List<SnapshotExport> exports) {
+    Rendering(Layout layout, OutputStream out) {
       this.out = out;
-      this.plans = new ExportPlan[exports.size()];
-      Map<List<String>, List<String>> addedNames = new HashMap<>();
-      for (int i = 0; i < plans.length; i++) {
-        plans[i] = new ExportPlan(Objects.requireNonNull(exports.get(i), "export"));
-        List<String> names = List.of(plans[i].extraNames);
-        plans[i].addedNames = addedNames.computeIfAbsent(names, k -> k);
-      }
+      this.layout = layout;
+      this.plans = layout.plans;
     }
 
-    WriteReport run(String commentHeader) throws IOException {
-      writeCommentHeader(commentHeader);
-      for (MetricGroup group : groupByFullName()) {
-        writeGroup(group);
+    WriteReport run(int slice) throws IOException {
+      if (slice == 0) {
+        writeCommentHeader(layout.commentHeader);
       }
-      buf.put(END);
+      int fromGroup = layout.sliceGroup[slice];
+      int fromRef = layout.sliceRef[slice];
+      int toGroup = layout.sliceGroup[slice + 1];
+      int toRef = layout.sliceRef[slice + 1];
+      List<MetricGroup> groups = layout.groups;
+      for (int g = fromGroup; g <= toGroup && g < groups.size(); g++) {
+        MetricGroup group = groups.get(g);
+        int from = g == fromGroup ? fromRef : 0;
+        int to = g == toGroup ? toRef : group.refCount;
+        if (from >= to) {
+          continue;
+        }
+        writtenType = from == 0 ? null : typeBefore(group, from);
+        writeGroup(group, from, to);
+      }
+      if (slice == layout.sliceCount() - 1) {
+        buf.put(END);
+      }
       flush();
       return new WriteReport(flushed, dropped);
+    }
+
+    /**
+     * For a slice that starts inside a name: the type its TYPE line was written with by an earlier slice
+     * (the first of the name's data points that could be written), or null when none could.
+     */
+    private MetricType typeBefore(MetricGroup group, int end) {
+      if (group.nameBytes == null) {
+        return null;
+      }
+      for (int r = 0; r < end; r++) {
+        ExportPlan plan = plans[(int) (group.refs[r] >>> 32)];
+        DataPoint dp = plan.data.get((int) group.refs[r]);
+        if (plan.problem == null
+            && checkShape(dp, null) == null
+            && renderLabels(dp, plan, dp.metric().type() == MetricType.HISTOGRAM) == null) {
+          return dp.metric().type();
+        }
+      }
+      return null;
     }
 
     private void writeCommentHeader(String commentHeader) {
@@ -319,71 +547,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       buf.put(']');
     }
 
-    private List<MetricGroup> groupByFullName() {
-      // Keyed by prefix, then by the unprefixed name, so that no full name is built per data point.
-      Map<String, Map<String, MetricGroup>> byPrefix = new HashMap<>();
-      List<MetricGroup> groups = new ArrayList<>();
-      // Sandboxes send the same metrics in the same order, and the decoder gives them the same name
-      // instances: the previous snapshot's name and group at the same position are the likely match.
-      String previousPrefix = null;
-      String[] previousNames = new String[0];
-      MetricGroup[] previousGroups = new MetricGroup[0];
-      for (int e = 0; e < plans.length; e++) {
-        String prefix = plans[e].export.prefix();
-        Map<String, MetricGroup> byName = byPrefix.computeIfAbsent(prefix, p -> new HashMap<>());
-        List<DataPoint> data = plans[e].data;
-        boolean predict = prefix.equals(previousPrefix);
-        if (previousNames.length < data.size()) {
-          previousNames = Arrays.copyOf(previousNames, data.size());
-          previousGroups = Arrays.copyOf(previousGroups, data.size());
-        }
-        String lastName = null;
-        MetricGroup last = null;
-        for (int i = 0; i < data.size(); i++) {
-          String name = data.get(i).metric().name();
-          if (predict && previousNames[i] == name) {
-            last = previousGroups[i];
-            lastName = name;
-          } else if (!name.equals(lastName)) {
-            last = byName.get(name);
-            if (last == null) {
-              // Room for as many data points of this name as this snapshot has, in every snapshot to come.
-              int run = 1;
-              while (i + run < data.size() && data.get(i + run).metric().name().equals(name)) {
-                run++;
-              }
-              last = new MetricGroup(prefix + name, (plans.length - e) * run);
-              byName.put(name, last);
-              groups.add(last);
-            }
-            lastName = name;
-          }
-          last.add(e, i);
-          previousNames[i] = name;
-          previousGroups[i] = last;
-        }
-        previousPrefix = prefix;
-      }
-      groups.sort((a, b) -> a.fullName.compareTo(b.fullName));
-      List<MetricGroup> merged = new ArrayList<>(groups.size());
-      for (MetricGroup g : groups) {
-        MetricGroup previous = merged.isEmpty() ? null : merged.get(merged.size() - 1);
-        if (previous != null && previous.fullName.equals(g.fullName)) {
-          previous.absorb(g);
-        } else {
-          merged.add(g);
-        }
-      }
-      return merged;
-    }
-
-    private void writeGroup(MetricGroup group) throws IOException {
-      for (int r = 0; r < group.refCount; r++) {
+    private void writeGroup(MetricGroup group, int from, int to) throws IOException {
+      for (int r = from; r < to; r++) {
         ExportPlan plan = plans[(int) (group.refs[r] >>> 32)];
         int index = (int) group.refs[r];
         int kind = plan.kinds[index];
         if ((kind & SIMPLE) != 0
-            && group.writtenType == TYPES[kind & 3]
+            && writtenType == TYPES[kind & 3]
             && plan.problem == null
             && plan.extraBlock != null) {
           // Checked when the snapshot was planned; the header is out, the name valid (it has a type).
@@ -399,7 +569,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           problem = quote(group.fullName) + " is not a valid Prometheus metric name";
         }
         if (problem == null) {
-          problem = checkShape(dp, group);
+          problem = checkShape(dp, writtenType);
         }
         if (problem == null) {
           problem = renderLabels(dp, plan, dp.metric().type() == MetricType.HISTOGRAM);
@@ -421,11 +591,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
 
     /** Null when the data point carries what its type needs, else why not. */
-    private static String checkShape(DataPoint dp, MetricGroup group) {
+    private static String checkShape(DataPoint dp, MetricType writtenType) {
       MetricType type = dp.metric().type();
-      if (group.writtenType != null && group.writtenType != type) {
+      if (writtenType != null && writtenType != type) {
         return "it is of type " + type.text() + " but an earlier data point of this name was written as "
-            + group.writtenType.text();
+            + writtenType.text();
       }
       if (type != MetricType.HISTOGRAM) {
         if (dp.value() == null) {
@@ -662,7 +832,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
 
     private void writeHeaderOnce(MetricGroup group, DataPoint dp) {
-      if (group.writtenType != null) {
+      if (writtenType != null) {
         return;
       }
       buf.put('\n');
@@ -679,7 +849,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       buf.put(' ');
       buf.putAscii(dp.metric().type().text());
       buf.put('\n');
-      group.writtenType = dp.metric().type();
+      writtenType = dp.metric().type();
     }
 
     private void writeHistogram(MetricGroup group, DataPoint dp, ExportPlan plan) throws IOException {

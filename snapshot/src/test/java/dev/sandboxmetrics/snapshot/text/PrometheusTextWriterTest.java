@@ -478,6 +478,10 @@ class PrometheusTextWriterTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     WriteReport report = writer.write(out, header, exports);
     assertThat(report.bytesWritten()).isEqualTo(out.size());
+    // Every case here also checks that the output cut into slices, down to a slice per data point, is the same.
+    for (int sliceBytes : new int[] {1, 40, 200, 1000}) {
+      SlicedExpositionTest.assertSlicesConcatenateTo(writer, header, exports, sliceBytes, out.toByteArray(), report);
+    }
     return new Rendered(out.toString(StandardCharsets.UTF_8), report);
   }
 

@@ -1,0 +1,200 @@
+package dev.sandboxmetrics.metricserver.scrape;
+
+import dev.sandboxmetrics.metricserver.http.ParallelGzip;
+import dev.sandboxmetrics.snapshot.text.SlicedExposition;
+import dev.sandboxmetrics.snapshot.text.WriteReport;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Renders one {@code /metrics} body slice by slice on the worker executor, each slice deflated as a part of
+ * one gzip stream ({@link ParallelGzip}; or kept as text when the client did not ask for gzip), and writes
+ * the slices to the response in order. A large body is thus rendered and compressed on every core, where
+ * before one thread rendered it and the event loop compressed it. A body of one slice is rendered by the
+ * calling thread alone.
+ *
+ * <p>The thread that calls {@link #write} (a worker) renders too: it takes the next slice not yet taken
+ * whenever the slice it must send next is still being rendered elsewhere, and waits only when every slice
+ * of the window is taken. So a busy executor makes the body slower, never stuck: no slice waits for a thread
+ * that is not coming. At most {@code window} slices are rendered ahead of the one being sent, which bounds
+ * the memory of one response to about {@code window} slices; what the client has not taken yet is bounded
+ * by the server's response budget, as for every streamed response. One slice's failure fails the response
+ * ({@link #write} throws); slices not yet started are then skipped.
+ *
+ * <p>Used by {@link MetricsEndpoint}; one instance per response.
+ */
+final class ParallelExposition {
+  private final SlicedExposition exposition;
+  private final Executor work;
+  private final int window;
+  private final ParallelGzip gzip;
+  private final AtomicBoolean abandoned = new AtomicBoolean();
+  private final Slice[] slices;
+
+  /**
+   * @param gzip compresses the slices as parts of one gzip stream; null to send the text as it is
+   * @param window most slices rendered ahead of the one being sent (at least 1)
+   */
+  ParallelExposition(SlicedExposition exposition, Executor work, int window, ParallelGzip gzip) {
+    this.exposition = exposition;
+    this.work = work;
+    this.window = Math.max(1, window);
+    this.gzip = gzip;
+    this.slices = new Slice[exposition.sliceCount()];
+  }
+
+  /** Writes every slice to {@code out} in order; returns the reports of all slices as one. */
+  WriteReport write(OutputStream out) throws IOException {
+    int n = slices.length;
+    long bytes = 0;
+    List<String> dropped = new ArrayList<>();
+    int started = 0;
+    int crc = 0;
+    long length = 0;
+    if (gzip != null) {
+      out.write(ParallelGzip.HEADER);
+    }
+    try {
+      for (int next = 0; next < n; next++) {
+        // Keep the window full: slices [next, next + window) are offered to the other workers.
+        while (started < n && started < next + window) {
+          Slice s = new Slice(started);
+          slices[started++] = s;
+          if (s.index > next) {
+            offer(s);
+          }
+        }
+        Slice s = slices[next];
+        while (!s.isDone()) {
+          Slice other = s.claim() ? s : firstUnclaimed(next + 1, started);
+          if (other == null) {
+            s.await();
+          } else {
+            other.render();
+          }
+        }
+        slices[next] = null;
+        if (s.failure != null) {
+          throw s.failure instanceof IOException io ? io : new IOException("rendering slice " + next + " failed", s.failure);
+        }
+        for (byte[] piece : s.output) {
+          out.write(piece);
+        }
+        if (gzip != null) {
+          crc = ParallelGzip.combineCrc(crc, s.crc, s.report.bytesWritten());
+          length += s.report.bytesWritten();
+        }
+        bytes += s.report.bytesWritten();
+        dropped.addAll(s.report.droppedDataPoints());
+      }
+      if (gzip != null) {
+        out.write(ParallelGzip.trailer(crc, length));
+      }
+    } finally {
+      // On failure (a slice, or the client going away): the slices still queued need not be rendered.
+      abandoned.set(true);
+    }
+    return new WriteReport(bytes, dropped);
+  }
+
+  private void offer(Slice s) {
+    try {
+      work.execute(() -> {
+        if (!abandoned.get() && s.claim()) {
+          s.render();
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // Shutting down or flooded: the writing thread renders it itself.
+    }
+  }
+
+  private Slice firstUnclaimed(int from, int to) {
+    for (int i = from; i < to; i++) {
+      Slice s = slices[i];
+      if (s != null && s.claim()) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** One slice: claimed by exactly one thread, which renders it and publishes the result through the latch. */
+  private final class Slice {
+    final int index;
+    private final AtomicBoolean claimed = new AtomicBoolean();
+    private final CountDownLatch done = new CountDownLatch(1);
+    /** Set before {@link #done} counts down; read after. */
+    List<byte[]> output;
+    WriteReport report;
+    int crc;
+    Throwable failure;
+
+    Slice(int index) {
+      this.index = index;
+    }
+
+    boolean claim() {
+      return claimed.compareAndSet(false, true);
+    }
+
+    boolean isDone() {
+      return done.getCount() == 0;
+    }
+
+    void await() throws IOException {
+      try {
+        done.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while rendering /metrics", e);
+      }
+    }
+
+    /** Called by the one thread that claimed it. */
+    void render() {
+      try {
+        if (gzip == null) {
+          Pieces pieces = new Pieces();
+          report = exposition.writeSlice(index, pieces);
+          output = pieces.list;
+        } else {
+          try (ParallelGzip.Part part = gzip.start()) {
+            report = exposition.writeSlice(index, part);
+            crc = part.crc();
+            output = List.of(part.finish(index == slices.length - 1));
+          }
+        }
+      } catch (Throwable t) {
+        failure = t;
+      } finally {
+        done.countDown();
+      }
+    }
+  }
+
+  /** The text of one slice in the pieces the renderer hands over (it reuses its buffer, so each is copied). */
+  private static final class Pieces extends OutputStream {
+    final List<byte[]> list = new ArrayList<>();
+
+    @Override
+    public void write(int b) {
+      list.add(new byte[] {(byte) b});
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      if (len > 0) {
+        byte[] copy = new byte[len];
+        System.arraycopy(b, off, copy, 0, len);
+        list.add(copy);
+      }
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package dev.sandboxmetrics.metricserver.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.zip.CRC32;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+
+/** Parts compressed apart, laid end to end between one header and one trailer, are one valid gzip member. */
+class ParallelGzipTest {
+  private final Random random = new Random(13);
+
+  @Test
+  void combinedCrcIsTheCrcOfTheConcatenation() {
+    for (int a : new int[] {0, 1, 7, 1000, 70_000}) {
+      for (int b : new int[] {0, 1, 3, 4096, 200_001}) {
+        byte[] first = randomBytes(a);
+        byte[] second = randomBytes(b);
+        CRC32 whole = new CRC32();
+        whole.update(first);
+        whole.update(second);
+
+        int combined = ParallelGzip.combineCrc(crc(first), crc(second), b);
+
+        assertThat(combined).as("lengths %d and %d", a, b).isEqualTo((int) whole.getValue());
+      }
+    }
+  }
+
+  @Test
+  void partsMakeOneMemberThatDecompressesToTheWholeText() throws Exception {
+    byte[] text = prometheusLikeText(600_000);
+    try (ParallelGzip gzip = new ParallelGzip(1, 2)) {
+      byte[] body = compressInParts(gzip, text, 5);
+
+      assertThat(new GZIPInputStream(new ByteArrayInputStream(body)).readAllBytes()).isEqualTo(text);
+      assertThat(GzipBodies.singleMember(body)).isEqualTo(text);
+      // Barely larger than the text compressed in one piece.
+      byte[] onePiece = compressInParts(gzip, text, 1);
+      assertThat(body.length).isLessThan(onePiece.length + onePiece.length / 50);
+      assertThat(onePiece.length).isLessThan(text.length / 5);
+    }
+  }
+
+  @Test
+  void emptyPartsAndAnEmptyBodyAreValid() throws Exception {
+    try (ParallelGzip gzip = new ParallelGzip(6, 1)) {
+      byte[] empty = compress(gzip, new byte[0][]);
+      assertThat(GzipBodies.singleMember(empty)).isEmpty();
+      byte[] withEmptyParts = compress(gzip, new byte[][] {new byte[0], "a\n".getBytes(StandardCharsets.UTF_8), new byte[0]});
+      assertThat(GzipBodies.singleMember(withEmptyParts)).isEqualTo("a\n".getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void afterCloseNoPartStartsAndAPartInProgressStillFinishes() throws Exception {
+    ParallelGzip gzip = new ParallelGzip(1, 1);
+    ParallelGzip.Part part = gzip.start();
+    part.write("late\n".getBytes(StandardCharsets.UTF_8));
+    gzip.close();
+
+    byte[] data = part.finish(true);
+
+    assertThat(data).isNotEmpty();
+    assertThatThrownBy(gzip::start).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> part.write(1)).isInstanceOf(IllegalStateException.class);
+  }
+
+  private static byte[] compressInParts(ParallelGzip gzip, byte[] text, int parts) throws IOException {
+    byte[][] pieces = new byte[parts][];
+    int per = text.length / parts;
+    for (int i = 0; i < parts; i++) {
+      pieces[i] = Arrays.copyOfRange(text, i * per, i == parts - 1 ? text.length : (i + 1) * per);
+    }
+    return compress(gzip, pieces);
+  }
+
+  private static byte[] compress(ParallelGzip gzip, byte[][] pieces) throws IOException {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    body.write(ParallelGzip.HEADER);
+    int crc = 0;
+    long length = 0;
+    if (pieces.length == 0) {
+      body.write(gzip.start().finish(true));
+    }
+    for (int i = 0; i < pieces.length; i++) {
+      ParallelGzip.Part part = gzip.start();
+      // In several writes, as the renderer hands its buffer over.
+      for (int off = 0; off < pieces[i].length; off += 32 * 1024) {
+        part.write(pieces[i], off, Math.min(32 * 1024, pieces[i].length - off));
+      }
+      crc = ParallelGzip.combineCrc(crc, part.crc(), part.length());
+      length += part.length();
+      body.write(part.finish(i == pieces.length - 1));
+    }
+    body.write(ParallelGzip.trailer(crc, length));
+    return body.toByteArray();
+  }
+
+  private static int crc(byte[] b) {
+    CRC32 c = new CRC32();
+    c.update(b);
+    return (int) c.getValue();
+  }
+
+  private byte[] randomBytes(int n) {
+    byte[] b = new byte[n];
+    random.nextBytes(b);
+    return b;
+  }
+
+  private byte[] prometheusLikeText(int size) {
+    StringBuilder s = new StringBuilder();
+    while (s.length() < size) {
+      int i = random.nextInt(1000);
+      s.append("runsc_fs_reads{iteration=\"it").append(i % 7).append("\",sandbox=\"sandbox-").append(i)
+          .append("\"} ").append(random.nextInt(1_000_000)).append(" 1704164645678\n");
+    }
+    return s.toString().getBytes(StandardCharsets.UTF_8);
+  }
+}

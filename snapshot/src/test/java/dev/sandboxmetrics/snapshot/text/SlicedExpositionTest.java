@@ -1,0 +1,144 @@
+package dev.sandboxmetrics.snapshot.text;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sandboxmetrics.snapshot.Bucket;
+import dev.sandboxmetrics.snapshot.DataPoint;
+import dev.sandboxmetrics.snapshot.Histogram;
+import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.Metric;
+import dev.sandboxmetrics.snapshot.MetricType;
+import dev.sandboxmetrics.snapshot.Snapshot;
+import dev.sandboxmetrics.snapshot.Value;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link ExpositionWriter#slice}: the slices, rendered in any order and on any threads, concatenate to
+ * exactly what {@link ExpositionWriter#write} writes, with the same dropped data points in the same order,
+ * however small the slices (down to one data point each, which cuts every metric name into pieces).
+ * PrometheusTextWriterTest runs this check on each of its cases too.
+ */
+class SlicedExpositionTest {
+  private static final Instant WHEN = Instant.parse("2024-01-02T03:04:05.678Z");
+  private final PrometheusTextWriter writer = new PrometheusTextWriter();
+
+  /** Renders the slices last to first (so none can depend on an earlier one having run) and compares. */
+  static void assertSlicesConcatenateTo(
+      ExpositionWriter writer,
+      String header,
+      List<SnapshotExport> exports,
+      int sliceBytes,
+      byte[] whole,
+      WriteReport wholeReport)
+      throws IOException {
+    SlicedExposition sliced = writer.slice(header, exports, sliceBytes);
+    int n = sliced.sliceCount();
+    byte[][] parts = new byte[n][];
+    List<List<String>> dropped = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      dropped.add(null);
+    }
+    for (int i = n - 1; i >= 0; i--) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      WriteReport report = sliced.writeSlice(i, out);
+      assertThat(report.bytesWritten()).isEqualTo(out.size());
+      parts[i] = out.toByteArray();
+      dropped.set(i, report.droppedDataPoints());
+    }
+    ByteArrayOutputStream joined = new ByteArrayOutputStream();
+    List<String> allDropped = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      joined.write(parts[i]);
+      allDropped.addAll(dropped.get(i));
+    }
+    assertThat(joined.toByteArray()).as("%d slices of ~%d bytes", n, sliceBytes).isEqualTo(whole);
+    assertThat(allDropped).isEqualTo(wholeReport.droppedDataPoints());
+  }
+
+  @Test
+  void benchWorkloadInSlicesOfManySizesIsTheWholeOutput() throws IOException {
+    List<SnapshotExport> exports = BenchWorkload.sandboxes(BenchWorkload.benchSnapshot(), 40, WHEN);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    WriteReport report = writer.write(out, "bench", exports);
+
+    for (int sliceBytes : new int[] {0, 1, 999, 16 * 1024, 64 * 1024, 256 * 1024, 64 << 20}) {
+      assertSlicesConcatenateTo(writer, "bench", exports, sliceBytes, out.toByteArray(), report);
+    }
+  }
+
+  @Test
+  void sliceCountFollowsTheSize() throws IOException {
+    List<SnapshotExport> exports = BenchWorkload.sandboxes(BenchWorkload.benchSnapshot(), 40, WHEN);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    writer.write(out, "bench", exports);
+    int size = out.size();
+
+    assertThat(writer.slice("bench", exports, 0).sliceCount()).isEqualTo(1);
+    assertThat(writer.slice("bench", exports, size * 4).sliceCount()).isEqualTo(1);
+    int quarter = writer.slice("bench", exports, size / 4).sliceCount();
+    assertThat(quarter).as("slices of a quarter of %d bytes", size).isBetween(3, 6);
+    assertThat(writer.slice("bench", exports, size / 64).sliceCount()).isBetween(40, 100);
+    assertThat(writer.slice("bench", List.of(), 1000).sliceCount()).isZero();
+  }
+
+  @Test
+  void slicesRenderedConcurrentlyOnManyThreadsAreTheWholeOutput() throws Exception {
+    List<SnapshotExport> exports = BenchWorkload.sandboxes(BenchWorkload.benchSnapshot(), 30, WHEN);
+    ByteArrayOutputStream whole = new ByteArrayOutputStream();
+    writer.write(whole, "bench", exports);
+    SlicedExposition sliced = writer.slice("bench", exports, 8 * 1024);
+    ExecutorService threads = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<byte[]>> parts = new ArrayList<>();
+      for (int i = 0; i < sliced.sliceCount(); i++) {
+        int slice = i;
+        parts.add(threads.submit(() -> {
+          ByteArrayOutputStream out = new ByteArrayOutputStream();
+          sliced.writeSlice(slice, out);
+          return out.toByteArray();
+        }));
+      }
+      ByteArrayOutputStream joined = new ByteArrayOutputStream();
+      for (Future<byte[]> part : parts) {
+        joined.write(part.get());
+      }
+      assertThat(joined.toByteArray()).isEqualTo(whole.toByteArray());
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
+  void aNameCutBetweenSlicesKeepsItsOneHeaderAndItsDroppedPoints() throws IOException {
+    // A name whose first points cannot be written (a clash, a missing value), then good ones, then one of
+    // another type: the header goes with the first good point, wherever the cuts fall.
+    List<SnapshotExport> exports = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      List<DataPoint> data = new ArrayList<>();
+      MetricType type = i == 9 ? MetricType.GAUGE : MetricType.COUNTER;
+      Labels own = i == 0 ? Labels.of("sandbox", "clash") : Labels.of("k", "v" + i);
+      Value value = i == 1 ? null : Value.ofInt(i);
+      data.add(new DataPoint(new Metric("x", type, "Help of x."), own, Labels.EMPTY, value, null));
+      data.add(DataPoint.of(new Metric("h", MetricType.HISTOGRAM, "A histogram."), Labels.EMPTY,
+          Histogram.classic(Value.ofInt(3),
+              List.of(new Bucket(Value.ofInt(1), i), new Bucket(Value.ofFloat(Double.POSITIVE_INFINITY), 1)))));
+      exports.add(new SnapshotExport(new Snapshot(WHEN, data), "runsc_", Labels.of("sandbox", "s" + i)));
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    WriteReport report = writer.write(out, "cut", exports);
+    assertThat(report.droppedDataPoints()).hasSize(3);
+    assertThat(out.toString()).containsOnlyOnce("# TYPE runsc_x counter").containsOnlyOnce("# TYPE runsc_h histogram");
+
+    for (int sliceBytes = 1; sliceBytes < out.size() + 100; sliceBytes += 37) {
+      assertSlicesConcatenateTo(writer, "cut", exports, sliceBytes, out.toByteArray(), report);
+    }
+  }
+}
