@@ -43,10 +43,10 @@ final class ExportMetricsFastPath {
       String arg = gnu(args[next++]);
       int eq = arg.indexOf('=');
       switch (eq < 0 ? arg : arg.substring(0, eq)) {
-        case "--root" -> main.root = value(arg, eq);
-        case "--metric-server" -> main.metricServer = value(arg, eq);
-        case "--debug-log" -> main.debugLog = value(arg, eq);
-        case "--debug" -> main.debug = bool(arg, eq);
+        case Main.ROOT -> main.root = value(arg, eq);
+        case Main.METRIC_SERVER -> main.metricServer = value(arg, eq);
+        case Main.DEBUG_LOG -> main.debugLog = value(arg, eq);
+        case Main.DEBUG -> main.debug = bool(arg, eq);
         default -> throw Decline.INSTANCE;
       }
     }
@@ -72,11 +72,11 @@ final class ExportMetricsFastPath {
       arg = gnu(arg);
       int eq = arg.indexOf('=');
       switch (eq < 0 ? arg : arg.substring(0, eq)) {
-        case "--exporter-prefix" -> cmd.exporterPrefix = value(arg, eq);
-        case "--sandbox-metrics-filter" -> cmd.sandboxMetricsFilter = value(arg, eq);
-        case "--timeout" -> cmd.timeout = duration(value(arg, eq));
-        case "--max-reply-bytes" -> cmd.maxReplyBytes = decimalInt(value(arg, eq));
-        case "--verify" -> cmd.verify = bool(arg, eq);
+        case ExportMetricsCommand.EXPORTER_PREFIX -> cmd.exporterPrefix = value(arg, eq);
+        case ExportMetricsCommand.SANDBOX_METRICS_FILTER -> cmd.sandboxMetricsFilter = value(arg, eq);
+        case ExportMetricsCommand.TIMEOUT -> cmd.timeout = duration(value(arg, eq));
+        case ExportMetricsCommand.MAX_REPLY_BYTES -> cmd.maxReplyBytes = decimalInt(value(arg, eq));
+        case ExportMetricsCommand.VERIFY -> cmd.verify = bool(arg, eq);
         default -> throw Decline.INSTANCE;
       }
     }
