@@ -52,15 +52,10 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(
     name = "export-metrics",
-    mixinStandardHelpOptions = true,
-    versionProvider = VersionProvider.class,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
       "Print the metrics of the sandbox running CONTAINER_ID once, in Prometheus text format, as "
           + "'runsc export-metrics' does.",
     },
-    exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:metrics written", "1:runtime failure (message on stderr)", "2:usage error"})
 final class ExportMetricsCommand implements Callable<Integer> {
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
@@ -88,7 +83,6 @@ final class ExportMetricsCommand implements Callable<Integer> {
   String sandboxMetricsFilter;
 
   @Option(names = TIMEOUT, paramLabel = "DURATION", defaultValue = DEFAULT_TIMEOUT_FLAG,
-      converter = GoDurationConverter.class,
       description = "Give up after this long (Go duration syntax: 10s, 1m30s, 500ms), covering a locked state "
           + "file and the call to the sandbox (default: ${DEFAULT-VALUE}).")
   Duration timeout;

@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HashSet;
@@ -68,13 +69,14 @@ import picocli.CommandLine.Spec;
       "runsc's other global flags are accepted too: --log, --debug-command and --alsologtostderr as in runsc, "
           + "the rest (--platform, --network, ...) ignored.",
     },
-    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeListHeading = Main.EXIT_CODE_LIST_HEADING,
     exitCodeList = {"0:success", "1:runtime failure (message on stderr)", "2:usage error"})
 public final class Main implements Callable<Integer> {
   public static final String NAME = "sandbox-metrics";
   public static final int EXIT_OK = 0;
   public static final int EXIT_FAILURE = 1;
   public static final int EXIT_USAGE = 2;
+  static final String EXIT_CODE_LIST_HEADING = "%nExit codes:%n";
 
   /**
    * The subcommands, in the order help lists them. They are not in the {@code @Command} annotation: picocli
@@ -370,11 +372,20 @@ public final class Main implements Callable<Integer> {
         cmd.addSubcommand(sub, newSubcommand(sub));
       }
     }
-    // --version prints the same after every command; a subcommand's annotation need not repeat it.
+    // What every command has, said once here rather than in each @Command: --version prints the same after
+    // every command, every command has -h and -V, options are listed in the order declared, help takes the terminal's width, and the exit
+    // codes (where a command lists them) have one heading. Durations are Go's (10s, 1m30s) everywhere.
     VersionProvider version = new VersionProvider(); // here, not in a constant: the fast path never needs it
     for (CommandLine sub : cmd.getSubcommands().values()) {
-      sub.getCommandSpec().versionProvider(version);
+      CommandSpec spec = sub.getCommandSpec();
+      spec.versionProvider(version);
+      spec.mixinStandardHelpOptions(true);
+      spec.usageMessage().sortOptions(false).autoWidth(true);
+      if (!spec.usageMessage().exitCodeList().isEmpty()) {
+        spec.usageMessage().exitCodeListHeading(EXIT_CODE_LIST_HEADING);
+      }
     }
+    cmd.registerConverter(Duration.class, GoDurationConverter::parse);
     return cmd;
   }
 
