@@ -16,6 +16,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -77,6 +79,9 @@ public final class Main implements Callable<Integer> {
   public static final int EXIT_FAILURE = 1;
   public static final int EXIT_USAGE = 2;
   static final String EXIT_CODE_LIST_HEADING = "%nExit codes:%n";
+
+  private static final Pattern VALUE_IS_COMMAND =
+      Pattern.compile("Expected parameter for option '(--[^']+)' but found '([^']*)'");
 
   /**
    * The subcommands, in the order help lists them. They are not in the {@code @Command} annotation: picocli
@@ -304,6 +309,13 @@ public final class Main implements Callable<Integer> {
                 + "does: " + NAME + " " + global + " " + spec.name() + " ...";
           }
         }
+      }
+    }
+    if (ex instanceof CommandLine.MissingParameterException) {
+      // The command is the first argument that names one (as for the launcher), so "--root demo" ends there.
+      Matcher m = VALUE_IS_COMMAND.matcher(oneLine(ex.getMessage()));
+      if (m.matches() && SUBCOMMANDS.contains(m.group(2))) {
+        return m.group(0) + "; a value that names a command needs '=': " + m.group(1) + "=" + m.group(2);
       }
     }
     // "positional parameter at index 0 (SHELL)" -> "SHELL"
