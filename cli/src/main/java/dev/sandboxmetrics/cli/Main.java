@@ -183,17 +183,40 @@ public final class Main implements Callable<Integer> {
     cmd.setOverwrittenOptionsAllowed(true); // Go's flag package lets a later flag win.
     cmd.setOut(new PrintWriter(main.out, true));
     cmd.setErr(new PrintWriter(main.err, true));
-    cmd.setParameterExceptionHandler(Main::onUsageError);
-    cmd.setExecutionStrategy(parseResult -> {
-      // Parsed, not yet run: the moment to configure logging, before any logger exists.
+    PicocliHooks hooks = new PicocliHooks(main);
+    cmd.setParameterExceptionHandler(hooks);
+    cmd.setExecutionStrategy(hooks);
+    return cmd.execute(args);
+  }
+
+  /**
+   * Main's hooks into picocli's {@code execute}. A class rather than lambdas: an interface a lambda
+   * implements is linked while the launcher's training run dumps its class list, and JDK 17's CDS then leaves
+   * it, and every picocli class implementing it, out of the archive (picocli's class files are Java 5's).
+   */
+  private static final class PicocliHooks
+      implements CommandLine.IExecutionStrategy, CommandLine.IParameterExceptionHandler {
+    private final Main main;
+
+    PicocliHooks(Main main) {
+      this.main = main;
+    }
+
+    /** Parsed, not yet run: the moment to configure logging, before any logger exists. */
+    @Override
+    public int execute(ParseResult parseResult) {
       ParseResult last = parseResult;
       while (last.hasSubcommand()) {
         last = last.subcommand();
       }
       String name = last == parseResult ? "" : last.commandSpec().name();
       return main.execute(name, () -> new CommandLine.RunLast().execute(parseResult));
-    });
-    return cmd.execute(args);
+    }
+
+    @Override
+    public int handleParseException(ParameterException ex, String[] args) {
+      return onUsageError(ex, args);
+    }
   }
 
   /** {@code sandbox-metrics} alone: say what to do. */
@@ -397,7 +420,7 @@ public final class Main implements Callable<Integer> {
         spec.usageMessage().exitCodeListHeading(EXIT_CODE_LIST_HEADING);
       }
     }
-    cmd.registerConverter(Duration.class, GoDurationConverter::parse);
+    cmd.registerConverter(Duration.class, new GoDurationConverter()); // an instance: see PicocliHooks
     return cmd;
   }
 
