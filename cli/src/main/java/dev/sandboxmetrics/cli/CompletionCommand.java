@@ -14,9 +14,6 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(
     name = "completion",
-    mixinStandardHelpOptions = true,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
       "Print a completion script for bash or zsh: the commands and their options.",
       "bash: source <(sandbox-metrics completion bash), or save it as "

@@ -31,9 +31,6 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(
     name = "demo",
-    mixinStandardHelpOptions = true,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
       "Start simulated sandboxes in a temporary root directory and a metric server for them, print curl "
           + "commands to try, and clean everything up on Ctrl-C.",

@@ -52,19 +52,19 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(
     name = "export-metrics",
-    mixinStandardHelpOptions = true,
-    versionProvider = VersionProvider.class,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
       "Print the metrics of the sandbox running CONTAINER_ID once, in Prometheus text format, as "
           + "'runsc export-metrics' does.",
     },
-    exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:metrics written", "1:runtime failure (message on stderr)", "2:usage error"})
 final class ExportMetricsCommand implements Callable<Integer> {
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
-  // The defaults as picocli reads them; ExportMetricsFastPath applies the same ones without picocli.
+  // The option names and defaults as picocli reads them; ExportMetricsFastPath uses the same constants.
+  static final String EXPORTER_PREFIX = "--exporter-prefix";
+  static final String SANDBOX_METRICS_FILTER = "--sandbox-metrics-filter";
+  static final String TIMEOUT = "--timeout";
+  static final String MAX_REPLY_BYTES = "--max-reply-bytes";
+  static final String VERIFY = "--verify";
   static final String DEFAULT_EXPORTER_PREFIX = "runsc_";
   static final String DEFAULT_FILTER = "";
   static final String DEFAULT_TIMEOUT_FLAG = "10s";
@@ -73,26 +73,25 @@ final class ExportMetricsCommand implements Callable<Integer> {
 
   @ParentCommand Main global;
 
-  @Option(names = "--exporter-prefix", paramLabel = "PREFIX", defaultValue = DEFAULT_EXPORTER_PREFIX,
+  @Option(names = EXPORTER_PREFIX, paramLabel = "PREFIX", defaultValue = DEFAULT_EXPORTER_PREFIX,
       description = "Prefix for all metric names, following Prometheus exporter convention (default: ${DEFAULT-VALUE}).")
   String exporterPrefix;
 
-  @Option(names = "--sandbox-metrics-filter", paramLabel = "REGEX", defaultValue = DEFAULT_FILTER,
+  @Option(names = SANDBOX_METRICS_FILTER, paramLabel = "REGEX", defaultValue = DEFAULT_FILTER,
       description = "Only export metrics whose name (before the prefix) this RE2 regular expression matches "
           + "anywhere. The sandbox applies it; the reply is checked.")
   String sandboxMetricsFilter;
 
-  @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = DEFAULT_TIMEOUT_FLAG,
-      converter = GoDurationConverter.class,
+  @Option(names = TIMEOUT, paramLabel = "DURATION", defaultValue = DEFAULT_TIMEOUT_FLAG,
       description = "Give up after this long (Go duration syntax: 10s, 1m30s, 500ms), covering a locked state "
           + "file and the call to the sandbox (default: ${DEFAULT-VALUE}).")
   Duration timeout;
 
-  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = DEFAULT_MAX_REPLY_BYTES,
+  @Option(names = MAX_REPLY_BYTES, paramLabel = "BYTES", defaultValue = DEFAULT_MAX_REPLY_BYTES,
       description = "Largest reply accepted from the sandbox (default: ${DEFAULT-VALUE}, 8 MiB).")
   int maxReplyBytes;
 
-  @Option(names = "--verify", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+  @Option(names = VERIFY, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
       description = "Also check the snapshot against the metrics the sandbox registered in its state file, as "
           + "the metric server does (runsc's export-metrics does not; off by default).")
   boolean verify;

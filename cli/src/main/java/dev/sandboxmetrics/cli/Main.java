@@ -9,12 +9,15 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -34,19 +37,22 @@ import picocli.CommandLine.Spec;
  *       and runsc's other global flags ({@link RunscFlags});
  *   <li>starts fast: the usual {@code export-metrics} command line skips picocli
  *       ({@link ExportMetricsFastPath}), and otherwise only the invoked subcommand's model is built;
- *   <li>configures logging before the first logger exists: SLF4J simple on stderr, or in the
- *       {@code --debug-log} file; level debug with {@code --debug};
+ *   <li>configures logging from the parsed options, after parsing and before the subcommand runs, so before
+ *       the first logger exists: SLF4J simple on stderr, or in the {@code --debug-log} file; level debug with
+ *       {@code --debug};
  *   <li>exit codes scripts can rely on: 0 ok, 1 runtime failure, 2 usage error; a failure is one line,
  *       {@code sandbox-metrics: <message>}, on stderr (a stack trace only with {@code --debug}); results go
  *       to stdout.
  * </ul>
  *
- * <p>How a command line is read: {@link RunscFlags#split} makes the one pass over the global part (runsc's
- * flags out, the subcommand, {@code --debug} and {@code --debug-log} for logging); then either the
- * export-metrics fast path, or picocli with only the invoked command's model, after {@link GoFlags} has
- * rewritten Go's one-dash spellings of the option names in that model. No list of option names is kept
- * anywhere: an option declared in its command class works in every spelling (FlagParsingTest), and the
- * launcher finds the command by its name.
+ * <p>How a command line is read: {@link RunscFlags#split} takes runsc's flags out of the global part and
+ * finds the command as the launcher does (the first argument that names one); then either the export-metrics
+ * fast path, or picocli with only the invoked command's model, after {@link GoFlags} (the one translation of
+ * Go's spellings) has rewritten Go's one-dash spellings of the option names in that model; then
+ * {@link #execute} configures logging from what was parsed and runs the command. Our options are declared
+ * once, in their command classes; the fast path reads the same name constants (ROOT, ...), and
+ * ExportMetricsFastPathTest checks that it parses as picocli does. runsc's flags are runsc's names, listed in
+ * {@link RunscFlags}. Why the fast path stays: README, "Start-up of export-metrics".
  *
  * <p>Subcommands reach the global options through {@code @ParentCommand Main global}: {@link #root()},
  * {@link #metricServer()}, {@link #debug()}, and print user-facing lines with {@link #err()}, which stays
@@ -65,13 +71,14 @@ import picocli.CommandLine.Spec;
       "runsc's other global flags are accepted too: --log, --debug-command and --alsologtostderr as in runsc, "
           + "the rest (--platform, --network, ...) ignored.",
     },
-    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeListHeading = Main.EXIT_CODE_LIST_HEADING,
     exitCodeList = {"0:success", "1:runtime failure (message on stderr)", "2:usage error"})
 public final class Main implements Callable<Integer> {
   public static final String NAME = "sandbox-metrics";
   public static final int EXIT_OK = 0;
   public static final int EXIT_FAILURE = 1;
   public static final int EXIT_USAGE = 2;
+  static final String EXIT_CODE_LIST_HEADING = "%nExit codes:%n";
 
   /**
    * The subcommands, in the order help lists them. They are not in the {@code @Command} annotation: picocli
@@ -85,26 +92,32 @@ public final class Main implements Callable<Integer> {
   /** runsc's default root when neither --root nor XDG_RUNTIME_DIR is set. */
   static final String DEFAULT_ROOT = "/var/run/runsc";
 
+  // The names of the global options, shared with ExportMetricsFastPath.
+  static final String ROOT = "--root";
+  static final String METRIC_SERVER = "--metric-server";
+  static final String DEBUG = "--debug";
+  static final String DEBUG_LOG = "--debug-log";
+
   @Option(
-      names = "--root",
+      names = ROOT,
       paramLabel = "DIR",
       description = "OCI runtime root directory holding the state files (default: $XDG_RUNTIME_DIR/runsc when "
           + "XDG_RUNTIME_DIR is set, else " + DEFAULT_ROOT + ", as runsc).")
   String root = "";
 
   @Option(
-      names = "--metric-server",
+      names = METRIC_SERVER,
       paramLabel = "ADDRESS",
       description = "Address of the metric server: host:port, :port, or an absolute Unix socket path; "
           + "%%RUNTIME_ROOT%% is replaced by the root directory. Must equal what the sandboxes were created with.")
   String metricServer = "";
 
-  @Option(names = "--debug", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+  @Option(names = DEBUG, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
       description = "Verbose (debug) logging.")
   boolean debug;
 
   @Option(
-      names = "--debug-log",
+      names = DEBUG_LOG,
       paramLabel = "PATH",
       description = "Write logs to this file (appended) instead of stderr. A path ending in '/' is a directory: "
           + "the file is runsc.log.%%TIMESTAMP%%.%%COMMAND%%.txt in it. %%TIMESTAMP%% and %%COMMAND%% are "
@@ -118,19 +131,18 @@ public final class Main implements Callable<Integer> {
 
   private PrintStream out = System.out;
 
-  public Main() {}
+  /** runsc's global flags given before the command ({@link RunscFlags#split} took them out). */
+  private RunscFlags runsc = RunscFlags.NONE;
 
   /** runsc's error log ({@code --log}), or null. */
   private OutputStream errorLog;
 
-  /** False when runsc's {@code --debug-command} leaves this command out: then --debug and --debug-log do not apply. */
-  private boolean debugApplies = true;
+  public Main() {}
 
-  private Main(PrintStream err, PrintStream out, OutputStream errorLog, boolean debugApplies) {
+  private Main(PrintStream err, PrintStream out, RunscFlags runsc) {
     this.err = err;
     this.out = out;
-    this.errorLog = errorLog;
-    this.debugApplies = debugApplies;
+    this.runsc = runsc;
   }
 
   public static void main(String[] args) {
@@ -148,66 +160,60 @@ public final class Main implements Callable<Integer> {
       stderr.println(NAME + ": " + e.getMessage() + " (see '" + NAME + " --help')");
       return EXIT_USAGE;
     }
-    RunscFlags runsc = split.flags();
-    // Still in Go's spellings: the fast path reads both, picocli gets them rewritten below.
+    Main main = new Main(stderr, stdout, split.flags());
+    // Still in Go's spellings: the fast path reads both, picocli gets them rewritten by GoFlags.
     String[] args = split.rest();
-
-    // Logging must be configured before any logger exists, so before picocli runs a subcommand;
-    // a quick look at the global options suffices (picocli validates them properly right after).
-    GlobalPeek peek = new GlobalPeek(split.debug(), split.debugLog(), split.subcommand());
-    boolean debugApplies = runsc.isDebugCommand(peek.subcommand());
-    if (!debugApplies) {
-      peek = new GlobalPeek(false, "", peek.subcommand());
-    }
-    OutputStream errorLog;
-    try {
-      errorLog = runsc.openErrorLog();
-    } catch (IOException e) {
-      stderr.println(NAME + ": cannot open the --log file: " + e.getMessage());
-      return EXIT_FAILURE;
-    }
-    try {
-      configureLogging(peek, runsc.alsoLogToStderr(), stderr);
-    } catch (IOException e) {
-      stderr.println(NAME + ": cannot open the --debug-log file: " + e.getMessage());
-      return EXIT_FAILURE;
-    }
-    if (peek.debug() && !runsc.ignored().isEmpty()) {
-      // Only with --debug: creating a logger starts SLF4J, which a one-shot command otherwise skips.
-      LoggerFactory.getLogger(Main.class).debug("Ignoring runsc flags that mean nothing to a metric server: {}",
-          String.join(" ", runsc.ignored()));
-    }
-
-    if (peek.subcommand().equals("export-metrics")) {
+    if (split.subcommand().equals("export-metrics")) {
       ExportWarmUp.start(); // on another core while this thread starts JNA and reads the state file
-      Main main = new Main(stderr, stdout, errorLog, debugApplies);
       ExportMetricsCommand export = ExportMetricsFastPath.parse(main, args);
       if (export != null) {
-        main.resolveDefaults();
-        try {
-          return export.call();
-        } catch (Exception e) {
-          return main.onFailure(e); // as picocli's execution exception handler below
-        }
+        return main.execute("export-metrics", export);
       }
     }
-    return runWithPicocli(new Main(stderr, stdout, errorLog, debugApplies), peek, args);
+    return runWithPicocli(main, split.subcommand(), args);
   }
 
-  private static int runWithPicocli(Main main, GlobalPeek peek, String[] goArgs) {
-    CommandLine cmd = commandLine(main, peek.subcommand(), needsAllSubcommands(peek, goArgs));
+  private static int runWithPicocli(Main main, String subcommand, String[] goArgs) {
+    CommandLine cmd = commandLine(main, subcommand, needsAllSubcommands(subcommand, goArgs));
     String[] args = GoFlags.normalize(goArgs, longOptionNames(cmd));
     // The setters below apply to the subcommands registered so far, so those come first.
     cmd.setOverwrittenOptionsAllowed(true); // Go's flag package lets a later flag win.
     cmd.setOut(new PrintWriter(main.out, true));
     cmd.setErr(new PrintWriter(main.err, true));
-    cmd.setParameterExceptionHandler(Main::onUsageError);
-    cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> main.onFailure(ex));
-    cmd.setExecutionStrategy(parseResult -> {
-      main.resolveDefaults();
-      return new CommandLine.RunLast().execute(parseResult);
-    });
+    PicocliHooks hooks = new PicocliHooks(main);
+    cmd.setParameterExceptionHandler(hooks);
+    cmd.setExecutionStrategy(hooks);
     return cmd.execute(args);
+  }
+
+  /**
+   * Main's hooks into picocli's {@code execute}. A class rather than lambdas: an interface a lambda
+   * implements is linked while the launcher's training run dumps its class list, and JDK 17's CDS then leaves
+   * it, and every picocli class implementing it, out of the archive (picocli's class files are Java 5's).
+   */
+  private static final class PicocliHooks
+      implements CommandLine.IExecutionStrategy, CommandLine.IParameterExceptionHandler {
+    private final Main main;
+
+    PicocliHooks(Main main) {
+      this.main = main;
+    }
+
+    /** Parsed, not yet run: the moment to configure logging, before any logger exists. */
+    @Override
+    public int execute(ParseResult parseResult) {
+      ParseResult last = parseResult;
+      while (last.hasSubcommand()) {
+        last = last.subcommand();
+      }
+      String name = last == parseResult ? "" : last.commandSpec().name();
+      return main.execute(name, () -> new CommandLine.RunLast().execute(parseResult));
+    }
+
+    @Override
+    public int handleParseException(ParameterException ex, String[] args) {
+      return onUsageError(ex, args);
+    }
   }
 
   /** {@code sandbox-metrics} alone: say what to do. */
@@ -250,11 +256,47 @@ public final class Main implements Callable<Integer> {
 
   // ---- internals ----
 
-  private void resolveDefaults() {
-    if (!debugApplies) {
+  /**
+   * Runs {@code command} (the subcommand's name, "" for none) once its command line is parsed, by picocli or
+   * the fast path: applies runsc's {@code --debug-command}, opens runsc's {@code --log}, configures logging
+   * from the parsed options (no logger exists before this), resolves the default root, then calls it.
+   * A failure of the call is reported as {@link #onFailure} words it.
+   */
+  private int execute(String command, Callable<Integer> body) {
+    if (!runsc.isDebugCommand(command)) {
       debug = false;
       debugLog = "";
     }
+    try {
+      errorLog = runsc.openErrorLog();
+    } catch (IOException e) {
+      err.println(NAME + ": cannot open the --log file: " + e.getMessage());
+      return EXIT_FAILURE;
+    }
+    try {
+      configureLogging(command);
+    } catch (IOException e) {
+      err.println(NAME + ": cannot open the --debug-log file: " + e.getMessage());
+      return EXIT_FAILURE;
+    }
+    if (debug && !runsc.ignored().isEmpty()) {
+      // Only with --debug: creating a logger starts SLF4J, which a one-shot command otherwise skips.
+      LoggerFactory.getLogger(Main.class).debug("Ignoring runsc flags that mean nothing to a metric server: {}",
+          String.join(" ", runsc.ignored()));
+    }
+    resolveDefaults();
+    try {
+      return body.call();
+    } catch (ParameterException e) {
+      throw e; // a usage error found while running: picocli reports it as one (onUsageError)
+    } catch (CommandLine.ExecutionException e) {
+      return onFailure(e.getCause() instanceof Exception cause ? cause : e);
+    } catch (Exception e) {
+      return onFailure(e);
+    }
+  }
+
+  private void resolveDefaults() {
     if (root == null || root.isEmpty()) {
       String xdg = System.getenv("XDG_RUNTIME_DIR");
       root = xdg != null && !xdg.isEmpty() ? Path.of(xdg, "runsc").toString() : DEFAULT_ROOT;
@@ -287,6 +329,15 @@ public final class Main implements Callable<Integer> {
                 + "does: " + NAME + " " + global + " " + spec.name() + " ...";
           }
         }
+      }
+    }
+    if (ex instanceof CommandLine.MissingParameterException) {
+      // The command is the first argument that names one (as for the launcher), so "--root demo" ends there.
+      // Compiled here, on the error path: in a static field it cost every start ~2 ms of CPU (measured).
+      Matcher m = Pattern.compile("Expected parameter for option '(--[^']+)' but found '([^']*)'")
+          .matcher(oneLine(ex.getMessage()));
+      if (m.matches() && SUBCOMMANDS.contains(m.group(2))) {
+        return m.group(0) + "; a value that names a command needs '=': " + m.group(1) + "=" + m.group(2);
       }
     }
     // "positional parameter at index 0 (SHELL)" -> "SHELL"
@@ -355,11 +406,20 @@ public final class Main implements Callable<Integer> {
         cmd.addSubcommand(sub, newSubcommand(sub));
       }
     }
-    // --version prints the same after every command; a subcommand's annotation need not repeat it.
+    // What every command has, said once here rather than in each @Command: --version prints the same after
+    // every command, every command has -h and -V, options are listed in the order declared, help takes the terminal's width, and the exit
+    // codes (where a command lists them) have one heading. Durations are Go's (10s, 1m30s) everywhere.
     VersionProvider version = new VersionProvider(); // here, not in a constant: the fast path never needs it
     for (CommandLine sub : cmd.getSubcommands().values()) {
-      sub.getCommandSpec().versionProvider(version);
+      CommandSpec spec = sub.getCommandSpec();
+      spec.versionProvider(version);
+      spec.mixinStandardHelpOptions(true);
+      spec.usageMessage().sortOptions(false).autoWidth(true);
+      if (!spec.usageMessage().exitCodeList().isEmpty()) {
+        spec.usageMessage().exitCodeListHeading(EXIT_CODE_LIST_HEADING);
+      }
     }
+    cmd.registerConverter(Duration.class, new GoDurationConverter()); // an instance: see PicocliHooks
     return cmd;
   }
 
@@ -403,12 +463,9 @@ public final class Main implements Callable<Integer> {
    * Whether picocli's answer may depend on the full list of subcommands: help lists them, and an unknown
    * word where the subcommand belongs is reported against them. Only then are all models built.
    */
-  private static boolean needsAllSubcommands(GlobalPeek peek, String[] args) {
-    if (SUBCOMMANDS.contains(peek.subcommand())) {
+  private static boolean needsAllSubcommands(String subcommand, String[] args) {
+    if (!subcommand.isEmpty()) {
       return false;
-    }
-    if (!peek.subcommand().isEmpty()) {
-      return true;
     }
     for (String a : args) {
       if (a.equals("-h") || a.equals("--help") || a.equals("-help") || a.equals("--")) {
@@ -422,9 +479,8 @@ public final class Main implements Callable<Integer> {
    * Sets SLF4J simple's properties. Logs go to System.err, which is the log file when {@code --debug-log}
    * is given (slf4j-simple would truncate a file it opens itself; runsc appends).
    */
-  private static void configureLogging(GlobalPeek peek, boolean alsoToStderr, PrintStream terminalErr)
-      throws IOException {
-    String level = peek.debug ? "debug" : defaultLevel(peek.subcommand);
+  private void configureLogging(String command) throws IOException {
+    String level = debug ? "debug" : defaultLevel(command);
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
     System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
     System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
@@ -432,18 +488,18 @@ public final class Main implements Callable<Integer> {
     System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
     System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
     // Netty's debug output is about Netty, not about sandboxes.
-    System.setProperty("org.slf4j.simpleLogger.log.io.netty", peek.debug ? "info" : "warn");
+    System.setProperty("org.slf4j.simpleLogger.log.io.netty", debug ? "info" : "warn");
     System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-    if (!peek.debugLog.isEmpty()) {
-      Path file = debugLogFile(peek.debugLog, peek.subcommand);
+    if (!debugLog.isEmpty()) {
+      Path file = debugLogFile(debugLog, command);
       if (file.getParent() != null) {
         Files.createDirectories(file.getParent());
       }
       PrintStream log = new PrintStream(new FileOutputStream(file.toFile(), true), true, StandardCharsets.UTF_8);
       // runsc's --alsologtostderr: the log goes to the file and to stderr.
-      System.setErr(alsoToStderr ? RunscFlags.tee(log, terminalErr) : log);
+      System.setErr(runsc.alsoLogToStderr() ? RunscFlags.tee(log, err) : log);
     } else {
-      System.setErr(terminalErr);
+      System.setErr(err);
     }
   }
 
@@ -461,9 +517,6 @@ public final class Main implements Callable<Integer> {
     String timestamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss.SSSSSS"));
     return Path.of(p.replace("%TIMESTAMP%", timestamp).replace("%COMMAND%", command));
   }
-
-  /** The global options that matter before parsing, and the subcommand name (RunscFlags.split reads them). */
-  private record GlobalPeek(boolean debug, String debugLog, String subcommand) {}
 
   /** Used by tests of the parsing without running a subcommand. */
   static ParseResult parse(String... rawArgs) {

@@ -24,9 +24,6 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(
     name = "metric-server",
-    mixinStandardHelpOptions = true,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
       "Serve the Prometheus metrics of every sandbox in the root directory that asked for this metric server "
           + "(the sandboxes' --metric-server must equal this one's), over HTTP on --metric-server.",
@@ -58,13 +55,11 @@ final class MetricServerCommand implements Callable<Integer> {
       description = "Keep running even if the root directory is missing or unreadable (at start-up or later).")
   boolean allowUnknownRoot;
 
-  @Option(names = "--export-timeout", paramLabel = "DURATION", converter = GoDurationConverter.class,
-      defaultValue = "30s",
+  @Option(names = "--export-timeout", paramLabel = "DURATION", defaultValue = "30s",
       description = "(Not in runsc.) Longest time one /metrics export may take in all (default: ${DEFAULT-VALUE}, runsc's value).")
   Duration exportTimeout;
 
-  @Option(names = "--sandbox-timeout", paramLabel = "DURATION", converter = GoDurationConverter.class,
-      defaultValue = "8s",
+  @Option(names = "--sandbox-timeout", paramLabel = "DURATION", defaultValue = "8s",
       description = "(Not in runsc.) Longest time to wait for one sandbox's reply; all sandboxes are asked at once "
           + "(default: ${DEFAULT-VALUE}, runsc's minimum per sandbox).")
   Duration sandboxTimeout;
@@ -90,14 +85,12 @@ final class MetricServerCommand implements Callable<Integer> {
           + "registers about 3,000).")
   long maxSeriesPerSandbox;
 
-  @Option(names = "--rescan-interval", paramLabel = "DURATION", converter = GoDurationConverter.class,
-      defaultValue = "20s",
+  @Option(names = "--rescan-interval", paramLabel = "DURATION", defaultValue = "20s",
       description = "(Not in runsc.) How often the root directory is scanned between scrapes (default: ${DEFAULT-VALUE}, "
           + "runsc's value). Every /metrics request scans too.")
   Duration rescanInterval;
 
-  @Option(names = "--http-timeout", paramLabel = "DURATION", converter = GoDurationConverter.class,
-      defaultValue = "1m",
+  @Option(names = "--http-timeout", paramLabel = "DURATION", defaultValue = "1m",
       description = "(Not in runsc.) HTTP read and write timeout; also closes idle keep-alive connections "
           + "(default: ${DEFAULT-VALUE}, runsc's value).")
   Duration httpTimeout;

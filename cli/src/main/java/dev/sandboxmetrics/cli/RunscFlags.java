@@ -64,9 +64,6 @@ final class RunscFlags {
   /** The flags given their meaning here; the rest are ignored. */
   static final Set<String> MEANINGFUL = Set.of("log", "debug-command", "alsologtostderr");
 
-  /** Our own global options that take a value (picocli parses them; this class only steps over them). */
-  private static final Set<String> OUR_VALUED = Set.of("root", "metric-server", "debug-log");
-
   private final Map<String, String> values;
 
   private RunscFlags(Map<String, String> values) {
@@ -77,11 +74,10 @@ final class RunscFlags {
   static final RunscFlags NONE = new RunscFlags(Map.of());
 
   /**
-   * The arguments with the runsc flags taken out, those flags, and what {@link Main} needs before picocli
-   * runs (to configure logging and to build only the invoked command's model): the subcommand ("" when
-   * none), {@code --debug} and {@code --debug-log} as given.
+   * The arguments with the runsc flags taken out, those flags, and the subcommand ("" when none), which
+   * {@link Main} needs before parsing to build only that command's model.
    */
-  record Split(String[] rest, RunscFlags flags, String subcommand, boolean debug, String debugLog) {}
+  record Split(String[] rest, RunscFlags flags, String subcommand) {}
 
   /** A runsc flag written wrongly: a usage error, worded as Go's flag package words it. */
   static final class UsageException extends Exception {
@@ -92,24 +88,30 @@ final class RunscFlags {
 
   /**
    * The one pass over the global part of a command line: takes runsc's global flags out of the arguments
-   * before the subcommand (the first argument that is neither a flag nor a flag's value, or {@code --}),
-   * and reads ours that matter before parsing ({@code --debug}, {@code --debug-log}) in Go's spellings and
-   * GNU's. A later flag wins, as in Go. picocli validates ours properly afterwards.
+   * before the subcommand, parsing them as Go's {@code flag} package does, and finds the subcommand by the
+   * launcher's rule: the first argument that names a command ({@link Main#SUBCOMMANDS}; a global option's
+   * value is never a command name in practice, and {@code --root=demo} says it when it is). Everything else
+   * before it (our global options, their values, unknown flags) is left in place for the parser.
+   * {@code --} ends the global part. A later runsc flag wins, as in Go.
    */
   static Split split(String[] args) throws UsageException {
     Map<String, String> values = new LinkedHashMap<>();
     List<String> rest = new ArrayList<>(args.length);
     String subcommand = "";
-    boolean debug = false;
-    String debugLog = "";
     int i = 0;
     while (i < args.length) {
       String arg = args[i];
-      if (arg.equals("--") || !arg.startsWith("-") || arg.equals("-")) {
-        if (!arg.startsWith("-")) {
-          subcommand = arg;
-        }
-        break; // the subcommand, or the end of the flags
+      if (arg.equals("--")) {
+        break;
+      }
+      if (Main.SUBCOMMANDS.contains(arg)) {
+        subcommand = arg;
+        break;
+      }
+      if (!arg.startsWith("-") || arg.equals("-")) {
+        rest.add(arg); // a value of one of our options, or a word the parser reports
+        i++;
+        continue;
       }
       String body = arg.startsWith("--") ? arg.substring(2) : arg.substring(1);
       int eq = body.indexOf('=');
@@ -133,31 +135,14 @@ final class RunscFlags {
         values.remove(name);
         values.put(name, v);
       } else {
-        // Ours (or unknown, for picocli to report): keep it, with its separate value if it takes one.
-        rest.add(arg);
+        rest.add(arg); // ours, or unknown (for the parser to report)
         i++;
-        String value = eq >= 0 ? body.substring(eq + 1) : null;
-        if (eq < 0 && i < args.length && (OUR_VALUED.contains(name) || isDebugWithValue(name, args[i]))) {
-          value = args[i];
-          rest.add(args[i++]);
-        }
-        if (name.equals("debug")) {
-          debug = value == null || Boolean.parseBoolean(value);
-        } else if (name.equals("debug-log") && value != null) {
-          debugLog = value;
-        }
       }
     }
     while (i < args.length) {
       rest.add(args[i++]);
     }
-    return new Split(rest.toArray(new String[0]), values.isEmpty() ? NONE : new RunscFlags(values), subcommand,
-        debug, debugLog);
-  }
-
-  /** picocli reads {@code --debug true} as one option with its value (arity 0..1). */
-  private static boolean isDebugWithValue(String name, String next) {
-    return name.equals("debug") && (next.equalsIgnoreCase("true") || next.equalsIgnoreCase("false"));
+    return new Split(rest.toArray(new String[0]), values.isEmpty() ? NONE : new RunscFlags(values), subcommand);
   }
 
   /** Go's strconv.ParseBool. */

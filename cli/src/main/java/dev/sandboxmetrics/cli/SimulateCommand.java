@@ -41,9 +41,6 @@ import picocli.CommandLine.Spec;
  */
 @Command(
     name = "simulate",
-    mixinStandardHelpOptions = true,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
       "Run simulated gVisor sandboxes in the root directory until SIGINT or SIGTERM, then remove every file made.",
       "Each has a state file, a live process and a control socket answering like runsc's; point a metric server "

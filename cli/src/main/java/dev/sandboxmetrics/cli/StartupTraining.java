@@ -16,8 +16,8 @@ import java.util.stream.Stream;
  * the AOT cache of JDK 25 and later), so that the classes the one-shot commands load are found in the
  * archive ready to use in later runs. It needs no real sandbox: it starts one simulated sandbox in a
  * temporary root and runs, in this JVM, what a user runs most: {@code export-metrics} (with and without
- * {@code --verify}), help, the version, and a usage error. It also keeps JNA's native part in
- * {@code JNA_DIR} ({@link NativeDispatch}).
+ * {@code --verify}, and once through picocli), help, the version, and a usage error. It also keeps JNA's
+ * native part in {@code JNA_DIR} ({@link NativeDispatch}).
  *
  * <p>Usage: {@code java -cp sandbox-metrics.jar dev.sandboxmetrics.cli.StartupTraining JNA_DIR}. What the
  * commands print is not the point; the launcher sends it to a log file. Exit code 0 when every step
@@ -39,6 +39,7 @@ public final class StartupTraining {
       String r = "--root=" + sim.root();
       failures += expect(Main.EXIT_OK, r, "export-metrics", id);
       failures += expect(Main.EXIT_OK, r, "export-metrics", "--verify", id);
+      failures += expect(Main.EXIT_OK, r, "export-metrics", "--", id); // through picocli (the fast path declines --)
       failures += expect(Main.EXIT_OK, "--help");
       failures += expect(Main.EXIT_OK, "export-metrics", "--help");
       failures += expect(Main.EXIT_OK, "--version");

@@ -44,15 +44,10 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(
     name = "stats",
-    mixinStandardHelpOptions = true,
-    versionProvider = VersionProvider.class,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
     description = {
       "Show the CPU, memory, tasks and network I/O of the containers of running gVisor sandboxes, like "
           + "'docker stats'. CONTAINER_ID (an ID or a unique prefix) limits the view to those containers.",
     },
-    exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done (or interrupted)", "1:runtime failure (message on stderr)", "2:usage error"})
 final class StatsCommand implements Callable<Integer> {
   private static final Duration INTERVAL = Duration.ofSeconds(1);

@@ -113,6 +113,19 @@ class CommandLineIT {
         assertThat(log.getFileName().toString()).matches("runsc\\.log\\.\\d{8}-\\d{6}\\.\\d{6}\\.export-metrics\\.txt");
         assertThat(Files.readString(log)).contains("[DEBUG]").contains("Wrote ");
       }
+
+      // The same through picocli (the fast path leaves "--" to it): logging comes from the parsed options.
+      Path picocliLogDir = dir.resolve("logs-picocli");
+      Cli.Result viaPicocli = Cli.run("-debug=true", "-debug-log", picocliLogDir + "/", "-root", root.toString(),
+          "export-metrics", "--", "s1");
+      assertThat(viaPicocli.exit()).as(viaPicocli.toString()).isZero();
+      assertThat(viaPicocli.err()).isEmpty();
+      assertThat(viaPicocli.samples()).isNotEmpty();
+      try (var files = Files.list(picocliLogDir)) {
+        Path log = files.findFirst().orElseThrow();
+        assertThat(log.getFileName().toString()).endsWith(".export-metrics.txt");
+        assertThat(Files.readString(log)).contains("[DEBUG]").contains("Wrote ");
+      }
     }
   }
 
@@ -145,6 +158,10 @@ class CommandLineIT {
     Cli.Result filtered = Cli.run("--debug", "--debug-log=" + notForUs, "--debug-command=create,start",
         "--root=" + missing, "export-metrics", "x");
     assertOneLineFailure(filtered, "does not exist");
+    assertThat(notForUs).doesNotExist();
+    Cli.Result filteredViaPicocli = Cli.run("--debug", "--debug-log=" + notForUs, "--debug-command=!export-metrics",
+        "--root=" + missing, "export-metrics", "--", "x");
+    assertOneLineFailure(filteredViaPicocli, "does not exist");
     assertThat(notForUs).doesNotExist();
 
     Cli.Result bad = Cli.run("--rootless=maybe", "export-metrics", "x");

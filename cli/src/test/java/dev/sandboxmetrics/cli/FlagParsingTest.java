@@ -46,6 +46,20 @@ class FlagParsingTest {
   }
 
   @Test
+  void aGlobalValueThatNamesACommandNeedsAnEqualsSignAndTheMessageSaysSo() throws Exception {
+    // As Main.run parses: only the model of the command RunscFlags.split found.
+    String[] withEquals = {"--root=demo", "export-metrics", "x"};
+    assertThat(Main.commandLine(new Main(), RunscFlags.split(withEquals).subcommand(), false).parseArgs(withEquals)
+        .matchedOptionValue("--root", "")).isEqualTo("demo");
+    String[] without = {"--root", "demo", "export-metrics", "x"};
+    CommandLine asRun = Main.commandLine(new Main(), RunscFlags.split(without).subcommand(), false);
+    assertThatThrownBy(() -> asRun.parseArgs(without))
+        .isInstanceOfSatisfying(CommandLine.ParameterException.class, e -> assertThat(Main.usageMessage(e))
+            .isEqualTo("Expected parameter for option '--root' but found 'demo'; a value that names a command "
+                + "needs '=': --root=demo"));
+  }
+
+  @Test
   void laterFlagWinsAsInGo() {
     ParseResult r = Main.parse("-debug", "-debug=false", "--root=/a", "--root=/b", "export-metrics", "x");
     Main main = (Main) r.commandSpec().userObject();

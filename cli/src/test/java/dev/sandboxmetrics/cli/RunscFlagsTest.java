@@ -33,17 +33,19 @@ class RunscFlagsTest {
   }
 
   @Test
-  void theSamePassFindsTheSubcommandAndOurDebugOptionsInEverySpelling() throws Exception {
+  void theSubcommandIsTheFirstArgumentThatNamesOneAsForTheLauncher() throws Exception {
     RunscFlags.Split s = RunscFlags.split(new String[] {
-      "-platform", "kvm", "-debug", "-debug-log", "/d/", "-root", "metric-server", "export-metrics", "--debug=false"});
+      "-platform", "kvm", "-debug", "-debug-log", "/d/", "-root", "/r", "export-metrics", "metric-server"});
     assertThat(s.subcommand()).isEqualTo("export-metrics");
-    assertThat(s.debug()).isTrue();
-    assertThat(s.debugLog()).isEqualTo("/d/");
-    RunscFlags.Split t = RunscFlags.split(new String[] {"--debug", "false", "--debug-log=/x.log", "--", "demo"});
-    assertThat(t.subcommand()).isEmpty();
-    assertThat(t.debug()).isFalse();
-    assertThat(t.debugLog()).isEqualTo("/x.log");
-    assertThat(RunscFlags.split(new String[] {"-debug=true", "simulate"}).debug()).isTrue();
+    assertThat(s.rest()).containsExactly("-debug", "-debug-log", "/d/", "-root", "/r", "export-metrics",
+        "metric-server");
+    // A runsc flag's value is its value, even when it names a command.
+    RunscFlags.Split v = RunscFlags.split(new String[] {"--debug-command", "demo", "--debug", "true", "demo"});
+    assertThat(v.subcommand()).isEqualTo("demo");
+    assertThat(v.flags().get("debug-command")).isEqualTo("demo");
+    assertThat(v.rest()).containsExactly("--debug", "true", "demo");
+    assertThat(RunscFlags.split(new String[] {"--debug-log=/x.log", "--", "demo"}).subcommand()).isEmpty();
+    assertThat(RunscFlags.split(new String[] {"--root=/r", "exprt-metrics", "x"}).subcommand()).isEmpty();
   }
 
   @Test
