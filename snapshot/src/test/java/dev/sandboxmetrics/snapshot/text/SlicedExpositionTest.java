@@ -15,16 +15,14 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link ExpositionWriter#slice}: the slices, rendered in any order and on any threads, concatenate to
  * exactly what {@link ExpositionWriter#write} writes, with the same dropped data points in the same order,
  * however small the slices (down to one data point each, which cuts every metric name into pieces).
- * PrometheusTextWriterTest runs this check on each of its cases too.
+ * PrometheusTextWriterTest runs this check on each of its cases too; bench's WorkloadSlicingTest runs it on
+ * the benchmarks' workload, on many threads.
  */
 class SlicedExpositionTest {
   private static final Instant WHEN = Instant.parse("2024-01-02T03:04:05.678Z");
@@ -61,59 +59,6 @@ class SlicedExpositionTest {
     }
     assertThat(joined.toByteArray()).as("%d slices of ~%d bytes", n, sliceBytes).isEqualTo(whole);
     assertThat(allDropped).isEqualTo(wholeReport.droppedDataPoints());
-  }
-
-  @Test
-  void benchWorkloadInSlicesOfManySizesIsTheWholeOutput() throws IOException {
-    List<SnapshotExport> exports = BenchWorkload.sandboxes(BenchWorkload.benchSnapshot(), 40, WHEN);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    WriteReport report = writer.write(out, "bench", exports);
-
-    for (int sliceBytes : new int[] {0, 1, 999, 16 * 1024, 64 * 1024, 256 * 1024, 64 << 20}) {
-      assertSlicesConcatenateTo(writer, "bench", exports, sliceBytes, out.toByteArray(), report);
-    }
-  }
-
-  @Test
-  void sliceCountFollowsTheSize() throws IOException {
-    List<SnapshotExport> exports = BenchWorkload.sandboxes(BenchWorkload.benchSnapshot(), 40, WHEN);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    writer.write(out, "bench", exports);
-    int size = out.size();
-
-    assertThat(writer.slice("bench", exports, 0).sliceCount()).isEqualTo(1);
-    assertThat(writer.slice("bench", exports, size * 4).sliceCount()).isEqualTo(1);
-    int quarter = writer.slice("bench", exports, size / 4).sliceCount();
-    assertThat(quarter).as("slices of a quarter of %d bytes", size).isBetween(3, 6);
-    assertThat(writer.slice("bench", exports, size / 64).sliceCount()).isBetween(40, 100);
-    assertThat(writer.slice("bench", List.of(), 1000).sliceCount()).isZero();
-  }
-
-  @Test
-  void slicesRenderedConcurrentlyOnManyThreadsAreTheWholeOutput() throws Exception {
-    List<SnapshotExport> exports = BenchWorkload.sandboxes(BenchWorkload.benchSnapshot(), 30, WHEN);
-    ByteArrayOutputStream whole = new ByteArrayOutputStream();
-    writer.write(whole, "bench", exports);
-    SlicedExposition sliced = writer.slice("bench", exports, 8 * 1024);
-    ExecutorService threads = Executors.newFixedThreadPool(4);
-    try {
-      List<Future<byte[]>> parts = new ArrayList<>();
-      for (int i = 0; i < sliced.sliceCount(); i++) {
-        int slice = i;
-        parts.add(threads.submit(() -> {
-          ByteArrayOutputStream out = new ByteArrayOutputStream();
-          sliced.writeSlice(slice, out);
-          return out.toByteArray();
-        }));
-      }
-      ByteArrayOutputStream joined = new ByteArrayOutputStream();
-      for (Future<byte[]> part : parts) {
-        joined.write(part.get());
-      }
-      assertThat(joined.toByteArray()).isEqualTo(whole.toByteArray());
-    } finally {
-      threads.shutdownNow();
-    }
   }
 
   @Test
