@@ -9,7 +9,7 @@ import dev.sandboxmetrics.runsc.discovery.LoadResult;
 import dev.sandboxmetrics.runsc.discovery.RootDirectory;
 import dev.sandboxmetrics.runsc.discovery.SandboxInfo;
 import dev.sandboxmetrics.runsc.discovery.StateFileName;
-import dev.sandboxmetrics.snapshot.GoStrings;
+import dev.sandboxmetrics.snapshot.golang.GoStrings;
 import dev.sandboxmetrics.snapshot.MetricNameFilter;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;

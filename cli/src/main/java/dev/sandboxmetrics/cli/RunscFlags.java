@@ -1,7 +1,7 @@
 package dev.sandboxmetrics.cli;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

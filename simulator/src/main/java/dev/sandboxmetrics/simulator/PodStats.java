@@ -1,7 +1,7 @@
 package dev.sandboxmetrics.simulator;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
+import dev.sandboxmetrics.snapshot.golang.GoJsonWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,5 +1,7 @@
 package dev.sandboxmetrics.snapshot;
 
+import dev.sandboxmetrics.snapshot.golang.GoStrings;
+
 /**
  * Makes text that a sandbox controls (its error messages, metric names, label values, IDs derived from it)
  * safe to put into a log line or an error message: at most {@link #MAX_CHARS} characters, with how long the

@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.metricserver.scrape;
 
-import dev.sandboxmetrics.snapshot.GoStrings;
+import dev.sandboxmetrics.snapshot.golang.GoStrings;
 import com.google.re2j.Pattern;
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.SandboxResult;

@@ -1,6 +1,6 @@
 package dev.sandboxmetrics.runsc.discovery;
 
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

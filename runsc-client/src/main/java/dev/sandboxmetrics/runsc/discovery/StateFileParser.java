@@ -6,14 +6,11 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -273,9 +270,12 @@ final class StateFileParser {
       throw wrongType(field, "an RFC 3339 time string", n);
     }
     try {
-      return OffsetDateTime.parse(n.text, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
-    } catch (DateTimeParseException e) {
-      throw new StateFileException(file, field + ": \"" + n.text + "\" is not an RFC 3339 time", e);
+      // Go's RFC 3339 rules, as runsc's decoder applies them (seconds required, digits past nanoseconds
+      // ignored), not java.time's ISO ones.
+      return RunscTime.parseRfc3339(n.text);
+    } catch (IllegalArgumentException e) {
+      throw new StateFileException(
+          file, field + ": \"" + abbreviate(n.text) + "\" is not an RFC 3339 time: " + e.getMessage(), e);
     }
   }
 

@@ -2,7 +2,7 @@ package dev.sandboxmetrics.runsc.discovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import org.junit.jupiter.api.Test;

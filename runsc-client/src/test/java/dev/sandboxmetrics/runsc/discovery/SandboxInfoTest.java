@@ -232,4 +232,19 @@ class SandboxInfoTest {
         .isInstanceOf(StateFileException.class)
         .hasMessageStartingWith("state file " + file + ": sandbox.registeredMetrics: ");
   }
+
+  @Test
+  void createdAtIsReadWithGosRfc3339RulesNotJavasIsoOnes() throws IOException {
+    // Go ignores fraction digits past nanoseconds; java.time's ISO parser refuses them.
+    StateFileBuilder.root("s1").createdAt("2023-01-26T00:00:00.1234567891Z").writeTo(dir);
+    assertThat(load("s1").rootContainer().createdAt())
+        .isEqualTo(java.time.Instant.parse("2023-01-26T00:00:00.123456789Z"));
+
+    // Go requires the seconds; java.time's ISO parser makes them optional.
+    Path file = StateFileBuilder.root("s2").createdAt("2023-01-26T00:00Z").writeTo(dir);
+    assertThatThrownBy(() -> new RootDirectory(dir).loadSandbox("s2"))
+        .isInstanceOf(StateFileException.class)
+        .hasMessageStartingWith(
+            "state file " + file + ": createdAt: \"2023-01-26T00:00Z\" is not an RFC 3339 time");
+  }
 }

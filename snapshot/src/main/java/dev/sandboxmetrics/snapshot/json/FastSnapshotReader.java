@@ -8,6 +8,7 @@ import dev.sandboxmetrics.snapshot.Metric;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;

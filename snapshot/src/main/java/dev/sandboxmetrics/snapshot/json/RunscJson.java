@@ -23,7 +23,7 @@ import java.util.Objects;
  * export-metrics') encode their calls and decode the replies with it, and the state-file reader decodes
  * registrations. The client never writes the sandbox's side: the simulator, which plays the sandbox, and
  * the tests (through {@code RunscReplies} in this module's test jar) do, both with the Go-faithful
- * {@code gojson/GoJsonWriter}.
+ * {@code golang/GoJsonWriter}.
  *
  * <p>Decoding is strict about shapes and lenient about unknown members (skipped, as Go does). Every
  * malformed input gives a {@link RunscJsonException} naming the path and the line/column, never another

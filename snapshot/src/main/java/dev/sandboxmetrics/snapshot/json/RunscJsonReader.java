@@ -16,6 +16,7 @@ import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -7,7 +7,7 @@ import dev.sandboxmetrics.snapshot.Labels;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

@@ -2,7 +2,7 @@ package dev.sandboxmetrics.snapshot.verify;
 
 import dev.sandboxmetrics.snapshot.UntrustedText;
 import dev.sandboxmetrics.snapshot.Value;
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import dev.sandboxmetrics.snapshot.text.PrometheusNumbers;
 import java.time.Instant;
 

@@ -17,6 +17,7 @@ import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.TestData;
 import dev.sandboxmetrics.snapshot.Value;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -3,7 +3,7 @@ package dev.sandboxmetrics.snapshot.json;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
-import dev.sandboxmetrics.snapshot.gojson.GoJsonWriter;
+import dev.sandboxmetrics.snapshot.golang.GoJsonWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.ZoneOffset;

@@ -200,13 +200,13 @@ class PrometheusTextWriterTest {
 
   @Test
   void goTimeIsUtcWithTrailingZerosOfTheFractionRemoved() {
-    assertThat(dev.sandboxmetrics.snapshot.json.RunscTime.formatGoString(Instant.parse("2023-01-25T23:46:50.469403696Z")))
+    assertThat(dev.sandboxmetrics.snapshot.golang.RunscTime.formatGoString(Instant.parse("2023-01-25T23:46:50.469403696Z")))
         .isEqualTo("2023-01-25 23:46:50.469403696 +0000 UTC");
-    assertThat(dev.sandboxmetrics.snapshot.json.RunscTime.formatGoString(Instant.parse("2024-01-02T03:04:05.100Z")))
+    assertThat(dev.sandboxmetrics.snapshot.golang.RunscTime.formatGoString(Instant.parse("2024-01-02T03:04:05.100Z")))
         .isEqualTo("2024-01-02 03:04:05.1 +0000 UTC");
-    assertThat(dev.sandboxmetrics.snapshot.json.RunscTime.formatGoString(Instant.parse("2024-01-02T03:04:05Z")))
+    assertThat(dev.sandboxmetrics.snapshot.golang.RunscTime.formatGoString(Instant.parse("2024-01-02T03:04:05Z")))
         .isEqualTo("2024-01-02 03:04:05 +0000 UTC");
-    assertThat(dev.sandboxmetrics.snapshot.json.RunscTime.formatGoString(Instant.parse("0099-12-31T23:59:59.000000001Z")))
+    assertThat(dev.sandboxmetrics.snapshot.golang.RunscTime.formatGoString(Instant.parse("0099-12-31T23:59:59.000000001Z")))
         .isEqualTo("0099-12-31 23:59:59.000000001 +0000 UTC");
   }
 

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.snapshot.json;
+package dev.sandboxmetrics.snapshot.golang;
 
 import java.time.Instant;
 import java.time.LocalDate;

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.snapshot.json;
+package dev.sandboxmetrics.snapshot.golang;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.snapshot;
+package dev.sandboxmetrics.snapshot.golang;
 
 /**
  * Go's {@code strconv.Quote}, what runsc's {@code %q} writes. Used wherever our text must read exactly as

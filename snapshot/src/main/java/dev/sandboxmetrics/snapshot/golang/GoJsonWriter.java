@@ -1,4 +1,4 @@
-package dev.sandboxmetrics.snapshot.gojson;
+package dev.sandboxmetrics.snapshot.golang;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonFactoryBuilder;
@@ -16,7 +16,7 @@ import dev.sandboxmetrics.snapshot.MetricMetadata;
 import dev.sandboxmetrics.snapshot.Registration;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.time.ZoneId;

@@ -1,6 +1,6 @@
-package dev.sandboxmetrics.snapshot.gojson;
+package dev.sandboxmetrics.snapshot.golang;
 
-import dev.sandboxmetrics.snapshot.json.RunscTime;
+import dev.sandboxmetrics.snapshot.golang.RunscTime;
 import java.math.BigDecimal;
 
 /**
