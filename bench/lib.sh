@@ -55,6 +55,50 @@ cpu_ms() {
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 peak_rss_mb() { awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 
+# Where a process's RSS is, from /proc/PID/smaps: one markdown row per kind of mapping (libjvm.so, the
+# class-data archive, other shared libraries, jar and JDK module files, glibc's main malloc arena
+# ([heap]), anonymous memory: the Java heap, metaspace, code cache, thread stacks and the other malloc
+# arenas). When the JVM runs with -XX:NativeMemoryTracking=summary, also the committed memory of its NMT
+# categories (jcmd), which splits the anonymous part.
+rss_breakdown() {
+  local pid="$1"
+  local rows
+  echo "| mapping | RSS MB |"
+  echo "|---|---:|"
+  rows="$(awk '
+    /^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : ""
+      if (name ~ /libjvm\.so$/) kind = "libjvm.so (code and data)"
+      else if (name ~ /\.(jsa|aot)$/) { base = name; sub(/.*\//, "", base); kind = "class-data archive (" base ")" }
+      else if (name ~ /\.so/) kind = "other shared libraries"
+      else if (name ~ /(\.jar|\/modules)$/) kind = "jar and JDK module files"
+      else if (name == "[heap]") kind = "[heap] (malloc main arena)"
+      else if (name == "") kind = "anonymous (Java heap, metaspace, code cache, stacks, malloc arenas)"
+      else if (name ~ /^\[/) kind = "other (" name ")"
+      else kind = "other files"
+      next }
+    /^Rss:/ { kb[kind] += $2; total += $2 }
+    END { for (k in kb) if (kb[k] >= 100) printf "| %s | %.1f |\n", k, kb[k] / 1024
+          printf "| **total** | **%.1f** |\n", total / 1024 }' "/proc/$pid/smaps")" || return 0
+  grep -v total <<<"$rows" | sort -t'|' -k3 -gr
+  grep total <<<"$rows"
+  local jcmd="${JAVA_HOME:+$JAVA_HOME/bin/}jcmd"
+  if command -v "$jcmd" >/dev/null 2>&1 && "$jcmd" "$pid" VM.native_memory summary >"$work/nmt.txt" 2>&1 &&
+    grep -q 'committed=' "$work/nmt.txt"; then
+    echo
+    echo "Native memory tracking (committed; reserved address space is not memory):"
+    echo
+    echo "| NMT category | committed MB |"
+    echo "|---|---:|"
+    # mawk-compatible (no match() arrays): "-  Java Heap (reserved=...KB, committed=...KB)".
+    awk '/^-.*\(reserved=[0-9]+KB, committed=[0-9]+KB\)/ {
+        name = $0; sub(/^- */, "", name); sub(/ *\(reserved.*/, "", name)
+        c = $0; sub(/.*committed=/, "", c); sub(/KB.*/, "", c)
+        if (c + 0 >= 100) printf "| %s | %.1f |\n", name, c / 1024 }
+      /^Total:/ { c = $0; sub(/.*committed=/, "", c); sub(/KB.*/, "", c); printf "| **total** | **%.1f** |\n", c / 1024 }' \
+      "$work/nmt.txt"
+  fi
+}
+
 # p-th percentile (nearest rank) of the numbers on stdin.
 percentile() {
   sort -g | awk -v p="$1" '{ v[NR] = $1 } END { r = int((p * NR + 99) / 100); if (r < 1) r = 1; print v[r] }'

@@ -75,6 +75,9 @@ class BenchScriptsIT {
     assertThat(Integer.parseInt(summary.group(1))).isBetween(4, 9);
     assertThat(summary.group(2)).isEqualTo("0");
     assertThat(out).containsPattern("- final RSS: [0-9.]+ MB, peak RSS \\(VmHWM\\): [0-9.]+ MB");
+    // Where the RSS is: every JVM maps libjvm.so, and the rows add up to a total.
+    assertThat(out).containsPattern("\\| libjvm\\.so \\(code and data\\) \\| [1-9][0-9.]* \\|");
+    assertThat(out).containsPattern("\\| \\*\\*total\\*\\* \\| \\*\\*[1-9][0-9.]*\\*\\* \\|");
     assertNothingLeftBehind();
   }
 
