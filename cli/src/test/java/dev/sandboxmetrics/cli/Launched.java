@@ -29,10 +29,12 @@ final class Launched implements AutoCloseable {
   final List<String> stdout = Collections.synchronizedList(new ArrayList<>());
   final List<String> stderr = Collections.synchronizedList(new ArrayList<>());
 
+  /** The threads collecting stdout and stderr; they end at the streams' end. */
+  private final List<Thread> drains;
+
   private Launched(Process process) {
     this.process = process;
-    drain(process.getInputStream(), stdout);
-    drain(process.getErrorStream(), stderr);
+    this.drains = List.of(drain(process.getInputStream(), stdout), drain(process.getErrorStream(), stderr));
   }
 
   static Launched start(String... args) throws IOException {
@@ -63,11 +65,17 @@ final class Launched implements AutoCloseable {
     return new Launched(pb.start());
   }
 
-  /** Waits for the process to end and returns its exit code. */
+  /**
+   * Waits for the process to end and returns its exit code, once its stdout and stderr lines have all been
+   * collected (the process can end before the collecting threads have read its last lines).
+   */
   int exitCode(Duration within) throws InterruptedException {
     if (!process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
       process.destroyForcibly();
       throw new AssertionError("still running after " + within + "; stderr: " + stderr);
+    }
+    for (Thread drain : drains) {
+      drain.join(within.toMillis()); // bounded: a child left behind could hold the stream open
     }
     return process.exitValue();
   }
@@ -147,7 +155,7 @@ final class Launched implements AutoCloseable {
     }
   }
 
-  private static void drain(java.io.InputStream in, List<String> lines) {
+  private static Thread drain(java.io.InputStream in, List<String> lines) {
     Thread t = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
         String l;
@@ -160,5 +168,6 @@ final class Launched implements AutoCloseable {
     });
     t.setDaemon(true);
     t.start();
+    return t;
   }
 }
