@@ -66,6 +66,9 @@ public final class MetricsEndpoint implements Routes.Endpoint {
   private volatile Supplier<long[]> refusedConnections = () -> new long[] {0, 0};
   /** {@code --container-stats}: asked alongside the sandboxes' metrics; null when off. */
   private final ContainerStatsCollector containerStats;
+  /** The system property that sets {@link #SLICE_BYTES}, for tests. */
+  static final String SLICE_BYTES_PROPERTY = "sandboxmetrics.sliceBytes";
+
   /** Compresses bodies for clients that take gzip, in parallel parts; null leaves it to the pipeline. */
   private volatile ParallelGzip gzip;
 
@@ -78,8 +81,6 @@ public final class MetricsEndpoint implements Routes.Endpoint {
    * from a few sandboxes.
    */
   static final int SLICE_BYTES = Integer.getInteger(MetricsEndpoint.SLICE_BYTES_PROPERTY, 128 * 1024);
-
-  static final String SLICE_BYTES_PROPERTY = "sandboxmetrics.sliceBytes";
   /** Slices rendered ahead of the one being sent, per response: bounds a response's memory to a few MB. */
   private static final int WINDOW = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
