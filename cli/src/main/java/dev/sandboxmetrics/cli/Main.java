@@ -169,6 +169,12 @@ public final class Main implements Callable<Integer> {
       if (export != null) {
         return main.execute("export-metrics", export);
       }
+    } else if (split.subcommand().equals("metric-server")) {
+      // Without picocli, whose classes would stay loaded for the server's whole life (MetricServerFastPath).
+      MetricServerCommand server = MetricServerFastPath.parse(main, args);
+      if (server != null) {
+        return main.execute("metric-server", server);
+      }
     }
     return runWithPicocli(main, split.subcommand(), args);
   }

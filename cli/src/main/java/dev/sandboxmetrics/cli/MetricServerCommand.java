@@ -37,104 +37,142 @@ import picocli.CommandLine.ParentCommand;
 final class MetricServerCommand implements Callable<Integer> {
   @ParentCommand Main global;
 
-  @Option(names = "--exporter-prefix", paramLabel = "PREFIX", defaultValue = MetricServerOptions.DEFAULT_EXPORTER_PREFIX,
+  /** Netty's switch for its JFR events (io.netty.util.internal.PlatformDependent reads it once). */
+  static final String NETTY_JFR = "io.netty.jfr.enabled";
+
+  // The option names and defaults, shared with MetricServerFastPath (MetricServerFastPathTest checks both parse alike).
+  static final String EXPORTER_PREFIX = "--exporter-prefix";
+  static final String PID_FILE = "--pid-file";
+  static final String ALLOW_PROFILING = "--allow-profiling";
+  static final String ALLOW_UNKNOWN_ROOT = "--allow-unknown-root";
+  static final String EXPORT_TIMEOUT = "--export-timeout";
+  static final String SANDBOX_TIMEOUT = "--sandbox-timeout";
+  static final String MAX_PARALLEL_QUERIES = "--max-parallel-queries";
+  static final String MAX_REPLY_BYTES = "--max-reply-bytes";
+  static final String MAX_REPLY_BYTES_IN_FLIGHT = "--max-reply-bytes-in-flight";
+  static final String MAX_SERIES_PER_SANDBOX = "--max-series-per-sandbox";
+  static final String RESCAN_INTERVAL = "--rescan-interval";
+  static final String HTTP_TIMEOUT = "--http-timeout";
+  static final String GZIP_LEVEL = "--gzip-level";
+  static final String SELF_METRICS = "--self-metrics";
+  static final String MAX_CONNECTIONS = "--max-connections";
+  static final String SOCKET_MODE = "--socket-mode";
+  static final String ALLOW_PEER_UID = "--allow-peer-uid";
+  static final String ALLOW_PEER_GID = "--allow-peer-gid";
+  static final String CONTAINER_STATS = "--container-stats";
+  static final String CGROUP_ROOT = "--cgroup-root";
+  static final String DEFAULT_EXPORTER_PREFIX = MetricServerOptions.DEFAULT_EXPORTER_PREFIX;
+  static final String DEFAULT_EXPORT_TIMEOUT = "30s";
+  static final String DEFAULT_SANDBOX_TIMEOUT = "8s";
+  static final String DEFAULT_MAX_PARALLEL_QUERIES = "256";
+  static final String DEFAULT_MAX_REPLY_BYTES = "" + MetricServerOptions.DEFAULT_MAX_REPLY_BYTES;
+  static final String DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT = "33554432";
+  static final String DEFAULT_MAX_SERIES_PER_SANDBOX = "100000";
+  static final String DEFAULT_RESCAN_INTERVAL = "20s";
+  static final String DEFAULT_HTTP_TIMEOUT = "1m";
+  static final String DEFAULT_GZIP_LEVEL = "1";
+  static final String DEFAULT_SELF_METRICS = "true";
+  static final String DEFAULT_MAX_CONNECTIONS = "1000";
+  static final String DEFAULT_SOCKET_MODE = "0777";
+
+  @Option(names = EXPORTER_PREFIX, paramLabel = "PREFIX", defaultValue = DEFAULT_EXPORTER_PREFIX,
       description = "Prefix for all metric names, following Prometheus exporter convention (default: ${DEFAULT-VALUE}).")
   String exporterPrefix;
 
-  @Option(names = "--pid-file", paramLabel = "PATH",
+  @Option(names = PID_FILE, paramLabel = "PATH",
       description = "Write the server's PID to this file after binding to the --metric-server address; removed on "
           + "shutdown. Its directory must exist.")
   Path pidFile;
 
-  @Option(names = "--allow-profiling", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+  @Option(names = ALLOW_PROFILING, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
       description = "Expose /runsc-metrics/profile-cpu (a JFR recording) and /runsc-metrics/profile-heap (a class "
           + "histogram). For development only.")
   boolean allowProfiling;
 
-  @Option(names = "--allow-unknown-root", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+  @Option(names = ALLOW_UNKNOWN_ROOT, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
       description = "Keep running even if the root directory is missing or unreadable (at start-up or later).")
   boolean allowUnknownRoot;
 
-  @Option(names = "--export-timeout", paramLabel = "DURATION", defaultValue = "30s",
+  @Option(names = EXPORT_TIMEOUT, paramLabel = "DURATION", defaultValue = DEFAULT_EXPORT_TIMEOUT,
       description = "(Not in runsc.) Longest time one /metrics export may take in all (default: ${DEFAULT-VALUE}, runsc's value).")
   Duration exportTimeout;
 
-  @Option(names = "--sandbox-timeout", paramLabel = "DURATION", defaultValue = "8s",
+  @Option(names = SANDBOX_TIMEOUT, paramLabel = "DURATION", defaultValue = DEFAULT_SANDBOX_TIMEOUT,
       description = "(Not in runsc.) Longest time to wait for one sandbox's reply; all sandboxes are asked at once "
           + "(default: ${DEFAULT-VALUE}, runsc's minimum per sandbox).")
   Duration sandboxTimeout;
 
-  @Option(names = "--max-parallel-queries", paramLabel = "N", defaultValue = "256",
+  @Option(names = MAX_PARALLEL_QUERIES, paramLabel = "N", defaultValue = DEFAULT_MAX_PARALLEL_QUERIES,
       description = "(Not in runsc.) Most sandboxes queried at the same time; more wait their turn in a random order "
           + "(default: ${DEFAULT-VALUE}).")
   int maxParallelQueries;
 
-  @Option(names = "--max-reply-bytes", paramLabel = "BYTES", defaultValue = "" + MetricServerOptions.DEFAULT_MAX_REPLY_BYTES,
+  @Option(names = MAX_REPLY_BYTES, paramLabel = "BYTES", defaultValue = DEFAULT_MAX_REPLY_BYTES,
       description = "(Not in runsc.) Largest reply accepted from one sandbox; a larger one counts as broken "
           + "(default: ${DEFAULT-VALUE}, 8 MiB: eight times the largest reply gVisor's metrics can make).")
   int maxReplyBytes;
 
-  @Option(names = "--max-reply-bytes-in-flight", paramLabel = "BYTES", defaultValue = "33554432",
+  @Option(names = MAX_REPLY_BYTES_IN_FLIGHT, paramLabel = "BYTES", defaultValue = DEFAULT_MAX_REPLY_BYTES_IN_FLIGHT,
       description = "(Not in runsc.) Reply bytes held in memory at once across all sandboxes; more wait unread "
           + "in their sockets (default: ${DEFAULT-VALUE}, 32 MiB; at least --max-reply-bytes).")
   long maxReplyBytesInFlight;
 
-  @Option(names = "--max-series-per-sandbox", paramLabel = "N", defaultValue = "100000",
+  @Option(names = MAX_SERIES_PER_SANDBOX, paramLabel = "N", defaultValue = DEFAULT_MAX_SERIES_PER_SANDBOX,
       description = "(Not in runsc.) Most series a sandbox's registration may allow (label combinations, histogram "
           + "lines); a sandbox whose registration allows more counts as broken (default: ${DEFAULT-VALUE}; gVisor "
           + "registers about 3,000).")
   long maxSeriesPerSandbox;
 
-  @Option(names = "--rescan-interval", paramLabel = "DURATION", defaultValue = "20s",
+  @Option(names = RESCAN_INTERVAL, paramLabel = "DURATION", defaultValue = DEFAULT_RESCAN_INTERVAL,
       description = "(Not in runsc.) How often the root directory is scanned between scrapes (default: ${DEFAULT-VALUE}, "
           + "runsc's value). Every /metrics request scans too.")
   Duration rescanInterval;
 
-  @Option(names = "--http-timeout", paramLabel = "DURATION", defaultValue = "1m",
+  @Option(names = HTTP_TIMEOUT, paramLabel = "DURATION", defaultValue = DEFAULT_HTTP_TIMEOUT,
       description = "(Not in runsc.) HTTP read and write timeout; also closes idle keep-alive connections "
           + "(default: ${DEFAULT-VALUE}, runsc's value).")
   Duration httpTimeout;
 
-  @Option(names = "--gzip-level", paramLabel = "N", defaultValue = "1",
+  @Option(names = GZIP_LEVEL, paramLabel = "N", defaultValue = DEFAULT_GZIP_LEVEL,
       description = "(Not in runsc.) gzip level of responses to clients that accept gzip (Prometheus does): 1 "
           + "fastest to 9 smallest, 0 never compresses (default: ${DEFAULT-VALUE}; level 6 costs about three "
           + "times the CPU for a 10%% smaller response).")
   int gzipLevel;
 
-  @Option(names = "--self-metrics", arity = "0..1", fallbackValue = "true", defaultValue = "true", paramLabel = "BOOL",
+  @Option(names = SELF_METRICS, arity = "0..1", fallbackValue = "true", defaultValue = DEFAULT_SELF_METRICS, paramLabel = "BOOL",
       description = "(Not in runsc.) End /metrics with the server's own metrics: scrape and sandbox query durations, "
           + "reply sizes, failed queries by reason, open connections, process and JVM basics (default: "
           + "${DEFAULT-VALUE}; --self-metrics=false leaves them out).")
   boolean selfMetrics;
 
-  @Option(names = "--max-connections", paramLabel = "N", defaultValue = "1000",
+  @Option(names = MAX_CONNECTIONS, paramLabel = "N", defaultValue = DEFAULT_MAX_CONNECTIONS,
       description = "(Not in runsc.) Most client connections open at once; beyond it the connection idle the longest is "
           + "closed (the new one if all are busy), so clients cannot take the file descriptors sandboxes need. Never "
           + "more than half the process's descriptor limit (default: ${DEFAULT-VALUE}).")
   int maxConnections;
 
-  @Option(names = "--socket-mode", paramLabel = "OCTAL", defaultValue = "0777",
+  @Option(names = SOCKET_MODE, paramLabel = "OCTAL", defaultValue = DEFAULT_SOCKET_MODE,
       description = "(Not in runsc.) Permission bits of the Unix socket file of --metric-server (default: ${DEFAULT-VALUE}, "
           + "as runsc: access is then governed by the socket's directory).")
   String socketMode;
 
-  @Option(names = "--allow-peer-uid", paramLabel = "UID", split = ",",
+  @Option(names = ALLOW_PEER_UID, paramLabel = "UID", split = ",",
       description = "(Not in runsc.) On a Unix socket, serve only callers with this user ID (SO_PEERCRED); repeatable or "
           + "comma-separated. Others are closed before anything is read. Needs the native epoll transport.")
   List<Integer> allowPeerUids = new ArrayList<>();
 
-  @Option(names = "--allow-peer-gid", paramLabel = "GID", split = ",",
+  @Option(names = ALLOW_PEER_GID, paramLabel = "GID", split = ",",
       description = "(Not in runsc.) On a Unix socket, also serve callers whose primary group ID is this one; "
           + "repeatable or comma-separated.")
   List<Integer> allowPeerGids = new ArrayList<>();
 
-  @Option(names = "--container-stats", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+  @Option(names = CONTAINER_STATS, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
       description = "(Not in runsc.) Also serve each gVisor container's CPU, memory and tasks under cAdvisor's "
           + "series names (container_cpu_usage_seconds_total...), from containerManager.Event and the sandbox's "
           + "host cgroup, plus network, memory overhead and pressure per sandbox. Off by default.")
   boolean containerStats;
 
-  @Option(names = "--cgroup-root", paramLabel = "DIR",
+  @Option(names = CGROUP_ROOT, paramLabel = "DIR",
       description = "(Not in runsc.) With --container-stats: where the host's cgroup file system is, replacing "
           + "the mountpoint the state files record (default: as recorded, usually /sys/fs/cgroup).")
   Path cgroupRoot;
@@ -200,6 +238,12 @@ final class MetricServerCommand implements Callable<Integer> {
                     .withAllowedPeers(Set.copyOf(allowPeerUids), Set.copyOf(allowPeerGids)))
             .withContainerStats(containerStats)
             .withCgroupRoot(cgroupRoot);
+    // Netty 4.2 declares JFR events for its allocator; the first of them loaded starts JFR's event machinery
+    // (~100 classes of jdk.jfr, ~1 MB of metaspace and code for the server's life) although nothing records
+    // them. Off unless asked for (-Dio.netty.jfr.enabled=true); set before Netty's first class is loaded.
+    if (System.getProperty(NETTY_JFR) == null) {
+      System.setProperty(NETTY_JFR, "false");
+    }
     // Before the start, so that a signal sent as soon as the PID file exists stops the server cleanly.
     ShutdownSignals signals = ShutdownSignals.install();
     MetricServer server;
