@@ -41,9 +41,11 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,8 +56,10 @@ import org.slf4j.LoggerFactory;
  * connections, remove the socket and PID files, let running exports finish (bounded), release everything.
  *
  * <p>Threads: a small Netty event loop group does all network I/O (HTTP and the sandboxes' control
- * sockets); a bounded worker pool does the blocking and CPU work (scans, decoding, verifying, rendering); one
- * scheduler thread runs the periodic scan and timers. Nothing blocks the event loop.
+ * sockets); a bounded worker pool does the blocking and CPU work (scans, decoding, verifying, rendering). The
+ * event loop also keeps the timers (the periodic scan, the profiling endpoint's), whose tasks only hand work
+ * to the pool: a scheduler thread of its own cost a stack and a share of malloc's arenas for a task that
+ * runs every 20 s. Nothing blocks the event loop.
  *
  * <p>Started by the {@code metric-server} and {@code demo} commands, and by tests.
  */
@@ -76,7 +80,10 @@ public final class MetricServer implements AutoCloseable {
   private final Transport transport;
   private final EventLoopGroup group;
   private final ThreadPoolExecutor work;
-  private final ScheduledThreadPoolExecutor scheduler;
+  /** The periodic scan's timer, cancelled at shutdown; null until the server runs. */
+  private ScheduledFuture<?> periodicScanTimer;
+  /** Set while a periodic scan waits for or runs on the worker pool: a slow scan is never queued twice. */
+  private final AtomicBoolean scanPending = new AtomicBoolean();
   private final SandboxRegistry registry;
   private final SandboxStatus status;
   private final Routes routes;
@@ -106,8 +113,6 @@ public final class MetricServer implements AutoCloseable {
             new LinkedBlockingQueue<>(100_000),
             new DefaultThreadFactory("sandbox-metrics-worker", true));
     this.work.allowCoreThreadTimeOut(true);
-    this.scheduler = new ScheduledThreadPoolExecutor(1, new DefaultThreadFactory("sandbox-metrics-scheduler", true));
-    this.scheduler.setRemoveOnCancelPolicy(true);
     // The status page learns from the registry's scans and the collector's queries; the registry is made
     // after it, so it asks for the served sandboxes through a reference it reads when a page is drawn.
     SandboxRegistry[] registryRef = new SandboxRegistry[1];
@@ -155,7 +160,7 @@ public final class MetricServer implements AutoCloseable {
     if (options.allowProfiling()) {
       log.warn("Profiling HTTP endpoints are exposed; this should only be used for development!");
       routes
-          .get("/runsc-metrics/profile-cpu", ProfileEndpoints.cpu(work, scheduler, options.httpTimeout()))
+          .get("/runsc-metrics/profile-cpu", ProfileEndpoints.cpu(work, group, options.httpTimeout()))
           .get("/runsc-metrics/profile-heap", ProfileEndpoints.heap(work));
     }
     this.http =
@@ -314,7 +319,11 @@ public final class MetricServer implements AutoCloseable {
 
   /** Frees threads and files; used by shutdown and by a failed start. */
   private void release() {
-    scheduler.shutdownNow();
+    synchronized (this) {
+      if (periodicScanTimer != null) {
+        periodicScanTimer.cancel(false);
+      }
+    }
     work.shutdown();
     for (UnixSocketFile f : socketFiles) {
       f.release();
@@ -411,8 +420,30 @@ public final class MetricServer implements AutoCloseable {
     work.execute(registry::refresh);
     long every = options.rescanInterval().toMillis();
     // A periodic task that throws is never run again: survivingEverything keeps it alive through anything.
-    scheduler.scheduleWithFixedDelay(
-        survivingEverything("Periodic scan of " + options.rootDir(), this::periodicScan), every, every, TimeUnit.MILLISECONDS);
+    // The timer is the event loop's; the scan (file I/O) runs on the worker pool.
+    Runnable scan = survivingEverything("Periodic scan of " + options.rootDir(), this::periodicScan);
+    ScheduledFuture<?> timer = group.scheduleWithFixedDelay(() -> submitPeriodicScan(scan), every, every, TimeUnit.MILLISECONDS);
+    synchronized (this) {
+      periodicScanTimer = timer;
+    }
+  }
+
+  /** On the event loop: hands the scan to the worker pool unless the previous one has not finished. */
+  private void submitPeriodicScan(Runnable scan) {
+    if (shuttingDown || !scanPending.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      work.execute(() -> {
+        try {
+          scan.run();
+        } finally {
+          scanPending.set(false);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      scanPending.set(false); // shutting down, or the pool's queue is full: the next interval tries again
+    }
   }
 
   /**
