@@ -61,6 +61,10 @@ class MetricServerFastPathTest {
           + "--export-timeout=20s --sandbox-timeout=2s --max-parallel-queries=64 --max-reply-bytes=4096 "
           + "--max-reply-bytes-in-flight=8192 --max-series-per-sandbox=5000",
       "metric-server",
+      // deploy/systemd/sandbox-metrics.service and deploy/kubernetes/sandbox-metrics.yaml
+      "--root=/var/run/docker/runtime-runc/moby --metric-server=localhost:1337 metric-server",
+      "--root=/run/containerd/runsc/k8s.io --metric-server=/run/sandbox-metrics/metrics.sock metric-server "
+          + "--socket-mode=0600 --allow-peer-uid=0 --container-stats --cgroup-root=/host/sys/fs/cgroup",
     }) {
       assertThat(fast(line.split(" "))).as(line).isNotNull();
       assertSameAsPicocli(line.split(" "));
