@@ -171,9 +171,11 @@ public final class Main implements Callable<Integer> {
       }
     } else if (split.subcommand().equals("metric-server")) {
       // Without picocli, whose classes would stay loaded for the server's whole life (MetricServerFastPath).
-      MetricServerCommand server = MetricServerFastPath.parse(main, args);
+      // Into a Main of its own: one the fast path declined may be partly set, and picocli starts afresh.
+      Main fast = new Main(stderr, stdout, split.flags());
+      MetricServerCommand server = MetricServerFastPath.parse(fast, args);
       if (server != null) {
-        return main.execute("metric-server", server);
+        return fast.execute("metric-server", server);
       }
     }
     return runWithPicocli(main, split.subcommand(), args);
