@@ -195,7 +195,12 @@ public final class ParallelGzip implements AutoCloseable {
      * dictionary of the part that follows this one in the stream.
      */
     public byte[] tail() {
-      int n = Math.min(DICTIONARY_BYTES, length);
+      return tail(DICTIONARY_BYTES);
+    }
+
+    /** A copy of the last {@code bytes} bytes written (fewer if fewer were written); for benchmarks. */
+    public byte[] tail(int bytes) {
+      int n = Math.min(bytes, length);
       return Arrays.copyOfRange(compressor().in, length - n, length);
     }
 

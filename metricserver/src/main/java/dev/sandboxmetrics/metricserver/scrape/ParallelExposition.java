@@ -72,7 +72,8 @@ final class ParallelExposition {
       for (int next = 0; next < n; next++) {
         // Keep the window full: slices [next, next + window) are offered to the other workers.
         while (started < n && started < next + window) {
-          Slice s = new Slice(started, started == 0 ? null : slices[started - 1]);
+          // Only gzip needs the slice before (its tail); plain slices must not hold on to each other.
+          Slice s = new Slice(started, gzip == null || started == 0 ? null : slices[started - 1]);
           slices[started++] = s;
           if (s.index > next) {
             offer(s);
@@ -94,6 +95,7 @@ final class ParallelExposition {
         for (byte[] piece : s.output) {
           out.write(piece);
         }
+        s.output = null; // the slice after may still refer to this one until it has its tail
         if (gzip != null) {
           crc = ParallelGzip.combineCrc(crc, s.crc, s.report.bytesWritten());
           length += s.report.bytesWritten();
