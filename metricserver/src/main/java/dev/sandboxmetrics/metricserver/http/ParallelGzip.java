@@ -184,7 +184,8 @@ public final class ParallelGzip implements AutoCloseable {
     public void write(byte[] b, int off, int len) {
       Compressor c = compressor();
       if (c.in.length - length < len) {
-        c.in = Arrays.copyOf(c.in, Math.max(c.in.length * 2, Math.addExact(length, len)));
+        // By half: a part is a slice of ~128 KB and a bit, and the array stays in the pool.
+        c.in = Arrays.copyOf(c.in, Math.max(c.in.length + c.in.length / 2, Math.addExact(length, len)));
       }
       System.arraycopy(b, off, c.in, length, len);
       length += len;
