@@ -21,8 +21,8 @@ import java.util.zip.Deflater;
  * primed with the last {@value #DICTIONARY_BYTES} bytes of the text before it ({@link Part#tail}, then
  * {@link Part#finish(boolean, byte[])}): the deflater may then refer back into the previous part as one
  * stream's would, and the decompressor, which sees one continuous stream, needs nothing. Measured on that
- * body at level 1 (README, issue 13): 220 KB, smaller than one stream, for ~6% more deflate CPU; a 32 KB
- * dictionary (zlib's whole window) compresses no better and costs 25%, since zlib hashes every byte of it.
+ * body at level 1 (README, issue 13): 220 KB, smaller than one stream, for 5-15% more deflate CPU (0.3-0.9
+ * ms); a 32 KB dictionary (zlib's whole window) compresses no better and costs 25%: zlib hashes every byte.
  *
  * <p>A part keeps its text until it is finished (it is deflated in one call, from one array), because its
  * dictionary is known only when the part before it is rendered; the array is pooled with the Deflater, so

@@ -78,7 +78,8 @@ class ParallelGzipTest {
       assertThat(part.tail()).isEqualTo("short".getBytes(StandardCharsets.UTF_8));
       byte[] more = randomBytes(3 * ParallelGzip.DICTIONARY_BYTES);
       part.write(more);
-      assertThat(part.tail()).isEqualTo(Arrays.copyOfRange(more, more.length - ParallelGzip.DICTIONARY_BYTES, more.length));
+      assertThat(part.tail())
+          .isEqualTo(Arrays.copyOfRange(more, more.length - ParallelGzip.DICTIONARY_BYTES, more.length));
       part.close();
     }
   }
