@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The gzip {@code /metrics} body of N bench sandboxes as the server makes it (issue 13), on one thread:
- * the exposition cut into slices of 128 KB, each rendered into a {@link ParallelGzip.Part} and deflated,
+ * the exposition cut into slices of {@code sliceBytes} (128 KB in the server), each rendered into a
+ * {@link ParallelGzip.Part} and deflated,
  * primed with the last {@code dictionary} bytes of the slice before it (16384 is what the server does; 0
  * starts each slice with an empty window, as it did before). {@link #renderSlices} is the same rendering
  * without compression, so the difference is what gzip costs. The set-up prints each body's compressed size.
@@ -39,14 +40,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"-Xmx512m"})
 public class GzipBodyBenchmark {
-  /** The server's slice size (MetricsEndpoint.SLICE_BYTES). */
-  private static final int SLICE_BYTES = 128 * 1024;
-
   @Param({"100", "1000"})
   int sandboxes;
 
   @Param({"1"})
   int level;
+
+  /** How much text goes into a slice; the server's is 131072 (MetricsEndpoint.SLICE_BYTES). */
+  @Param({"131072"})
+  int sliceBytes;
 
   @Param({"16384", "0"})
   int dictionary;
@@ -63,8 +65,8 @@ public class GzipBodyBenchmark {
       exports.add(new SnapshotExport(workload.snapshots.get(i), "runsc_", workload.labels.get(i)));
     }
     gzip = new ParallelGzip(level, 1);
-    System.out.printf("%n%d sandboxes, level %d, dictionary %d: %d bytes compressed%n", sandboxes, level, dictionary,
-        gzipBody());
+    System.out.printf("%n%d sandboxes, level %d, slices of %d, dictionary %d: %d bytes compressed%n", sandboxes, level,
+        sliceBytes, dictionary, gzipBody());
   }
 
   @TearDown(Level.Trial)
@@ -75,7 +77,7 @@ public class GzipBodyBenchmark {
   /** The compressed size of the body (header, parts and trailer). */
   @Benchmark
   public long gzipBody() throws IOException {
-    SlicedExposition sliced = writer.slice("benchmark", exports, SLICE_BYTES);
+    SlicedExposition sliced = writer.slice("benchmark", exports, sliceBytes);
     long size = ParallelGzip.HEADER.length + 8;
     byte[] tail = null;
     int n = sliced.sliceCount();
@@ -97,7 +99,7 @@ public class GzipBodyBenchmark {
    */
   @Benchmark
   public long renderSlices() throws IOException {
-    SlicedExposition sliced = writer.slice("benchmark", exports, SLICE_BYTES);
+    SlicedExposition sliced = writer.slice("benchmark", exports, sliceBytes);
     long size = 0;
     for (int i = 0; i < sliced.sliceCount(); i++) {
       size += sliced.writeSlice(i, OutputStream.nullOutputStream()).bytesWritten();
@@ -111,7 +113,7 @@ public class GzipBodyBenchmark {
    */
   @Benchmark
   public long renderSlicesCopied() throws IOException {
-    SlicedExposition sliced = writer.slice("benchmark", exports, SLICE_BYTES);
+    SlicedExposition sliced = writer.slice("benchmark", exports, sliceBytes);
     long size = 0;
     for (int i = 0; i < sliced.sliceCount(); i++) {
       List<byte[]> pieces = new ArrayList<>();
