@@ -27,6 +27,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * by the server's response budget, as for every streamed response. One slice's failure fails the response
  * ({@link #write} throws); slices not yet started are then skipped.
  *
+ * <p>With gzip, each slice's deflater is primed with the end of the text of the slice before it
+ * ({@link ParallelGzip.Part#tail}), so the body compresses as well as one stream: a slice renders its text,
+ * publishes its tail, then takes the tail of the slice before it, waiting for it when another thread is
+ * rendering that slice (never long: slices are claimed in order and take about as long to render, and
+ * rendering waits for nothing, so this wait cannot close a cycle). When that slice is not claimed yet (a
+ * worker ran ahead, or the executor refused it), the slice starts with an empty window instead: a few
+ * KB larger, still valid.
+ *
  * <p>Used by {@link MetricsEndpoint}; one instance per response.
  */
 final class ParallelExposition {
@@ -64,7 +72,8 @@ final class ParallelExposition {
       for (int next = 0; next < n; next++) {
         // Keep the window full: slices [next, next + window) are offered to the other workers.
         while (started < n && started < next + window) {
-          Slice s = new Slice(started);
+          // Only gzip needs the slice before (its tail); plain slices must not hold on to each other.
+          Slice s = new Slice(started, gzip == null || started == 0 ? null : slices[started - 1]);
           slices[started++] = s;
           if (s.index > next) {
             offer(s);
@@ -86,6 +95,7 @@ final class ParallelExposition {
         for (byte[] piece : s.output) {
           out.write(piece);
         }
+        s.output = null; // the slice after may still refer to this one until it has its tail
         if (gzip != null) {
           crc = ParallelGzip.combineCrc(crc, s.crc, s.report.bytesWritten());
           length += s.report.bytesWritten();
@@ -125,19 +135,28 @@ final class ParallelExposition {
     return null;
   }
 
-  /** One slice: claimed by exactly one thread, which renders it and publishes the result through the latch. */
+  /**
+   * One slice: claimed by exactly one thread, which renders it and publishes the result through the
+   * latches ({@link #rendered} when its text and tail are there, {@link #done} when its output is).
+   */
   private final class Slice {
     final int index;
     private final AtomicBoolean claimed = new AtomicBoolean();
+    private final CountDownLatch rendered = new CountDownLatch(1);
     private final CountDownLatch done = new CountDownLatch(1);
+    /** The slice before this one, until its tail is taken (then null, so that slices sent can go). */
+    private Slice previous;
+    /** Set before {@link #rendered} counts down; read after; null when rendering failed. */
+    private byte[] tail;
     /** Set before {@link #done} counts down; read after. */
     List<byte[]> output;
     WriteReport report;
     int crc;
     Throwable failure;
 
-    Slice(int index) {
+    Slice(int index, Slice previous) {
       this.index = index;
+      this.previous = previous;
     }
 
     boolean claim() {
@@ -166,16 +185,39 @@ final class ParallelExposition {
           output = pieces.list;
         } else {
           try (ParallelGzip.Part part = gzip.start()) {
-            report = exposition.writeSlice(index, part);
+            try {
+              report = exposition.writeSlice(index, part);
+              tail = part.tail();
+            } finally {
+              rendered.countDown();
+            }
             crc = part.crc();
-            output = List.of(part.finish(index == slices.length - 1));
+            output = List.of(part.finish(index == slices.length - 1, previousTail()));
           }
         }
       } catch (Throwable t) {
         failure = t;
       } finally {
+        rendered.countDown();
         done.countDown();
       }
+    }
+
+    /** The tail of the slice before this one, once rendered; null for the first, or when it is not claimed. */
+    private byte[] previousTail() {
+      Slice p = previous;
+      previous = null;
+      if (p == null || !p.claimed.get()) {
+        // Not claimed, so possibly not rendered for a while: waiting for it could wait for ourselves.
+        return null;
+      }
+      try {
+        p.rendered.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      }
+      return p.tail;
     }
   }
 
