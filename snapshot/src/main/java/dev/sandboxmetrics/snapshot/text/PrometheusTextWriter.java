@@ -89,7 +89,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
   /** One snapshot's share of a call, with what is the same for all of its lines rendered once. */
   private static final class ExportPlan {
     final SnapshotExport export;
-    final List<DataPoint> data;
+    final Snapshot snapshot;
     final String[] extraNames;
     /** The added labels' names; one instance for all exports of a call whose names are the same. */
     List<String> addedNames;
@@ -120,11 +120,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
 
     ExportPlan(SnapshotExport export) {
       this.export = export;
-      this.data = export.snapshot().data();
-      int n = data.size();
+      this.snapshot = export.snapshot();
+      int n = snapshot.pointCount();
       kinds = new byte[n];
       for (int i = 0; i < n; i++) {
-        DataPoint dp = data.get(i);
+        DataPoint dp = snapshot.point(i);
         MetricType type = dp.metric().type();
         if (type != MetricType.HISTOGRAM && dp.value() != null && dp.histogram() == null
             && dp.labels().isEmpty() && dp.externalLabels().isEmpty()) {
@@ -347,13 +347,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private long estimatedBytesPerRef(MetricGroup group) {
       long ref = group.refs[0];
       ExportPlan plan = plans[(int) (ref >>> 32)];
-      DataPoint dp = plan.data.get((int) ref);
+      DataPoint dp = plan.snapshot.point((int) ref);
       long name = group.fullName.length();
       long labels = (plan.extraJoined == null ? 64 : plan.extraJoined.length) + 24L * (dp.labels().size()
           + dp.externalLabels().size());
       long line = name + labels + 8 + 24 + (plan.lineEnd == null ? 16 : plan.lineEnd.length);
       Histogram h = dp.histogram();
-      long lines = h == null ? 1 : h.buckets().size() + 5;
+      long lines = h == null ? 1 : h.bucketCount() + 5;
       // The HELP and TYPE lines, spread over the name's data points.
       long header = (dp.metric().help().length() + 2 * name + 32) / group.refCount;
       return Math.max(1, lines * line + header);
@@ -372,16 +372,16 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     for (int e = 0; e < plans.length; e++) {
       String prefix = plans[e].export.prefix();
       Map<String, MetricGroup> byName = byPrefix.computeIfAbsent(prefix, p -> new HashMap<>());
-      List<DataPoint> data = plans[e].data;
+      Snapshot data = plans[e].snapshot;
       boolean predict = prefix.equals(previousPrefix);
-      if (previousNames.length < data.size()) {
-        previousNames = Arrays.copyOf(previousNames, data.size());
-        previousGroups = Arrays.copyOf(previousGroups, data.size());
+      if (previousNames.length < data.pointCount()) {
+        previousNames = Arrays.copyOf(previousNames, data.pointCount());
+        previousGroups = Arrays.copyOf(previousGroups, data.pointCount());
       }
       String lastName = null;
       MetricGroup last = null;
-      for (int i = 0; i < data.size(); i++) {
-        String name = data.get(i).metric().name();
+      for (int i = 0; i < data.pointCount(); i++) {
+        String name = data.point(i).metric().name();
         if (predict && previousNames[i] == name) {
           last = previousGroups[i];
           lastName = name;
@@ -390,7 +390,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           if (last == null) {
             // Room for as many data points of this name as this snapshot has, in every snapshot to come.
             int run = 1;
-            while (i + run < data.size() && data.get(i + run).metric().name().equals(name)) {
+            while (i + run < data.pointCount() && data.point(i + run).metric().name().equals(name)) {
               run++;
             }
             last = new MetricGroup(prefix + name, (plans.length - e) * run);
@@ -498,7 +498,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       }
       for (int r = 0; r < end; r++) {
         ExportPlan plan = plans[(int) (group.refs[r] >>> 32)];
-        DataPoint dp = plan.data.get((int) group.refs[r]);
+        DataPoint dp = plan.snapshot.point((int) group.refs[r]);
         if (plan.problem == null
             && checkShape(dp, null) == null
             && renderLabels(dp, plan, dp.metric().type() == MetricType.HISTOGRAM) == null) {
@@ -557,13 +557,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
             && plan.problem == null
             && plan.extraBlock != null) {
           // Checked when the snapshot was planned; the header is out, the name valid (it has a type).
-          writeSimpleLine(group.nameBytes, plan, plan.data.get(index).value());
+          writeSimpleLine(group.nameBytes, plan, plan.snapshot.point(index).value());
           if (buf.size() >= FLUSH_AT) {
             flush();
           }
           continue;
         }
-        DataPoint dp = plan.data.get(index);
+        DataPoint dp = plan.snapshot.point(index);
         String problem = plan.problem;
         if (problem == null && group.nameBytes == null) {
           problem = quote(group.fullName) + " is not a valid Prometheus metric name";
@@ -614,7 +614,8 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         return "a histogram with a scalar value";
       }
       long total = 0;
-      for (Bucket b : h.buckets()) {
+      for (int i = 0; i < h.bucketCount(); i++) {
+        Bucket b = h.bucket(i);
         if (b.count() < 0) {
           return "a histogram bucket with a negative count";
         }
@@ -858,7 +859,8 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       buf.put('\n');
       writeHeaderOnce(group, dp);
       long cumulative = 0;
-      for (Bucket bucket : h.buckets()) {
+      for (int i = 0; i < h.bucketCount(); i++) {
+        Bucket bucket = h.bucket(i);
         cumulative += bucket.count();
         writeLine(group.nameBytes, BUCKET, bucket.upperBound(), null, cumulative, plan);
         // Up to 256 buckets: hand over full chunks inside a histogram too, or the buffer would grow.
