@@ -34,8 +34,9 @@ import java.util.Objects;
  * <p>This is the hot path of every scrape. Each call renders into one byte buffer, handed to the stream in
  * chunks of about 32 KB, so the response never exists as a whole, let alone as a String. Data points are
  * grouped by name once per call (gVisor scans every snapshot once per name), and each snapshot's added
- * labels are escaped once. The writer holds no state between calls: one instance may serve concurrent
- * scrapes.
+ * labels are escaped once per {@link Labels} instance ({@code AddedLabels}, a small table of immutable
+ * entries shared by all calls). Beyond that table the writer holds no state between calls: one instance
+ * may serve concurrent scrapes.
  *
  * <p>{@link #slice} lays the same output out in slices for the server, which renders (and compresses) them
  * on several threads: the grouping is done once, and each slice then renders its range of names with
@@ -86,10 +87,115 @@ public final class PrometheusTextWriter implements ExpositionWriter {
   private static final int SIMPLE = 0x40;
   private static final MetricType[] TYPES = MetricType.values();
 
+  /**
+   * An export's added labels as they are written, worked out once per {@link Labels} instance rather than
+   * per scrape: the server passes each sandbox's same instance on every scrape, and escaping them (a char
+   * loop over Strings) was a visible part of each scrape on C1. Immutable; kept in a small table shared by
+   * all calls and threads, published by racy array stores, which the final fields make safe. A table slot
+   * holds the last instance that hashed there, so a server with more sandboxes than slots only works some
+   * out again.
+   */
+  private static final class AddedLabels {
+    private static final AddedLabels[] TABLE = new AddedLabels[4096];
+
+    final Labels labels;
+    final String[] names;
+    /** {@link #names} as a list, the key under which a call shares one instance per distinct names. */
+    final List<String> nameList;
+    final byte[][] pairs;
+    final byte[] joined;
+    final int[] at;
+    final byte[] block;
+    /** Why no line with these added labels can be written (an invalid name), or null. */
+    final String trouble;
+    /** The labels as Go's {@code %v} of a map, for the comment header. */
+    final byte[] goMap;
+
+    static AddedLabels of(Labels labels) {
+      int slot = System.identityHashCode(labels) & (TABLE.length - 1);
+      AddedLabels known = TABLE[slot];
+      if (known != null && known.labels == labels) {
+        return known;
+      }
+      AddedLabels made = new AddedLabels(labels);
+      TABLE[slot] = made;
+      return made;
+    }
+
+    private AddedLabels(Labels extra) {
+      labels = extra;
+      names = new String[extra.size()];
+      pairs = new byte[extra.size()][];
+      String problem = null;
+      ExpositionBuffer scratch = new ExpositionBuffer(64);
+      for (int i = 0; i < extra.size(); i++) {
+        names[i] = extra.name(i);
+        if (!isValidLabelName(names[i])) {
+          problem = "the added label name " + quote(names[i]) + " is not a valid Prometheus label name";
+        }
+        scratch.reset();
+        scratch.putEscaped(names[i], ExpositionBuffer.RAW);
+        scratch.put('=');
+        scratch.put('"');
+        scratch.putEscaped(extra.value(i), ExpositionBuffer.LABEL_VALUE);
+        scratch.put('"');
+        pairs[i] = scratch.toByteArray();
+      }
+      trouble = problem;
+      nameList = List.of(names);
+      byte[] joinedPairs = null;
+      at = new int[pairs.length + 1];
+      if (extra.get("le") == null) {
+        scratch.reset();
+        for (int i = 0; i < pairs.length; i++) {
+          if (i > 0) {
+            scratch.put(',');
+          }
+          at[i] = scratch.size();
+          scratch.put(pairs[i]);
+        }
+        at[pairs.length] = scratch.size() + 1;
+        joinedPairs = scratch.toByteArray();
+      }
+      joined = joinedPairs;
+      byte[] braced = null;
+      if (joinedPairs != null) {
+        scratch.reset();
+        if (joinedPairs.length > 0) {
+          scratch.put('{');
+          scratch.put(joinedPairs);
+          scratch.put('}');
+        }
+        scratch.put(' ');
+        braced = scratch.toByteArray();
+      }
+      block = braced;
+      scratch.reset();
+      writeGoMap(scratch, extra);
+      goMap = scratch.toByteArray();
+    }
+  }
+
+  /** Like Go's {@code %v} of a map[string]string, with newlines escaped to keep it one comment line. */
+  private static void writeGoMap(ExpositionBuffer buf, Labels added) {
+    buf.putAscii("map[");
+    for (int i = 0; i < added.size(); i++) {
+      if (i > 0) {
+        buf.put(' ');
+      }
+      buf.putEscaped(added.name(i), ExpositionBuffer.HELP);
+      buf.put(':');
+      buf.putEscaped(added.value(i), ExpositionBuffer.HELP);
+    }
+    buf.put(']');
+  }
+
   /** One snapshot's share of a call, with what is the same for all of its lines rendered once. */
   private static final class ExportPlan {
     final SnapshotExport export;
+    final AddedLabels added;
     final Snapshot snapshot;
+    /** The added labels' names, pairs, ...: the fields of {@link #added}, here for short access. */
     final String[] extraNames;
     /** The added labels' names; one instance for all exports of a call whose names are the same. */
     List<String> addedNames;
@@ -136,58 +242,22 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           kinds[i] = (byte) (SIMPLE | type.ordinal());
         }
       }
-      Labels extra = export.extraLabels();
-      extraNames = new String[extra.size()];
-      extraPairs = new byte[extra.size()][];
-      String trouble = null;
-      ExpositionBuffer scratch = new ExpositionBuffer(64);
-      for (int i = 0; i < extra.size(); i++) {
-        extraNames[i] = extra.name(i);
-        if (!isValidLabelName(extraNames[i])) {
-          trouble = "the added label name " + quote(extraNames[i]) + " is not a valid Prometheus label name";
-        }
-        scratch.reset();
-        scratch.putEscaped(extraNames[i], ExpositionBuffer.RAW);
-        scratch.put('=');
-        scratch.put('"');
-        scratch.putEscaped(extra.value(i), ExpositionBuffer.LABEL_VALUE);
-        scratch.put('"');
-        extraPairs[i] = scratch.toByteArray();
-      }
-      byte[] joined = null;
-      extraAt = new int[extraPairs.length + 1];
-      if (extra.get("le") == null) {
-        scratch.reset();
-        for (int i = 0; i < extraPairs.length; i++) {
-          if (i > 0) {
-            scratch.put(',');
-          }
-          extraAt[i] = scratch.size();
-          scratch.put(extraPairs[i]);
-        }
-        extraAt[extraPairs.length] = scratch.size() + 1;
-        joined = scratch.toByteArray();
-      }
-      extraJoined = joined;
-      byte[] block = null;
-      if (joined != null) {
-        scratch.reset();
-        if (joined.length > 0) {
-          scratch.put('{');
-          scratch.put(joined);
-          scratch.put('}');
-        }
-        scratch.put(' ');
-        block = scratch.toByteArray();
-      }
-      extraBlock = block;
+      AddedLabels added = AddedLabels.of(export.extraLabels());
+      this.added = added;
+      extraNames = added.names;
+      extraPairs = added.pairs;
+      extraJoined = added.joined;
+      extraAt = added.at;
+      extraBlock = added.block;
+      String trouble = added.trouble;
       byte[] end = null;
       try {
-        scratch.reset();
-        scratch.put(' ');
-        scratch.putLong(export.snapshot().when().toEpochMilli());
-        scratch.put('\n');
-        end = scratch.toByteArray();
+        // A space, at most 20 digits and a sign, a newline.
+        byte[] text = new byte[24];
+        text[0] = ' ';
+        int p = PrometheusNumbers.writeLong(text, 1, export.snapshot().when().toEpochMilli());
+        text[p++] = '\n';
+        end = Arrays.copyOf(text, p);
       } catch (ArithmeticException e) {
         trouble = "the snapshot time " + export.snapshot().when() + " is out of range";
       }
@@ -270,8 +340,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       Map<List<String>, List<String>> addedNames = new HashMap<>();
       for (int i = 0; i < plans.length; i++) {
         plans[i] = new ExportPlan(Objects.requireNonNull(exports.get(i), "export"));
-        List<String> names = List.of(plans[i].extraNames);
-        plans[i].addedNames = addedNames.computeIfAbsent(names, k -> k);
+        plans[i].addedNames = addedNames.computeIfAbsent(plans[i].added.nameList, k -> k);
       }
       this.groups = plans.length == 0 ? List.of() : groupByFullName(plans);
       if (plans.length == 0) {
@@ -534,25 +603,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           Snapshot s = plan.export.snapshot();
           buf.putAscii("#   - Snapshot with " + s.data().size() + " data points taken at " + RunscTime.formatGoString(s.when())
               + ": ");
-          writeGoMap(plan.export.extraLabels());
+          buf.put(plan.added.goMap);
           buf.put('\n');
         }
       }
       buf.put('\n');
-    }
-
-    /** Like Go's {@code %v} of a map[string]string, with newlines escaped to keep it one comment line. */
-    private void writeGoMap(Labels added) {
-      buf.putAscii("map[");
-      for (int i = 0; i < added.size(); i++) {
-        if (i > 0) {
-          buf.put(' ');
-        }
-        buf.putEscaped(added.name(i), ExpositionBuffer.HELP);
-        buf.put(':');
-        buf.putEscaped(added.value(i), ExpositionBuffer.HELP);
-      }
-      buf.put(']');
     }
 
     private void writeGroup(MetricGroup group, int from, int to) throws IOException {
