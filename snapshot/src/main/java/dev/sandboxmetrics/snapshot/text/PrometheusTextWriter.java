@@ -228,18 +228,29 @@ public final class PrometheusTextWriter implements ExpositionWriter {
      * through memory at random just to learn that the line is a plain one.
      */
     final byte[] kinds;
+    /**
+     * The data points, and the values of the {@link #SIMPLE} ones, copied in the same pass: rendering then
+     * reaches a line's value in one step from the plan instead of through the snapshot, its list, the list's
+     * array and the data point, each a likely cache miss when going name by name across 100 sandboxes.
+     */
+    final DataPoint[] points;
+    final Value[] simpleValues;
 
     ExportPlan(SnapshotExport export) {
       this.export = export;
       this.snapshot = export.snapshot();
       int n = snapshot.pointCount();
       kinds = new byte[n];
+      points = new DataPoint[n];
+      simpleValues = new Value[n];
       for (int i = 0; i < n; i++) {
         DataPoint dp = snapshot.point(i);
+        points[i] = dp;
         MetricType type = dp.metric().type();
         if (type != MetricType.HISTOGRAM && dp.value() != null && dp.histogram() == null
             && dp.labels().isEmpty() && dp.externalLabels().isEmpty()) {
           kinds[i] = (byte) (SIMPLE | type.ordinal());
+          simpleValues[i] = dp.value();
         }
       }
       AddedLabels added = AddedLabels.of(export.extraLabels());
@@ -575,7 +586,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       }
       for (int r = 0; r < end; r++) {
         ExportPlan plan = plans[(int) (group.refs[r] >>> 32)];
-        DataPoint dp = plan.snapshot.point((int) group.refs[r]);
+        DataPoint dp = plan.points[(int) group.refs[r]];
         if (plan.problem == null
             && checkShape(dp, null) == null
             && renderLabels(dp, plan, dp.metric().type() == MetricType.HISTOGRAM) == null) {
@@ -620,13 +631,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
             && plan.problem == null
             && plan.extraBlock != null) {
           // Checked when the snapshot was planned; the header is out, the name valid (it has a type).
-          writeSimpleLine(group.nameBytes, plan, plan.snapshot.point(index).value());
+          writeSimpleLine(group.nameBytes, plan, plan.simpleValues[index]);
           if (buf.size() >= FLUSH_AT) {
             flush();
           }
           continue;
         }
-        DataPoint dp = plan.snapshot.point(index);
+        DataPoint dp = plan.points[index];
         String problem = plan.problem;
         if (problem == null && group.nameBytes == null) {
           problem = quote(group.fullName) + " is not a valid Prometheus metric name";
