@@ -4,6 +4,7 @@ import dev.sandboxmetrics.snapshot.Bucket;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.Histogram;
 import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.Metric;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
@@ -300,6 +301,60 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
   }
 
+  /**
+   * A metric's full name and HELP/TYPE lines under one prefix, worked out once per {@link Metric} instance
+   * and prefix rather than per scrape (the decoder hands out one instance per distinct metric, the same on
+   * every scrape): building the name, checking it and escaping the help were String loops on every scrape.
+   * A small table of immutable entries shared by all calls, as {@link AddedLabels}.
+   */
+  private static final class MetricText {
+    private static final MetricText[] TABLE = new MetricText[4096];
+
+    final Metric metric;
+    final String prefix;
+    final String fullName;
+    /** The full name's bytes, or null when it is not a valid metric name. */
+    final byte[] nameBytes;
+    /** The HELP line (none for an empty help) and the TYPE line; null when the name is not valid. */
+    final byte[] header;
+
+    static MetricText of(Metric metric, String prefix) {
+      int slot = (System.identityHashCode(metric) * 31 + prefix.hashCode()) & (TABLE.length - 1);
+      MetricText known = TABLE[slot];
+      if (known != null && known.metric == metric && known.prefix.equals(prefix)) {
+        return known;
+      }
+      MetricText made = new MetricText(metric, prefix);
+      TABLE[slot] = made;
+      return made;
+    }
+
+    private MetricText(Metric metric, String prefix) {
+      this.metric = metric;
+      this.prefix = prefix;
+      fullName = prefix + metric.name();
+      nameBytes = isValidMetricName(fullName) ? fullName.getBytes(StandardCharsets.US_ASCII) : null;
+      byte[] lines = null;
+      if (nameBytes != null) {
+        ExpositionBuffer buf = new ExpositionBuffer(64 + 2 * nameBytes.length + 3 * metric.help().length());
+        if (!metric.help().isEmpty()) {
+          buf.put(Rendering.HELP);
+          buf.put(nameBytes);
+          buf.put(' ');
+          buf.putEscaped(metric.help(), ExpositionBuffer.HELP);
+          buf.put('\n');
+        }
+        buf.put(Rendering.TYPE);
+        buf.put(nameBytes);
+        buf.put(' ');
+        buf.putAscii(metric.type().text());
+        buf.put('\n');
+        lines = buf.toByteArray();
+      }
+      header = lines;
+    }
+  }
+
   /** All data points rendered under one full metric name: references (export, index) in output order. */
   private static final class MetricGroup {
     final String fullName;
@@ -309,10 +364,10 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     int refCount;
 
     /** {@code expectedRefs}: typically one data point per export. */
-    MetricGroup(String fullName, int expectedRefs) {
-      this.fullName = fullName;
+    MetricGroup(MetricText text, int expectedRefs) {
+      this.fullName = text.fullName;
       this.refs = new long[Math.max(4, expectedRefs)];
-      this.nameBytes = isValidMetricName(fullName) ? fullName.getBytes(StandardCharsets.US_ASCII) : null;
+      this.nameBytes = text.nameBytes;
     }
 
     void add(int export, int index) {
@@ -481,7 +536,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
             while (i + run < data.pointCount() && data.point(i + run).metric().name().equals(name)) {
               run++;
             }
-            last = new MetricGroup(prefix + name, (plans.length - e) * run);
+            last = new MetricGroup(MetricText.of(data.point(i).metric(), prefix), (plans.length - e) * run);
             byName.put(name, last);
             groups.add(last);
           }
@@ -655,7 +710,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         if (dp.metric().type() == MetricType.HISTOGRAM) {
           writeHistogram(group, dp, plan);
         } else {
-          writeHeaderOnce(group, dp);
+          writeHeaderOnce(dp, plan);
           writeLine(group.nameBytes, NO_SUFFIX, null, dp.value(), 0, plan);
         }
         if (buf.size() >= FLUSH_AT) {
@@ -979,24 +1034,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       buf.setSize(p + lineEnd.length);
     }
 
-    private void writeHeaderOnce(MetricGroup group, DataPoint dp) {
+    /** {@code plan}: the data point's; its prefix and metric give the group's full name. */
+    private void writeHeaderOnce(DataPoint dp, ExportPlan plan) {
       if (writtenType != null) {
         return;
       }
       buf.put('\n');
-      String help = dp.metric().help();
-      if (!help.isEmpty()) {
-        buf.put(HELP);
-        buf.put(group.nameBytes);
-        buf.put(' ');
-        buf.putEscaped(help, ExpositionBuffer.HELP);
-        buf.put('\n');
-      }
-      buf.put(TYPE);
-      buf.put(group.nameBytes);
-      buf.put(' ');
-      buf.putAscii(dp.metric().type().text());
-      buf.put('\n');
+      buf.put(MetricText.of(dp.metric(), plan.export.prefix()).header);
       writtenType = dp.metric().type();
     }
 
@@ -1004,7 +1048,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       Histogram h = dp.histogram();
       // gVisor sets every histogram apart with a blank line before (ahead of the HELP line) and after.
       buf.put('\n');
-      writeHeaderOnce(group, dp);
+      writeHeaderOnce(dp, plan);
       long cumulative = 0;
       for (int i = 0; i < h.bucketCount(); i++) {
         Bucket bucket = h.bucket(i);
