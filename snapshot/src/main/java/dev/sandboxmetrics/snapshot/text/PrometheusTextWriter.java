@@ -370,18 +370,24 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       this.nameBytes = text.nameBytes;
     }
 
-    void add(int export, int index) {
+    /** {@code ref}: the export's index in the high 32 bits, the data point's in the low ones. */
+    void add(long ref) {
+      // Small enough (growing out of line) for C1 to inline into the per-data-point loop.
       if (refCount == refs.length) {
-        refs = Arrays.copyOf(refs, refCount * 2);
+        grow();
       }
-      refs[refCount++] = ((long) export << 32) | index;
+      refs[refCount++] = ref;
+    }
+
+    private void grow() {
+      refs = Arrays.copyOf(refs, refCount * 2);
     }
 
     void absorb(MetricGroup other) {
       // The same full name from two prefixes ("a_" + "b_c" and "a_b_" + "c"): one group, still in
       // (export, index) order, which is the numeric order of the packed references.
       for (int i = 0; i < other.refCount; i++) {
-        add((int) (other.refs[i] >>> 32), (int) other.refs[i]);
+        add(other.refs[i]);
       }
       Arrays.sort(refs, 0, refCount);
     }
@@ -542,7 +548,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           }
           lastName = name;
         }
-        last.add(e, i);
+        last.add(((long) e << 32) | i);
         previousNames[i] = name;
         previousGroups[i] = last;
       }
