@@ -13,7 +13,17 @@ public record Histogram(Value total, Value min, Value max, Value ssd, List<Bucke
     Objects.requireNonNull(min, "min");
     Objects.requireNonNull(max, "max");
     Objects.requireNonNull(ssd, "ssd");
-    buckets = List.copyOf(buckets);
+    buckets = FixedList.copyOf(buckets);
+  }
+
+  /** How many buckets: {@code buckets().size()}, with a call that C1 inlines (see {@link FixedList}). */
+  public int bucketCount() {
+    return ((FixedList<Bucket>) buckets).size();
+  }
+
+  /** The i-th bucket: {@code buckets().get(i)}, with a call that C1 inlines (see {@link FixedList}). */
+  public Bucket bucket(int i) {
+    return ((FixedList<Bucket>) buckets).get(i);
   }
 
   /**
@@ -38,8 +48,8 @@ public record Histogram(Value total, Value min, Value max, Value ssd, List<Bucke
   /** The number of samples: the sum of all bucket counts. */
   public long sampleCount() {
     long n = 0;
-    for (Bucket b : buckets) {
-      n += b.count();
+    for (int i = 0; i < bucketCount(); i++) {
+      n += bucket(i).count();
     }
     return n;
   }

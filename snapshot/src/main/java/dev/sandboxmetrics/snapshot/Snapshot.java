@@ -11,6 +11,16 @@ import java.util.Objects;
 public record Snapshot(Instant when, List<DataPoint> data) {
   public Snapshot {
     Objects.requireNonNull(when, "when");
-    data = List.copyOf(data);
+    data = FixedList.copyOf(data);
+  }
+
+  /** How many data points: {@code data().size()}, with a call that C1 inlines (see {@link FixedList}). */
+  public int pointCount() {
+    return ((FixedList<DataPoint>) data).size();
+  }
+
+  /** The i-th data point: {@code data().get(i)}, with a call that C1 inlines (see {@link FixedList}). */
+  public DataPoint point(int i) {
+    return ((FixedList<DataPoint>) data).get(i);
   }
 }

@@ -4,6 +4,7 @@ import dev.sandboxmetrics.snapshot.Bucket;
 import dev.sandboxmetrics.snapshot.DataPoint;
 import dev.sandboxmetrics.snapshot.Histogram;
 import dev.sandboxmetrics.snapshot.Labels;
+import dev.sandboxmetrics.snapshot.Metric;
 import dev.sandboxmetrics.snapshot.MetricType;
 import dev.sandboxmetrics.snapshot.Snapshot;
 import dev.sandboxmetrics.snapshot.Value;
@@ -34,8 +35,9 @@ import java.util.Objects;
  * <p>This is the hot path of every scrape. Each call renders into one byte buffer, handed to the stream in
  * chunks of about 32 KB, so the response never exists as a whole, let alone as a String. Data points are
  * grouped by name once per call (gVisor scans every snapshot once per name), and each snapshot's added
- * labels are escaped once. The writer holds no state between calls: one instance may serve concurrent
- * scrapes.
+ * labels are escaped once per {@link Labels} instance ({@code AddedLabels}, a small table of immutable
+ * entries shared by all calls). Beyond that table the writer holds no state between calls: one instance
+ * may serve concurrent scrapes.
  *
  * <p>{@link #slice} lays the same output out in slices for the server, which renders (and compresses) them
  * on several threads: the grouping is done once, and each slice then renders its range of names with
@@ -86,10 +88,115 @@ public final class PrometheusTextWriter implements ExpositionWriter {
   private static final int SIMPLE = 0x40;
   private static final MetricType[] TYPES = MetricType.values();
 
+  /**
+   * An export's added labels as they are written, worked out once per {@link Labels} instance rather than
+   * per scrape: the server passes each sandbox's same instance on every scrape, and escaping them (a char
+   * loop over Strings) was a visible part of each scrape on C1. Immutable; kept in a small table shared by
+   * all calls and threads, published by racy array stores, which the final fields make safe. A table slot
+   * holds the last instance that hashed there, so a server with more sandboxes than slots only works some
+   * out again.
+   */
+  private static final class AddedLabels {
+    private static final AddedLabels[] TABLE = new AddedLabels[4096];
+
+    final Labels labels;
+    final String[] names;
+    /** {@link #names} as a list, the key under which a call shares one instance per distinct names. */
+    final List<String> nameList;
+    final byte[][] pairs;
+    final byte[] joined;
+    final int[] at;
+    final byte[] block;
+    /** Why no line with these added labels can be written (an invalid name), or null. */
+    final String trouble;
+    /** The labels as Go's {@code %v} of a map, for the comment header. */
+    final byte[] goMap;
+
+    static AddedLabels of(Labels labels) {
+      int slot = System.identityHashCode(labels) & (TABLE.length - 1);
+      AddedLabels known = TABLE[slot];
+      if (known != null && known.labels == labels) {
+        return known;
+      }
+      AddedLabels made = new AddedLabels(labels);
+      TABLE[slot] = made;
+      return made;
+    }
+
+    private AddedLabels(Labels extra) {
+      labels = extra;
+      names = new String[extra.size()];
+      pairs = new byte[extra.size()][];
+      String problem = null;
+      ExpositionBuffer scratch = new ExpositionBuffer(64);
+      for (int i = 0; i < extra.size(); i++) {
+        names[i] = extra.name(i);
+        if (!isValidLabelName(names[i])) {
+          problem = "the added label name " + quote(names[i]) + " is not a valid Prometheus label name";
+        }
+        scratch.reset();
+        scratch.putEscaped(names[i], ExpositionBuffer.RAW);
+        scratch.put('=');
+        scratch.put('"');
+        scratch.putEscaped(extra.value(i), ExpositionBuffer.LABEL_VALUE);
+        scratch.put('"');
+        pairs[i] = scratch.toByteArray();
+      }
+      trouble = problem;
+      nameList = List.of(names);
+      byte[] joinedPairs = null;
+      at = new int[pairs.length + 1];
+      if (extra.get("le") == null) {
+        scratch.reset();
+        for (int i = 0; i < pairs.length; i++) {
+          if (i > 0) {
+            scratch.put(',');
+          }
+          at[i] = scratch.size();
+          scratch.put(pairs[i]);
+        }
+        at[pairs.length] = scratch.size() + 1;
+        joinedPairs = scratch.toByteArray();
+      }
+      joined = joinedPairs;
+      byte[] braced = null;
+      if (joinedPairs != null) {
+        scratch.reset();
+        if (joinedPairs.length > 0) {
+          scratch.put('{');
+          scratch.put(joinedPairs);
+          scratch.put('}');
+        }
+        scratch.put(' ');
+        braced = scratch.toByteArray();
+      }
+      block = braced;
+      scratch.reset();
+      writeGoMap(scratch, extra);
+      goMap = scratch.toByteArray();
+    }
+  }
+
+  /** Like Go's {@code %v} of a map[string]string, with newlines escaped to keep it one comment line. */
+  private static void writeGoMap(ExpositionBuffer buf, Labels added) {
+    buf.putAscii("map[");
+    for (int i = 0; i < added.size(); i++) {
+      if (i > 0) {
+        buf.put(' ');
+      }
+      buf.putEscaped(added.name(i), ExpositionBuffer.HELP);
+      buf.put(':');
+      buf.putEscaped(added.value(i), ExpositionBuffer.HELP);
+    }
+    buf.put(']');
+  }
+
   /** One snapshot's share of a call, with what is the same for all of its lines rendered once. */
   private static final class ExportPlan {
     final SnapshotExport export;
-    final List<DataPoint> data;
+    final AddedLabels added;
+    final Snapshot snapshot;
+    /** The added labels' names, pairs, ...: the fields of {@link #added}, here for short access. */
     final String[] extraNames;
     /** The added labels' names; one instance for all exports of a call whose names are the same. */
     List<String> addedNames;
@@ -100,6 +207,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
      * the common case, copied in one go. Null when an added label is called "le", which must go last.
      */
     final byte[] extraJoined;
+    /**
+     * Where each added pair starts in {@link #extraJoined}, and one more entry: its length plus one (as if a
+     * comma followed). Pairs {@code i..j} are {@code extraJoined[extraAt[i], extraAt[j + 1] - 1)}.
+     */
+    final int[] extraAt;
     /**
      * {@code {extraJoined} } with the braces and the space before the value, or just the space when there
      * are no added labels: everything between the name and the value of a line without labels of its own.
@@ -117,69 +229,47 @@ public final class PrometheusTextWriter implements ExpositionWriter {
      * through memory at random just to learn that the line is a plain one.
      */
     final byte[] kinds;
+    /**
+     * The data points, and the values of the {@link #SIMPLE} ones, copied in the same pass: rendering then
+     * reaches a line's value in one step from the plan instead of through the snapshot, its list, the list's
+     * array and the data point, each a likely cache miss when going name by name across 100 sandboxes.
+     */
+    final DataPoint[] points;
+    final Value[] simpleValues;
 
     ExportPlan(SnapshotExport export) {
       this.export = export;
-      this.data = export.snapshot().data();
-      int n = data.size();
+      this.snapshot = export.snapshot();
+      int n = snapshot.pointCount();
       kinds = new byte[n];
+      points = new DataPoint[n];
+      simpleValues = new Value[n];
       for (int i = 0; i < n; i++) {
-        DataPoint dp = data.get(i);
+        DataPoint dp = snapshot.point(i);
+        points[i] = dp;
         MetricType type = dp.metric().type();
         if (type != MetricType.HISTOGRAM && dp.value() != null && dp.histogram() == null
             && dp.labels().isEmpty() && dp.externalLabels().isEmpty()) {
           kinds[i] = (byte) (SIMPLE | type.ordinal());
+          simpleValues[i] = dp.value();
         }
       }
-      Labels extra = export.extraLabels();
-      extraNames = new String[extra.size()];
-      extraPairs = new byte[extra.size()][];
-      String trouble = null;
-      ExpositionBuffer scratch = new ExpositionBuffer(64);
-      for (int i = 0; i < extra.size(); i++) {
-        extraNames[i] = extra.name(i);
-        if (!isValidLabelName(extraNames[i])) {
-          trouble = "the added label name " + quote(extraNames[i]) + " is not a valid Prometheus label name";
-        }
-        scratch.reset();
-        scratch.putEscaped(extraNames[i], ExpositionBuffer.RAW);
-        scratch.put('=');
-        scratch.put('"');
-        scratch.putEscaped(extra.value(i), ExpositionBuffer.LABEL_VALUE);
-        scratch.put('"');
-        extraPairs[i] = scratch.toByteArray();
-      }
-      byte[] joined = null;
-      if (extra.get("le") == null) {
-        scratch.reset();
-        for (int i = 0; i < extraPairs.length; i++) {
-          if (i > 0) {
-            scratch.put(',');
-          }
-          scratch.put(extraPairs[i]);
-        }
-        joined = scratch.toByteArray();
-      }
-      extraJoined = joined;
-      byte[] block = null;
-      if (joined != null) {
-        scratch.reset();
-        if (joined.length > 0) {
-          scratch.put('{');
-          scratch.put(joined);
-          scratch.put('}');
-        }
-        scratch.put(' ');
-        block = scratch.toByteArray();
-      }
-      extraBlock = block;
+      AddedLabels added = AddedLabels.of(export.extraLabels());
+      this.added = added;
+      extraNames = added.names;
+      extraPairs = added.pairs;
+      extraJoined = added.joined;
+      extraAt = added.at;
+      extraBlock = added.block;
+      String trouble = added.trouble;
       byte[] end = null;
       try {
-        scratch.reset();
-        scratch.put(' ');
-        scratch.putLong(export.snapshot().when().toEpochMilli());
-        scratch.put('\n');
-        end = scratch.toByteArray();
+        // A space, at most 20 digits and a sign, a newline.
+        byte[] text = new byte[24];
+        text[0] = ' ';
+        int p = PrometheusNumbers.writeLong(text, 1, export.snapshot().when().toEpochMilli());
+        text[p++] = '\n';
+        end = Arrays.copyOf(text, p);
       } catch (ArithmeticException e) {
         trouble = "the snapshot time " + export.snapshot().when() + " is out of range";
       }
@@ -211,6 +301,60 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
   }
 
+  /**
+   * A metric's full name and HELP/TYPE lines under one prefix, worked out once per {@link Metric} instance
+   * and prefix rather than per scrape (the decoder hands out one instance per distinct metric, the same on
+   * every scrape): building the name, checking it and escaping the help were String loops on every scrape.
+   * A small table of immutable entries shared by all calls, as {@link AddedLabels}.
+   */
+  private static final class MetricText {
+    private static final MetricText[] TABLE = new MetricText[4096];
+
+    final Metric metric;
+    final String prefix;
+    final String fullName;
+    /** The full name's bytes, or null when it is not a valid metric name. */
+    final byte[] nameBytes;
+    /** The HELP line (none for an empty help) and the TYPE line; null when the name is not valid. */
+    final byte[] header;
+
+    static MetricText of(Metric metric, String prefix) {
+      int slot = (System.identityHashCode(metric) * 31 + prefix.hashCode()) & (TABLE.length - 1);
+      MetricText known = TABLE[slot];
+      if (known != null && known.metric == metric && known.prefix.equals(prefix)) {
+        return known;
+      }
+      MetricText made = new MetricText(metric, prefix);
+      TABLE[slot] = made;
+      return made;
+    }
+
+    private MetricText(Metric metric, String prefix) {
+      this.metric = metric;
+      this.prefix = prefix;
+      fullName = prefix + metric.name();
+      nameBytes = isValidMetricName(fullName) ? fullName.getBytes(StandardCharsets.US_ASCII) : null;
+      byte[] lines = null;
+      if (nameBytes != null) {
+        ExpositionBuffer buf = new ExpositionBuffer(64 + 2 * nameBytes.length + 3 * metric.help().length());
+        if (!metric.help().isEmpty()) {
+          buf.put(Rendering.HELP);
+          buf.put(nameBytes);
+          buf.put(' ');
+          buf.putEscaped(metric.help(), ExpositionBuffer.HELP);
+          buf.put('\n');
+        }
+        buf.put(Rendering.TYPE);
+        buf.put(nameBytes);
+        buf.put(' ');
+        buf.putAscii(metric.type().text());
+        buf.put('\n');
+        lines = buf.toByteArray();
+      }
+      header = lines;
+    }
+  }
+
   /** All data points rendered under one full metric name: references (export, index) in output order. */
   private static final class MetricGroup {
     final String fullName;
@@ -220,24 +364,30 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     int refCount;
 
     /** {@code expectedRefs}: typically one data point per export. */
-    MetricGroup(String fullName, int expectedRefs) {
-      this.fullName = fullName;
+    MetricGroup(MetricText text, int expectedRefs) {
+      this.fullName = text.fullName;
       this.refs = new long[Math.max(4, expectedRefs)];
-      this.nameBytes = isValidMetricName(fullName) ? fullName.getBytes(StandardCharsets.US_ASCII) : null;
+      this.nameBytes = text.nameBytes;
     }
 
-    void add(int export, int index) {
+    /** {@code ref}: the export's index in the high 32 bits, the data point's in the low ones. */
+    void add(long ref) {
+      // Small enough (growing out of line) for C1 to inline into the per-data-point loop.
       if (refCount == refs.length) {
-        refs = Arrays.copyOf(refs, refCount * 2);
+        grow();
       }
-      refs[refCount++] = ((long) export << 32) | index;
+      refs[refCount++] = ref;
+    }
+
+    private void grow() {
+      refs = Arrays.copyOf(refs, refCount * 2);
     }
 
     void absorb(MetricGroup other) {
       // The same full name from two prefixes ("a_" + "b_c" and "a_b_" + "c"): one group, still in
       // (export, index) order, which is the numeric order of the packed references.
       for (int i = 0; i < other.refCount; i++) {
-        add((int) (other.refs[i] >>> 32), (int) other.refs[i]);
+        add(other.refs[i]);
       }
       Arrays.sort(refs, 0, refCount);
     }
@@ -262,8 +412,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       Map<List<String>, List<String>> addedNames = new HashMap<>();
       for (int i = 0; i < plans.length; i++) {
         plans[i] = new ExportPlan(Objects.requireNonNull(exports.get(i), "export"));
-        List<String> names = List.of(plans[i].extraNames);
-        plans[i].addedNames = addedNames.computeIfAbsent(names, k -> k);
+        plans[i].addedNames = addedNames.computeIfAbsent(plans[i].added.nameList, k -> k);
       }
       this.groups = plans.length == 0 ? List.of() : groupByFullName(plans);
       if (plans.length == 0) {
@@ -347,13 +496,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     private long estimatedBytesPerRef(MetricGroup group) {
       long ref = group.refs[0];
       ExportPlan plan = plans[(int) (ref >>> 32)];
-      DataPoint dp = plan.data.get((int) ref);
+      DataPoint dp = plan.snapshot.point((int) ref);
       long name = group.fullName.length();
       long labels = (plan.extraJoined == null ? 64 : plan.extraJoined.length) + 24L * (dp.labels().size()
           + dp.externalLabels().size());
       long line = name + labels + 8 + 24 + (plan.lineEnd == null ? 16 : plan.lineEnd.length);
       Histogram h = dp.histogram();
-      long lines = h == null ? 1 : h.buckets().size() + 5;
+      long lines = h == null ? 1 : h.bucketCount() + 5;
       // The HELP and TYPE lines, spread over the name's data points.
       long header = (dp.metric().help().length() + 2 * name + 32) / group.refCount;
       return Math.max(1, lines * line + header);
@@ -372,16 +521,16 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     for (int e = 0; e < plans.length; e++) {
       String prefix = plans[e].export.prefix();
       Map<String, MetricGroup> byName = byPrefix.computeIfAbsent(prefix, p -> new HashMap<>());
-      List<DataPoint> data = plans[e].data;
+      Snapshot data = plans[e].snapshot;
       boolean predict = prefix.equals(previousPrefix);
-      if (previousNames.length < data.size()) {
-        previousNames = Arrays.copyOf(previousNames, data.size());
-        previousGroups = Arrays.copyOf(previousGroups, data.size());
+      if (previousNames.length < data.pointCount()) {
+        previousNames = Arrays.copyOf(previousNames, data.pointCount());
+        previousGroups = Arrays.copyOf(previousGroups, data.pointCount());
       }
       String lastName = null;
       MetricGroup last = null;
-      for (int i = 0; i < data.size(); i++) {
-        String name = data.get(i).metric().name();
+      for (int i = 0; i < data.pointCount(); i++) {
+        String name = data.point(i).metric().name();
         if (predict && previousNames[i] == name) {
           last = previousGroups[i];
           lastName = name;
@@ -390,16 +539,16 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           if (last == null) {
             // Room for as many data points of this name as this snapshot has, in every snapshot to come.
             int run = 1;
-            while (i + run < data.size() && data.get(i + run).metric().name().equals(name)) {
+            while (i + run < data.pointCount() && data.point(i + run).metric().name().equals(name)) {
               run++;
             }
-            last = new MetricGroup(prefix + name, (plans.length - e) * run);
+            last = new MetricGroup(MetricText.of(data.point(i).metric(), prefix), (plans.length - e) * run);
             byName.put(name, last);
             groups.add(last);
           }
           lastName = name;
         }
-        last.add(e, i);
+        last.add(((long) e << 32) | i);
         previousNames[i] = name;
         previousGroups[i] = last;
       }
@@ -498,7 +647,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       }
       for (int r = 0; r < end; r++) {
         ExportPlan plan = plans[(int) (group.refs[r] >>> 32)];
-        DataPoint dp = plan.data.get((int) group.refs[r]);
+        DataPoint dp = plan.points[(int) group.refs[r]];
         if (plan.problem == null
             && checkShape(dp, null) == null
             && renderLabels(dp, plan, dp.metric().type() == MetricType.HISTOGRAM) == null) {
@@ -526,25 +675,11 @@ public final class PrometheusTextWriter implements ExpositionWriter {
           Snapshot s = plan.export.snapshot();
           buf.putAscii("#   - Snapshot with " + s.data().size() + " data points taken at " + RunscTime.formatGoString(s.when())
               + ": ");
-          writeGoMap(plan.export.extraLabels());
+          buf.put(plan.added.goMap);
           buf.put('\n');
         }
       }
       buf.put('\n');
-    }
-
-    /** Like Go's {@code %v} of a map[string]string, with newlines escaped to keep it one comment line. */
-    private void writeGoMap(Labels added) {
-      buf.putAscii("map[");
-      for (int i = 0; i < added.size(); i++) {
-        if (i > 0) {
-          buf.put(' ');
-        }
-        buf.putEscaped(added.name(i), ExpositionBuffer.HELP);
-        buf.put(':');
-        buf.putEscaped(added.value(i), ExpositionBuffer.HELP);
-      }
-      buf.put(']');
     }
 
     private void writeGroup(MetricGroup group, int from, int to) throws IOException {
@@ -557,13 +692,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
             && plan.problem == null
             && plan.extraBlock != null) {
           // Checked when the snapshot was planned; the header is out, the name valid (it has a type).
-          writeSimpleLine(group.nameBytes, plan, plan.data.get(index).value());
+          writeSimpleLine(group.nameBytes, plan, plan.simpleValues[index]);
           if (buf.size() >= FLUSH_AT) {
             flush();
           }
           continue;
         }
-        DataPoint dp = plan.data.get(index);
+        DataPoint dp = plan.points[index];
         String problem = plan.problem;
         if (problem == null && group.nameBytes == null) {
           problem = quote(group.fullName) + " is not a valid Prometheus metric name";
@@ -581,7 +716,7 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         if (dp.metric().type() == MetricType.HISTOGRAM) {
           writeHistogram(group, dp, plan);
         } else {
-          writeHeaderOnce(group, dp);
+          writeHeaderOnce(dp, plan);
           writeLine(group.nameBytes, NO_SUFFIX, null, dp.value(), 0, plan);
         }
         if (buf.size() >= FLUSH_AT) {
@@ -614,7 +749,8 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         return "a histogram with a scalar value";
       }
       long total = 0;
-      for (Bucket b : h.buckets()) {
+      for (int i = 0; i < h.bucketCount(); i++) {
+        Bucket b = h.bucket(i);
         if (b.count() < 0) {
           return "a histogram bucket with a negative count";
         }
@@ -652,6 +788,37 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         return merge.problem;
       }
       labels.reset();
+      if (plan.extraJoined != null) {
+        // The fixed runs of the data point's own and external pairs (commas included), each followed by a run
+        // of added pairs, which is a slice of the export's joined ones: a few copies after one reservation,
+        // instead of two buffer writes per pair.
+        byte[][] fixed = merge.fixed;
+        int[] runFrom = merge.runFrom;
+        int[] runTo = merge.runTo;
+        int[] at = plan.extraAt;
+        byte[] joined = plan.extraJoined;
+        int length = merge.fixedLength;
+        for (int k = 0; k < runFrom.length; k++) {
+          length += at[runTo[k] + 1] - 1 - at[runFrom[k]];
+        }
+        byte[] b = labels.room(length);
+        int p = 0;
+        for (int k = 0; k < runFrom.length; k++) {
+          byte[] f = fixed[k];
+          System.arraycopy(f, 0, b, p, f.length);
+          p += f.length;
+          int from = at[runFrom[k]];
+          int n = at[runTo[k] + 1] - 1 - from;
+          System.arraycopy(joined, from, b, p, n);
+          p += n;
+        }
+        byte[] last = fixed[runFrom.length];
+        System.arraycopy(last, 0, b, p, last.length);
+        labels.setSize(p + last.length);
+        labelBytes = b;
+        labelLength = p + last.length;
+        return null;
+      }
       byte[][] ownPairs = merge.ownPairs;
       byte[][] externalPairs = merge.externalPairs;
       byte[][] addedPairs = plan.extraPairs;
@@ -691,6 +858,15 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       /** Per pair in output order: 0 own, 1 external, 2 added; and the index in that set. */
       final byte[] sources;
       final int[] indices;
+      /**
+       * The same order for an export without an added "le" (whose added pairs are one joined block): fixed
+       * bytes {@code fixed[k]} (own and external pairs, with the commas around them), then added pairs
+       * {@code runFrom[k]..runTo[k]}, for each k; then {@code fixed[runFrom.length]}.
+       */
+      final byte[][] fixed;
+      final int[] runFrom;
+      final int[] runTo;
+      final int fixedLength;
       final String problem;
 
       Merge(Labels own, Labels external, ExportPlan plan, boolean histogram) {
@@ -766,6 +942,39 @@ public final class PrometheusTextWriter implements ExpositionWriter {
         sources = Arrays.copyOf(order, n);
         indices = Arrays.copyOf(at, n);
         problem = trouble;
+        List<byte[]> fixedParts = new ArrayList<>();
+        int[] from = new int[n];
+        int[] to = new int[n];
+        int runs = 0;
+        ExpositionBuffer part = new ExpositionBuffer(64);
+        int length = 0;
+        for (int i = 0; i < n; i++) {
+          if (sources[i] == 2) {
+            if (runs > 0 && part.size() == 0 && to[runs - 1] + 1 == indices[i]) {
+              to[runs - 1] = indices[i];
+              continue;
+            }
+            if (i > 0) {
+              part.put(',');
+            }
+            fixedParts.add(part.toByteArray());
+            length += part.size();
+            part.reset();
+            from[runs] = indices[i];
+            to[runs++] = indices[i];
+          } else {
+            if (i > 0) {
+              part.put(',');
+            }
+            part.put(sources[i] == 0 ? ownPairs[indices[i]] : externalPairs[indices[i]]);
+          }
+        }
+        fixedParts.add(part.toByteArray());
+        length += part.size();
+        fixed = fixedParts.toArray(new byte[0][]);
+        runFrom = Arrays.copyOf(from, runs);
+        runTo = Arrays.copyOf(to, runs);
+        fixedLength = length;
       }
     }
 
@@ -831,24 +1040,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       buf.setSize(p + lineEnd.length);
     }
 
-    private void writeHeaderOnce(MetricGroup group, DataPoint dp) {
+    /** {@code plan}: the data point's; its prefix and metric give the group's full name. */
+    private void writeHeaderOnce(DataPoint dp, ExportPlan plan) {
       if (writtenType != null) {
         return;
       }
       buf.put('\n');
-      String help = dp.metric().help();
-      if (!help.isEmpty()) {
-        buf.put(HELP);
-        buf.put(group.nameBytes);
-        buf.put(' ');
-        buf.putEscaped(help, ExpositionBuffer.HELP);
-        buf.put('\n');
-      }
-      buf.put(TYPE);
-      buf.put(group.nameBytes);
-      buf.put(' ');
-      buf.putAscii(dp.metric().type().text());
-      buf.put('\n');
+      buf.put(MetricText.of(dp.metric(), plan.export.prefix()).header);
       writtenType = dp.metric().type();
     }
 
@@ -856,9 +1054,10 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       Histogram h = dp.histogram();
       // gVisor sets every histogram apart with a blank line before (ahead of the HELP line) and after.
       buf.put('\n');
-      writeHeaderOnce(group, dp);
+      writeHeaderOnce(dp, plan);
       long cumulative = 0;
-      for (Bucket bucket : h.buckets()) {
+      for (int i = 0; i < h.bucketCount(); i++) {
+        Bucket bucket = h.bucket(i);
         cumulative += bucket.count();
         writeLine(group.nameBytes, BUCKET, bucket.upperBound(), null, cumulative, plan);
         // Up to 256 buckets: hand over full chunks inside a histogram too, or the buffer would grow.

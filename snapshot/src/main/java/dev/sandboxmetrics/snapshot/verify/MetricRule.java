@@ -291,16 +291,15 @@ final class MetricRule {
       if (h == null) {
         throw fail("expected histogram value for histogram");
       }
-      List<Bucket> buckets = h.buckets();
-      if (buckets.size() != upperBounds.length) {
-        throw fail("invalid number of buckets: got " + buckets.size() + " want " + upperBounds.length);
+      if (h.bucketCount() != upperBounds.length) {
+        throw fail("invalid number of buckets: got " + h.bucketCount() + " want " + upperBounds.length);
       }
       if (h.ssd().isInteger() && h.ssd().longValue() != 0) {
         throw fail("sum of squared deviations must be a floating-point value, got " + Go.number(h.ssd()));
       }
       long total = 0;
       for (int i = 0; i < upperBounds.length; i++) {
-        Bucket b = buckets.get(i);
+        Bucket b = h.bucket(i);
         if (!b.upperBound().equals(upperBounds[i])) {
           throw fail(
               "invalid upper bound for bucket " + i + " (0-based): got " + Go.number(b.upperBound())
@@ -459,13 +458,12 @@ final class MetricRule {
     if (count >= 2 && now.ssd().toDouble() < ssd.toDouble()) {
       throw fail("sum of squared deviations decreased from " + Go.number(ssd) + " to " + Go.number(now.ssd()));
     }
-    List<Bucket> buckets = now.buckets();
-    for (int i = 0; i < buckets.size(); i++) {
+    for (int i = 0; i < now.bucketCount(); i++) {
       long before = numbers[at + COUNTS + i];
-      if (before > buckets.get(i).count()) {
+      if (before > now.bucket(i).count()) {
         throw fail(
             "number of samples in bucket " + i + " (0-based) decreased from " + before + " to "
-                + buckets.get(i).count());
+                + now.bucket(i).count());
       }
     }
   }
@@ -493,9 +491,8 @@ final class MetricRule {
     put(kinds, numbers, at + MIN, h.min());
     put(kinds, numbers, at + MAX, h.max());
     put(kinds, numbers, at + SSD, h.ssd());
-    List<Bucket> buckets = h.buckets();
-    for (int i = 0; i < buckets.size(); i++) {
-      numbers[at + COUNTS + i] = buckets.get(i).count();
+    for (int i = 0; i < h.bucketCount(); i++) {
+      numbers[at + COUNTS + i] = h.bucket(i).count();
     }
   }
 

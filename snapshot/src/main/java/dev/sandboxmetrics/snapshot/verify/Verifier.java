@@ -8,7 +8,6 @@ import dev.sandboxmetrics.snapshot.Snapshot;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * Checks a sandbox's snapshots against its trusted registration and against the last snapshot it accepted
@@ -103,8 +102,7 @@ public final class Verifier {
               + " (" + MAX_STALENESS.toSeconds() + "s from now)");
     }
 
-    List<DataPoint> data = snapshot.data();
-    int n = data.size();
+    int n = snapshot.pointCount();
     ensureCapacity(n);
     memory.nextStamp();
 
@@ -112,7 +110,7 @@ public final class Verifier {
     // position facts.
     boolean anySparse = false;
     for (int i = 0; i < n; i++) {
-      DataPoint d = data.get(i);
+      DataPoint d = snapshot.point(i);
       Metric metric = d.metric();
       Labels labels = d.labels();
       boolean known = knownMetrics[i] == metric;
@@ -143,7 +141,7 @@ public final class Verifier {
     for (int i = 0; i < n; i++) {
       MetricRule rule = knownRules[i];
       if (rule.remembers()) {
-        rule.checkIncrease(data.get(i), memory, knownSlots[i], anySparse ? pointKeys[i] : null);
+        rule.checkIncrease(snapshot.point(i), memory, knownSlots[i], anySparse ? pointKeys[i] : null);
       }
     }
 
@@ -152,7 +150,7 @@ public final class Verifier {
     for (int i = 0; i < n; i++) {
       MetricRule rule = knownRules[i];
       if (rule.remembers()) {
-        rule.remember(data.get(i), memory, knownSlots[i], anySparse ? pointKeys[i] : null);
+        rule.remember(snapshot.point(i), memory, knownSlots[i], anySparse ? pointKeys[i] : null);
       }
     }
     if (anySparse) {

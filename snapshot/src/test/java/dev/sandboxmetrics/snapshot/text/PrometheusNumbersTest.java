@@ -43,6 +43,21 @@ class PrometheusNumbersTest {
   }
 
   @Test
+  void randomIntegersOfEveryLengthAndTheIntBoundaryAsLongToString() {
+    // The writer prints up to 2^31-1 in int arithmetic and larger values eight digits at a time.
+    for (long v : new long[] {Integer.MAX_VALUE, Integer.MAX_VALUE + 1L, -Integer.MAX_VALUE - 1L,
+        99_999_999L, 100_000_000L, 100_000_001L, 4_294_967_295L, 4_294_967_296L, 10_000_000_000_000_000L,
+        9_999_999_999_999_999L, 100_000_000_00_000_007L}) {
+      assertThat(text(Value.ofInt(v))).as("%d", v).isEqualTo(Long.toString(v));
+    }
+    SplittableRandom random = new SplittableRandom(13);
+    for (int i = 0; i < 200_000; i++) {
+      long v = random.nextLong() >> random.nextInt(64);
+      assertThat(text(Value.ofInt(v))).as("%d", v).isEqualTo(Long.toString(v));
+    }
+  }
+
+  @Test
   void floatsAsGoPercentF() {
     assertThat(floatText(0.5)).isEqualTo("0.500000");
     assertThat(floatText(1.0 / 3)).isEqualTo("0.333333");

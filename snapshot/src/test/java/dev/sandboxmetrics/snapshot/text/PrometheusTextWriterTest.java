@@ -108,6 +108,25 @@ class PrometheusTextWriterTest {
         "runsc_g{a=\"3\",b=\"1\",iteration=\"it1\",m=\"4\",sandbox=\"s1\",z=\"2\",le=\"x\"} 5 1704164645678");
   }
 
+  @Test
+  void runsOfAddedLabelsBetweenOwnLabelsAndAnAddedLeAreMergedAlikeForEverySnapshot() throws IOException {
+    // The same label sets under two exports with different added values: the merge worked out for the first
+    // export's names is reused for the second, whose added pairs differ in length. An added "le" goes last.
+    Metric g = new Metric("g", MetricType.GAUGE, "");
+    Labels own = Labels.of("a", "1", "n", "2", "z", "3");
+    DataPoint dp = new DataPoint(g, own, Labels.of("c", "4"), Value.ofInt(5), null);
+    Labels added1 = Labels.of("b", "x", "m", "yy", "o", "z", "p", "w");
+    Labels added2 = Labels.of("b", "long \"value\"", "m", "", "o", "q", "p", "r");
+    Labels withLe = Labels.of("b", "x", "le", "0.5");
+
+    Rendered r = render(export("", added1, dp), export("", added2, dp), export("", withLe, dp));
+
+    assertThat(r.samples()).containsExactly(
+        "g{a=\"1\",b=\"x\",c=\"4\",m=\"yy\",n=\"2\",o=\"z\",p=\"w\",z=\"3\"} 5 1704164645678",
+        "g{a=\"1\",b=\"long \\\"value\\\"\",c=\"4\",m=\"\",n=\"2\",o=\"q\",p=\"r\",z=\"3\"} 5 1704164645678",
+        "g{a=\"1\",b=\"x\",c=\"4\",n=\"2\",z=\"3\",le=\"0.5\"} 5 1704164645678");
+  }
+
   // ---- HELP and TYPE ----
 
   @Test
