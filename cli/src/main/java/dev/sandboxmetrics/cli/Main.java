@@ -35,8 +35,9 @@ import picocli.CommandLine.Spec;
  * <ul>
  *   <li>accepts Go's flag spellings ({@code -root=DIR}, {@code -debug}) besides picocli's ({@link GoFlags}),
  *       and runsc's other global flags ({@link RunscFlags});
- *   <li>starts fast: the usual {@code export-metrics} command line skips picocli
- *       ({@link ExportMetricsFastPath}), and otherwise only the invoked subcommand's model is built;
+ *   <li>starts fast and small: the usual {@code export-metrics} and {@code metric-server} command lines skip
+ *       picocli ({@link ExportMetricsFastPath}, {@link MetricServerFastPath}: its start-up, and for the
+ *       server the metaspace its classes hold), and otherwise only the invoked subcommand's model is built;
  *   <li>configures logging from the parsed options, after parsing and before the subcommand runs, so before
  *       the first logger exists: SLF4J simple on stderr, or in the {@code --debug-log} file; level debug with
  *       {@code --debug};
@@ -46,13 +47,14 @@ import picocli.CommandLine.Spec;
  * </ul>
  *
  * <p>How a command line is read: {@link RunscFlags#split} takes runsc's flags out of the global part and
- * finds the command as the launcher does (the first argument that names one); then either the export-metrics
- * fast path, or picocli with only the invoked command's model, after {@link GoFlags} (the one translation of
- * Go's spellings) has rewritten Go's one-dash spellings of the option names in that model; then
- * {@link #execute} configures logging from what was parsed and runs the command. Our options are declared
- * once, in their command classes; the fast path reads the same name constants (ROOT, ...), and
- * ExportMetricsFastPathTest checks that it parses as picocli does. runsc's flags are runsc's names, listed in
- * {@link RunscFlags}. Why the fast path stays: README, "Start-up of export-metrics".
+ * finds the command as the launcher does (the first argument that names one); then either a fast path
+ * ({@link FastPathArgs}), or picocli with only the invoked command's model, after {@link GoFlags} (the one
+ * translation of Go's spellings) has rewritten Go's one-dash spellings of the option names in that model;
+ * then {@link #execute} configures logging from what was parsed and runs the command. Our options are
+ * declared once, in their command classes; the fast paths read the same name constants (ROOT, ...), and
+ * their tests check on generated command lines that they parse as picocli does. runsc's flags are runsc's
+ * names, listed in {@link RunscFlags}. Why the fast paths stay: README, "Start-up of export-metrics" and
+ * "Memory".
  *
  * <p>Subcommands reach the global options through {@code @ParentCommand Main global}: {@link #root()},
  * {@link #metricServer()}, {@link #debug()}, and print user-facing lines with {@link #err()}, which stays
