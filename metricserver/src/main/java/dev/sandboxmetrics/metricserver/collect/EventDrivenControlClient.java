@@ -288,6 +288,9 @@ public final class EventDrivenControlClient {
               "internal error reusing the connection: " + e, e));
           return;
         }
+        if (!ch.config().isAutoRead()) {
+          ch.config().setAutoRead(true);
+        }
         sent[0] = true;
         r.send(ch);
       });
@@ -506,6 +509,7 @@ public final class EventDrivenControlClient {
     private final ReplyReader reader;
     /** A byte arrived past the reply or while idle. */
     private boolean spoiled;
+    private final java.util.concurrent.atomic.AtomicBoolean givenBack = new java.util.concurrent.atomic.AtomicBoolean();
     /** We close it (not the sandbox). */
     boolean closing;
 
@@ -531,6 +535,9 @@ public final class EventDrivenControlClient {
 
     /** From any thread: keeps the connection if the call ended cleanly and there is room, else closes it. */
     void giveBack(boolean clean) {
+      if (!givenBack.compareAndSet(false, true)) {
+        return; // released twice: the first release decided
+      }
       try {
         channel.eventLoop().execute(() -> {
           if (!clean || spoiled || !channel.isActive() || !kept.offer(slot, channel)) {
@@ -685,6 +692,10 @@ public final class EventDrivenControlClient {
                 result.complete(List.copyOf(answered));
                 if (lease == null) {
                   ctx.close();
+                } else if (!extra && !ctx.channel().config().isAutoRead()) {
+                  // It stopped reading to wait for the budget: a kept connection must read, to notice a
+                  // byte or a hang-up while idle, and to hear the next call's reply.
+                  ctx.channel().config().setAutoRead(true);
                 } else if (extra) {
                   // The reply counts (as it did when every connection was closed after its reply), the
                   // connection does not: what follows the reply would be taken for the next call's.
