@@ -51,7 +51,8 @@ import java.util.function.IntFunction;
 public final class EventDrivenControlClient {
   /** One complete reply. {@link #release()} it once decoded: that gives its bytes back to the budget. */
   public static final class Reply {
-    private final ReplyBuffer buffer;
+    /** Null once released: a kept connection's reader outlives the reply, and must not hold its data. */
+    private ReplyBuffer buffer;
     /** The kept connection the reply came on, offered back on {@link #release()}; null when not kept. */
     private final Lease lease;
     private volatile boolean discard;
@@ -85,7 +86,12 @@ public final class EventDrivenControlClient {
 
     /** Gives the bytes back to the budget, and a kept connection back for the next call (or closes it). */
     public void release() {
-      buffer.release();
+      ReplyBuffer b = buffer;
+      if (b == null) {
+        return;
+      }
+      buffer = null;
+      b.release();
       if (lease != null) {
         lease.giveBack(!discard);
       }
@@ -509,7 +515,6 @@ public final class EventDrivenControlClient {
     private final ReplyReader reader;
     /** A byte arrived past the reply or while idle. */
     private boolean spoiled;
-    private final java.util.concurrent.atomic.AtomicBoolean givenBack = new java.util.concurrent.atomic.AtomicBoolean();
     /** We close it (not the sandbox). */
     boolean closing;
 
@@ -533,11 +538,11 @@ public final class EventDrivenControlClient {
       }
     }
 
-    /** From any thread: keeps the connection if the call ended cleanly and there is room, else closes it. */
+    /**
+     * From any thread, once (a reply is released once): keeps the connection if the call ended cleanly and
+     * there is room, else closes it.
+     */
     void giveBack(boolean clean) {
-      if (!givenBack.compareAndSet(false, true)) {
-        return; // released twice: the first release decided
-      }
       try {
         channel.eventLoop().execute(() -> {
           if (!clean || spoiled || !channel.isActive() || !kept.offer(slot, channel)) {
@@ -690,6 +695,10 @@ public final class EventDrivenControlClient {
               if (last) {
                 dropParked();
                 result.complete(List.copyOf(answered));
+                if (lease != null) {
+                  // This reader guards the kept connection until the next call: it keeps no reply alive.
+                  answered.clear();
+                }
                 if (lease == null) {
                   ctx.close();
                 } else if (!extra && !ctx.channel().config().isAutoRead()) {
