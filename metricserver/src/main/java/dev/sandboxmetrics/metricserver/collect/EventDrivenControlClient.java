@@ -129,11 +129,6 @@ public final class EventDrivenControlClient {
     this.kept = kept;
   }
 
-  /** The kept connections, or null when every call has its own. */
-  public KeptConnections kept() {
-    return kept;
-  }
-
   public ReplyBudget budget() {
     return budget;
   }
@@ -261,6 +256,11 @@ public final class EventDrivenControlClient {
     /**
      * The call on a kept connection. The reader of the call before it (still the channel's handler, closing
      * the channel on any byte that arrives while idle) is replaced by this call's, then the call is sent.
+     *
+     * <p>Bytes a sandbox sent while idle that the event loop had not read yet when the call goes out are
+     * taken as the start of this call's reply. That is the sandbox answering, early, the call it was about
+     * to get, checked like any reply (framing, filter, verifier); it can never be the reply to another call,
+     * because a call that did not end cleanly closed its connection.
      */
     private void reuse(Channel ch) {
       CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
