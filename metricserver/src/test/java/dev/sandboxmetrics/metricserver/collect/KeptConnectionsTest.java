@@ -218,6 +218,37 @@ class KeptConnectionsTest {
   }
 
   @Test
+  void aReplyThatWaitedForTheBudgetLeavesItsKeptConnectionReading() throws Exception {
+    // Room for one reply at a time: the second waits (its connection stops reading) until the first is released.
+    EventDrivenControlClient tight = new EventDrivenControlClient(transport, group, 4096, new ReplyBudget(200), kept);
+    Peer first = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("a"));
+      awaitEof(ch);
+    });
+    Peer second = new Peer(ch -> {
+      for (String tag : List.of("b1", "b2")) {
+        readCall(ch);
+        write(ch, reply(tag));
+      }
+      awaitEof(ch);
+    });
+    EventDrivenControlClient.Reply a = tight.call(first.socket, key(first), CALL, TIMEOUT, 100, null, null).join();
+    var waiting = tight.call(second.socket, key(second), CALL, TIMEOUT, 100, null, null);
+    sleep(200);
+    assertThat(waiting).as("waits for the budget").isNotDone();
+    a.release();
+    EventDrivenControlClient.Reply b1 = waiting.join();
+    assertThat(text(b1)).isEqualTo(reply("b1"));
+    b1.release();
+    awaitTrue(() -> kept.idleConnections() == 2, "both connections are kept");
+    EventDrivenControlClient.Reply b2 = tight.call(second.socket, key(second), CALL, TIMEOUT, 100, null, null).join();
+    assertThat(text(b2)).isEqualTo(reply("b2"));
+    b2.release();
+    assertThat(second.accepted()).isEqualTo(1);
+  }
+
+  @Test
   void pastTheCapAConnectionIsClosedAfterItsCall() throws Exception {
     KeptConnections one = new KeptConnections(1);
     EventDrivenControlClient capped = new EventDrivenControlClient(transport, group, 4096, new ReplyBudget(1 << 20), one);
