@@ -74,7 +74,8 @@ final class SimulateCommand implements Callable<Integer> {
 
   @Option(names = "--fault", paramLabel = "MODE[=COUNT]",
       description = "Make COUNT (default 1) of the sandboxes misbehave; repeatable. Modes: "
-          + "stall, slow, close, garbage, truncated, oversized, error, unknown-metric, bad-field-value, "
+          + "stall, slow, close, garbage, truncated, oversized, close-after-reply, stray-byte, idle-byte, error, "
+          + "unknown-metric, bad-field-value, "
           + "counter-decrease, bad-buckets, future, too-old, ignore-filter; for containerManager.Event only: "
           + "event-error, event-stall, event-garbage, event-cpu-decrease, event-unknown-container, "
           + "event-absurd-memory.")

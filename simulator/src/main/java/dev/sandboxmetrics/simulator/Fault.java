@@ -25,6 +25,9 @@ public enum Fault {
   GARBAGE("garbage", "answers with bytes that are not JSON (braces balanced, syntax broken)"),
   TRUNCATED("truncated", "sends the first half of a correct reply, then hangs up"),
   OVERSIZED("oversized", "streams a well-formed export reply of 128 MiB (configurable)"),
+  CLOSE_AFTER_REPLY("close-after-reply", "answers correctly, then hangs up: one call per connection"),
+  STRAY_BYTE("stray-byte", "answers correctly and sends one byte more right after the reply"),
+  IDLE_BYTE("idle-byte", "answers correctly, then sends one byte 50 ms later, between calls"),
   ERROR("error", "answers success:false with an error message"),
   HOSTILE_ERROR("hostile-error", "answers success:false with an error message full of HTML and script markup"),
   UNKNOWN_METRIC("unknown-metric", "adds a data point of a metric it never registered"),
@@ -83,6 +86,14 @@ public enum Fault {
       default:
         return false;
     }
+  }
+
+  /**
+   * True for faults whose answers are correct and that misbehave only with the connection (hang up after
+   * replying, bytes after the reply): a client that keeps connections must still get every reply.
+   */
+  public boolean connectionOnly() {
+    return this == CLOSE_AFTER_REPLY || this == STRAY_BYTE || this == IDLE_BYTE;
   }
 
   /** True for faults that only change the answers to {@code containerManager.Event}. */

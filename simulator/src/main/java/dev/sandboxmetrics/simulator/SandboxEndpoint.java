@@ -40,6 +40,8 @@ final class SandboxEndpoint implements ControlHandler {
   static final String DISALLOWED_VALUE = "not-an-allowed-value";
   static final Duration FUTURE_SHIFT = Duration.ofHours(1);
   static final Duration TOO_OLD_SHIFT = Duration.ofMinutes(1);
+  /** How long after its reply an {@code idle-byte} sandbox sends its byte. */
+  static final Duration IDLE_BYTE_DELAY = Duration.ofMillis(50);
 
   private final String sandboxId;
   private final Workload workload;
@@ -102,6 +104,15 @@ final class SandboxEndpoint implements ControlHandler {
         return Answer.after(slowDelayNanos, () -> Answer.reply(respond(call, Fault.NONE)));
       case GARBAGE:
         return Answer.reply(garbage());
+      case CLOSE_AFTER_REPLY:
+        return Answer.replyThenClose(respond(call, Fault.NONE));
+      case STRAY_BYTE:
+        byte[] reply = respond(call, Fault.NONE);
+        byte[] more = Arrays.copyOf(reply, reply.length + 1);
+        more[reply.length] = '}';
+        return Answer.reply(more);
+      case IDLE_BYTE:
+        return Answer.replyThenLater(respond(call, Fault.NONE), IDLE_BYTE_DELAY.toNanos(), new byte[] {'{'});
       case TRUNCATED:
         byte[] full = respond(call, Fault.NONE);
         return Answer.replyThenClose(Arrays.copyOf(full, full.length / 2));

@@ -254,6 +254,11 @@ public final class SimulatedSandbox {
     }
   }
 
+  /** Connections its control socket accepted since it was last started (0 before). */
+  public synchronized long acceptedConnections() {
+    return binding == null ? 0 : binding.acceptedConnections();
+  }
+
   /** The open connections to its control socket (0 once stopped). */
   public synchronized int openConnections() {
     return binding == null ? 0 : binding.openConnections();

@@ -31,6 +31,9 @@ import org.slf4j.LoggerFactory;
  * decoded, checked against the filter and verified on the worker executor. A sandbox that fails in any way
  * costs only its own data: its {@link SandboxResult} says why, the others are unaffected.
  *
+ * <p>Each sandbox's connection is kept for its next query ({@link KeptConnections}) once its reply was
+ * decoded; a reply that cannot be decoded closes it.
+ *
  * <p>runsc queries with 8 workers and gives each sandbox max(8 s, 30 s / n) inside a 30 s export. We query
  * up to {@code maxParallel} sandboxes at a time (open connections are the only cost), so a sandbox gets the
  * per-sandbox timeout from the moment its query starts, cut short by the export deadline. When there are
@@ -190,8 +193,8 @@ public final class Collector {
       Duration timeout = Duration.ofNanos(Math.min(left, sandboxTimeout.toNanos()));
       CompletableFuture<EventDrivenControlClient.Reply> reply;
       try {
-        reply = client.call(sandbox.controlSocket(), call, timeout, sandbox.lastReplyBytes(), QUIET_AFTER,
-            () -> freeSlot(i));
+        reply = client.call(sandbox.controlSocket(), KeptConnections.Key.of(sandbox), call, timeout,
+            sandbox.lastReplyBytes(), QUIET_AFTER, () -> freeSlot(i));
       } catch (RuntimeException e) {
         reply = CompletableFuture.failedFuture(e);
       }
@@ -265,7 +268,11 @@ public final class Collector {
         }
         snapshot = ControlProtocol.checkExportReply(export, null);
       } catch (ControlException e) {
+        reply.discardConnection(); // a reply we cannot use: the next call gets a new connection
         return failed(sandbox, e);
+      } catch (RuntimeException e) {
+        reply.discardConnection();
+        throw e;
       } finally {
         reply.release(); // the bytes are decoded (or useless): give them back to the budget
       }

@@ -33,7 +33,9 @@ import java.util.function.IntFunction;
 /**
  * The event-driven uRPC client for sandbox control sockets, used by the metric server to ask many sandboxes
  * at once without a thread per sandbox: each call is one connection on the shared event loops (connect,
- * write the call, read one JSON value, close: what runsc does), with its own deadline; {@link #callEach}
+ * write the call, read one JSON value, close: what runsc does), with its own deadline, or, for a call that
+ * names a {@link KeptConnections.Key}, the connection kept from that sandbox's last clean call (runsc's
+ * server answers further calls on a connection); {@link #callEach}
  * sends several calls in turn on one connection (the container stats' {@code containerManager.Event}s). The blocking twin
  * for one call at a time is {@link dev.sandboxmetrics.runsc.control.BlockingControlClient}; both share the
  * protocol layer: {@link ControlProtocol} encodes calls and judges replies, {@link ReplyBuffer} receives
@@ -49,10 +51,15 @@ import java.util.function.IntFunction;
 public final class EventDrivenControlClient {
   /** One complete reply. {@link #release()} it once decoded: that gives its bytes back to the budget. */
   public static final class Reply {
-    private final ReplyBuffer buffer;
+    /** Null once released: a kept connection's reader outlives the reply, and must not hold its data. */
+    private ReplyBuffer buffer;
+    /** The kept connection the reply came on, offered back on {@link #release()}; null when not kept. */
+    private final Lease lease;
+    private volatile boolean discard;
 
-    Reply(ReplyBuffer buffer) {
+    Reply(ReplyBuffer buffer, Lease lease) {
       this.buffer = buffer;
+      this.lease = lease;
     }
 
     /** The reply is {@code bytes()[0, length())}. */
@@ -69,8 +76,25 @@ public final class EventDrivenControlClient {
       return buffer.decoded();
     }
 
+    /**
+     * The reply could not be used (not runsc's shape, an error): its connection is closed on
+     * {@link #release()} rather than kept for the next call.
+     */
+    public void discardConnection() {
+      discard = true;
+    }
+
+    /** Gives the bytes back to the budget, and a kept connection back for the next call (or closes it). */
     public void release() {
-      buffer.release();
+      ReplyBuffer b = buffer;
+      if (b == null) {
+        return;
+      }
+      buffer = null;
+      b.release();
+      if (lease != null) {
+        lease.giveBack(!discard);
+      }
     }
   }
 
@@ -84,16 +108,25 @@ public final class EventDrivenControlClient {
   private final Bootstrap bootstrap;
   private final int maxReplyBytes;
   private final ReplyBudget budget;
+  /** Where connections are kept between calls that name a key; null: one connection per call. */
+  private final KeptConnections kept;
 
   public EventDrivenControlClient(Transport transport, EventLoopGroup group, int maxReplyBytes) {
     this(transport, group, maxReplyBytes, new ReplyBudget(Math.max(maxReplyBytes, 1L) * 4));
   }
 
   public EventDrivenControlClient(Transport transport, EventLoopGroup group, int maxReplyBytes, ReplyBudget budget) {
+    this(transport, group, maxReplyBytes, budget, null);
+  }
+
+  /** @param kept where calls that name a {@link KeptConnections.Key} keep their connection; null for none */
+  public EventDrivenControlClient(
+      Transport transport, EventLoopGroup group, int maxReplyBytes, ReplyBudget budget, KeptConnections kept) {
     this.transport = transport;
     this.bootstrap = transport.domainSocketClient(group).option(ChannelOption.AUTO_CLOSE, true);
     this.maxReplyBytes = maxReplyBytes;
     this.budget = budget;
+    this.kept = kept;
   }
 
   public ReplyBudget budget() {
@@ -127,37 +160,189 @@ public final class EventDrivenControlClient {
    */
   public CompletableFuture<Reply> call(
       Path socket, byte[] call, Duration timeout, int expectedBytes, Duration quietAfter, Runnable quiet) {
-    CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
-    ReplyReader reader = new ReplyReader(replies, List.of(call), false, socket, budget,
-        i -> new ReplyBuffer(maxReplyBytes, expectedBytes, budget, socket, POLICY));
-    start(socket, reader, replies, timeout);
-    // A reply that completed while the deadline struck is nobody's: give its bytes back.
-    replies.whenComplete((r, e) -> {
-      if (e != null) {
-        reader.afterFailure(rest -> rest.forEach(Reply::release));
-      }
-    });
-    if (quiet != null && quietAfter.toMillis() < Math.max(1, timeout.toMillis())) {
+    return call(socket, null, call, timeout, expectedBytes, quietAfter, quiet);
+  }
+
+  /**
+   * {@link #call(Path, byte[], Duration, int, Duration, Runnable)} on the connection kept for {@code key}
+   * (null: a connection of its own, closed after the call, as runsc does). A kept connection is used again
+   * only after a call on it ended cleanly, and only once the reply is {@link Reply#release() released}; one
+   * that the sandbox closed before any byte of the reply costs nothing but a new connection within the same
+   * deadline.
+   */
+  public CompletableFuture<Reply> call(Path socket, KeptConnections.Key key, byte[] call, Duration timeout,
+      int expectedBytes, Duration quietAfter, Runnable quiet) {
+    long millis = Math.max(1, timeout.toMillis());
+    long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+    KeptConnections.Slot slot = key == null || kept == null ? null : kept.slot(key);
+    SingleCall single = new SingleCall(socket, call, timeout, deadlineNanos, expectedBytes, slot);
+    single.begin();
+    CompletableFuture<Reply> out = single.out;
+    if (quiet != null && quietAfter.toMillis() < millis) {
       ScheduledFuture<?> check = bootstrap.config().group().next().schedule(
           () -> {
-            if (!replies.isDone() && reader.silent()) {
+            if (!out.isDone() && single.silent()) {
               quiet.run();
             }
           },
           Math.max(1, quietAfter.toMillis()),
           TimeUnit.MILLISECONDS);
-      replies.whenComplete((r, e) -> check.cancel(false));
+      out.whenComplete((r, e) -> check.cancel(false));
     }
-    // Not thenApply: a dependent stage would wrap the ControlException in a CompletionException.
-    CompletableFuture<Reply> out = new CompletableFuture<>();
-    replies.whenComplete((list, e) -> {
-      if (e == null) {
-        out.complete(list.get(0));
-      } else {
-        out.completeExceptionally(e);
-      }
-    });
     return out;
+  }
+
+  /**
+   * One call: on the kept connection if there is one, else (or when the sandbox turns out to have closed
+   * it) on a new connection, all within one deadline.
+   */
+  private final class SingleCall {
+    /** Not thenApply: a dependent stage would wrap the ControlException in a CompletionException. */
+    final CompletableFuture<Reply> out = new CompletableFuture<>();
+    private final Path socket;
+    private final byte[] call;
+    private final Duration timeout;
+    private final long deadlineNanos;
+    private final int expectedBytes;
+    private final KeptConnections.Slot slot;
+    private volatile ReplyReader reader;
+
+    SingleCall(Path socket, byte[] call, Duration timeout, long deadlineNanos, int expectedBytes,
+        KeptConnections.Slot slot) {
+      this.socket = socket;
+      this.call = call;
+      this.timeout = timeout;
+      this.deadlineNanos = deadlineNanos;
+      this.expectedBytes = expectedBytes;
+      this.slot = slot;
+    }
+
+    boolean silent() {
+      ReplyReader r = reader;
+      return r == null || r.silent();
+    }
+
+    void begin() {
+      Channel ch = slot == null ? null : kept.take(slot);
+      if (ch == null) {
+        fresh();
+      } else {
+        reuse(ch);
+      }
+    }
+
+    private ReplyReader newReader(CompletableFuture<List<Reply>> replies) {
+      ReplyReader r = new ReplyReader(replies, List.of(call), false, socket, budget,
+          i -> new ReplyBuffer(maxReplyBytes, expectedBytes, budget, socket, POLICY), slot == null ? null : kept, slot);
+      reader = r;
+      return r;
+    }
+
+    private void fresh() {
+      CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
+      ReplyReader r = newReader(replies);
+      replies.whenComplete((list, e) -> {
+        if (e == null) {
+          out.complete(list.get(0));
+        } else {
+          // A reply that completed while the deadline struck is nobody's: give its bytes back.
+          r.afterFailure(EventDrivenControlClient::discardAll);
+          out.completeExceptionally(e);
+        }
+      });
+      start(socket, r, replies, deadlineNanos, timeout);
+    }
+
+    /**
+     * The call on a kept connection. The reader of the call before it (still the channel's handler, closing
+     * the channel on any byte that arrives while idle) is replaced by this call's, then the call is sent.
+     *
+     * <p>Bytes a sandbox sent while idle that the event loop had not read yet when the call goes out are
+     * taken as the start of this call's reply. That is the sandbox answering, early, the call it was about
+     * to get, checked like any reply (framing, filter, verifier); it can never be the reply to another call,
+     * because a call that did not end cleanly closed its connection.
+     */
+    private void reuse(Channel ch) {
+      CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
+      ReplyReader r = newReader(replies);
+      long left = Math.max(1, deadlineNanos - System.nanoTime());
+      boolean[] sent = new boolean[1];
+      ScheduledFuture<?> deadline = ch.eventLoop().schedule(
+          () -> {
+            if (replies.completeExceptionally(new ControlException(ControlException.Kind.TIMED_OUT, socket,
+                "no complete reply within " + describe(timeout) + r.progress()))) {
+              closeKept(ch);
+            }
+          },
+          left,
+          TimeUnit.NANOSECONDS);
+      ch.eventLoop().execute(() -> {
+        if (replies.isDone()) {
+          closeKept(ch);
+          return;
+        }
+        if (!ch.isActive()) {
+          // Closed while idle, just now: the idle reader counted it; connect afresh.
+          replies.completeExceptionally(ControlProtocol.closedEarly(socket, 0, null, null));
+          return;
+        }
+        try {
+          ch.pipeline().replace(ReplyReader.class, null, r);
+        } catch (RuntimeException e) {
+          closeKept(ch);
+          replies.completeExceptionally(new ControlException(ControlException.Kind.IO_ERROR, socket,
+              "internal error reusing the connection: " + e, e));
+          return;
+        }
+        if (!ch.config().isAutoRead()) {
+          ch.config().setAutoRead(true);
+        }
+        sent[0] = true;
+        r.send(ch);
+      });
+      replies.whenComplete((list, e) -> {
+        deadline.cancel(false);
+        if (e == null) {
+          kept.reused(slot);
+          out.complete(list.get(0));
+          return;
+        }
+        closeKept(ch);
+        r.afterFailure(EventDrivenControlClient::discardAll);
+        // Nothing of a reply arrived and the connection is gone: the sandbox closed it (or restarted).
+        // That must not cost this scrape the sandbox: once more, on a new connection.
+        if (!r.heardAnything() && peerGone(e) && deadlineNanos - System.nanoTime() > 0) {
+          if (sent[0]) {
+            kept.peerClosed(slot);
+          }
+          fresh();
+        } else {
+          out.completeExceptionally(e);
+        }
+      });
+    }
+  }
+
+  /** Closes a kept channel on our own account (its current reader then counts no hang-up). Event loop only. */
+  private static void closeKept(Channel ch) {
+    ReplyReader current = ch.pipeline().get(ReplyReader.class);
+    if (current != null && current.ctx != null) {
+      current.closeOurselves();
+    } else {
+      ch.close();
+    }
+  }
+
+  private static boolean peerGone(Throwable e) {
+    return e instanceof ControlException c
+        && (c.kind() == ControlException.Kind.CLOSED_WITHOUT_REPLY || c.kind() == ControlException.Kind.IO_ERROR);
+  }
+
+  private static void discardAll(List<Reply> replies) {
+    for (Reply r : replies) {
+      r.discardConnection();
+      r.release();
+    }
   }
 
   /**
@@ -180,7 +365,7 @@ public final class EventDrivenControlClient {
   public CompletableFuture<Replies> callEach(Path socket, List<byte[]> calls, Duration timeout, int expectedBytes) {
     CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
     ReplyReader reader = new ReplyReader(replies, List.copyOf(calls), true, socket, budget,
-        i -> ReplyBuffer.framingOnly(maxReplyBytes, expectedBytes, budget, socket));
+        i -> ReplyBuffer.framingOnly(maxReplyBytes, expectedBytes, budget, socket), null, null);
     CompletableFuture<Replies> out = new CompletableFuture<>();
     replies.whenComplete((list, e) -> {
       if (e == null) {
@@ -194,7 +379,8 @@ public final class EventDrivenControlClient {
       replies.complete(List.of());
       return out;
     }
-    start(socket, reader, replies, timeout);
+    long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, timeout.toMillis()));
+    start(socket, reader, replies, deadlineNanos, timeout);
     return out;
   }
 
@@ -205,7 +391,8 @@ public final class EventDrivenControlClient {
             + ControlProtocol.message(t), t);
   }
 
-  private void start(Path socket, ReplyReader reader, CompletableFuture<List<Reply>> result, Duration timeout) {
+  private void start(Path socket, ReplyReader reader, CompletableFuture<List<Reply>> result, long deadlineNanos,
+      Duration timeout) {
     PathHandle handle = null;
     SocketAddress address;
     try {
@@ -220,8 +407,6 @@ public final class EventDrivenControlClient {
       result.completeExceptionally(ControlProtocol.connectFailure(socket, e));
       return;
     }
-    long millis = Math.max(1, timeout.toMillis());
-    long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
     new Attempt(socket, address, handle, reader, result, deadlineNanos, timeout).connect();
   }
 
@@ -273,9 +458,10 @@ public final class EventDrivenControlClient {
       ScheduledFuture<?> deadline =
           bootstrap.config().group().next().schedule(
               () -> {
-                result.completeExceptionally(new ControlException(ControlException.Kind.TIMED_OUT, socket,
-                    "no complete reply within " + describe(timeout) + reader.progress()));
-                channel.close();
+                if (result.completeExceptionally(new ControlException(ControlException.Kind.TIMED_OUT, socket,
+                    "no complete reply within " + describe(timeout) + reader.progress()))) {
+                  channel.close();
+                }
               },
               millis,
               TimeUnit.MILLISECONDS);
@@ -296,7 +482,9 @@ public final class EventDrivenControlClient {
             closeHandle();
             result.whenComplete((r, e) -> {
               deadline.cancel(false);
-              channel.close();
+              if (e != null || !reader.keeps()) {
+                channel.close();
+              }
             });
             reader.send(f.channel());
           });
@@ -312,6 +500,61 @@ public final class EventDrivenControlClient {
   private static String describe(Duration d) {
     long ms = d.toMillis();
     return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
+  }
+
+  /**
+   * A kept connection from its reply on: waits for the reply's release to be offered to
+   * {@link KeptConnections}, and is closed for good on any byte that arrives meanwhile or while idle. Its
+   * reader stays the channel's handler until the next call replaces it. Event loop only, except
+   * {@link #giveBack}.
+   */
+  static final class Lease {
+    private final KeptConnections kept;
+    private final KeptConnections.Slot slot;
+    private final Channel channel;
+    private final ReplyReader reader;
+    /** A byte arrived past the reply or while idle. */
+    private boolean spoiled;
+    /** We close it (not the sandbox). */
+    boolean closing;
+
+    Lease(KeptConnections kept, KeptConnections.Slot slot, Channel channel, ReplyReader reader) {
+      this.kept = kept;
+      this.slot = slot;
+      this.channel = channel;
+      this.reader = reader;
+    }
+
+    void spoil() {
+      spoiled = true;
+      reader.closeOurselves();
+    }
+
+    /** The channel closed, by us or by the sandbox, while this lease guarded it. */
+    void inactive() {
+      kept.forget(slot, channel);
+      if (!closing) {
+        kept.peerClosed(slot);
+      }
+    }
+
+    /**
+     * From any thread, once (a reply is released once): keeps the connection if the call ended cleanly and
+     * there is room, else closes it.
+     */
+    void giveBack(boolean clean) {
+      try {
+        channel.eventLoop().execute(() -> {
+          if (!clean || spoiled || !channel.isActive() || !kept.offer(slot, channel)) {
+            if (channel.isActive()) {
+              reader.closeOurselves();
+            }
+          }
+        });
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        channel.close(); // the event loops are shutting down
+      }
+    }
   }
 
   /**
@@ -332,6 +575,11 @@ public final class EventDrivenControlClient {
     private final IntFunction<ReplyBuffer> buffers;
     private final List<Reply> answered = new ArrayList<>();
     private final ArrayDeque<ByteBuf> parked = new ArrayDeque<>();
+    /** Where the connection is kept after the reply; both null when it is closed after the reply. */
+    private final KeptConnections kept;
+    private final KeptConnections.Slot slot;
+    /** The kept connection once the reply is complete: this reader then guards it until the next call. */
+    private Lease lease;
     /** The buffer of the reply being received; null once handed over or given back. */
     private ReplyBuffer buffer;
     private volatile ChannelHandlerContext ctx;
@@ -339,7 +587,9 @@ public final class EventDrivenControlClient {
     private volatile boolean heard;
 
     ReplyReader(CompletableFuture<List<Reply>> result, List<byte[]> calls, boolean exact, Path socket,
-        ReplyBudget budget, IntFunction<ReplyBuffer> buffers) {
+        ReplyBudget budget, IntFunction<ReplyBuffer> buffers, KeptConnections kept, KeptConnections.Slot slot) {
+      this.kept = kept;
+      this.slot = slot;
       this.budget = budget;
       this.result = result;
       this.calls = calls;
@@ -352,6 +602,24 @@ public final class EventDrivenControlClient {
     /** Nothing of the reply has arrived yet (read from another event loop: a hint, not a promise). */
     boolean silent() {
       return !heard;
+    }
+
+    /** Whether any byte arrived (on the channel's event loop, after the call ended: exact). */
+    boolean heardAnything() {
+      return heard;
+    }
+
+    /** Whether the connection is kept after a complete reply rather than closed. */
+    boolean keeps() {
+      return slot != null;
+    }
+
+    /** Closes the channel on our own account: not the sandbox hanging up. Event loop only. */
+    void closeOurselves() {
+      if (lease != null) {
+        lease.closing = true;
+      }
+      ctx.close();
     }
 
     String progress() {
@@ -388,6 +656,10 @@ public final class EventDrivenControlClient {
       heard = true;
       if (result.isDone()) {
         buf.release();
+        if (lease != null) {
+          // A byte nobody asked for, after the reply or while idle: the connection is not used again.
+          lease.spoil();
+        }
         return;
       }
       parked.add(buf);
@@ -408,17 +680,36 @@ public final class EventDrivenControlClient {
           parked.poll();
           try {
             if (buffer.append((dst, off, m) -> buf.readBytes(dst, off, m), n)) {
-              if (exact && (buf.isReadable() || buffer.received() > buffer.length() || !parked.isEmpty())) {
+              boolean extra = buf.isReadable() || buffer.received() > buffer.length() || !parked.isEmpty();
+              if (exact && extra) {
                 // uRPC answers only what was asked: bytes beyond the reply are a broken peer.
                 throw new ControlException(ControlException.Kind.MALFORMED_REPLY, socket,
                     "the sandbox sent more than one reply");
               }
-              answered.add(new Reply(buffer)); // the Reply owns the buffer now
+              boolean last = answered.size() + 1 == calls.size();
+              if (last && slot != null) {
+                lease = new Lease(kept, slot, ctx.channel(), this);
+              }
+              answered.add(new Reply(buffer, last ? lease : null)); // the Reply owns the buffer now
               buffer = null;
-              if (answered.size() == calls.size()) {
+              if (last) {
                 dropParked();
                 result.complete(List.copyOf(answered));
-                ctx.close();
+                if (lease != null) {
+                  // This reader guards the kept connection until the next call: it keeps no reply alive.
+                  answered.clear();
+                }
+                if (lease == null) {
+                  ctx.close();
+                } else if (!extra && !ctx.channel().config().isAutoRead()) {
+                  // It stopped reading to wait for the budget: a kept connection must read, to notice a
+                  // byte or a hang-up while idle, and to hear the next call's reply.
+                  ctx.channel().config().setAutoRead(true);
+                } else if (extra) {
+                  // The reply counts (as it did when every connection was closed after its reply), the
+                  // connection does not: what follows the reply would be taken for the next call's.
+                  lease.spoil();
+                }
                 return;
               }
               buffer = buffers.apply(answered.size());
@@ -450,6 +741,9 @@ public final class EventDrivenControlClient {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       closed = true;
+      if (lease != null) {
+        lease.inactive();
+      }
       if (!result.isDone() && parked.isEmpty()) {
         closedEarly();
       }

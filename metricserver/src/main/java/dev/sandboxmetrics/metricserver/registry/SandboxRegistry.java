@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,6 +80,7 @@ public final class SandboxRegistry {
 
   // The last sandbox's metadata, for the next one to share when equal (see facts()).
   private Map<String, String> lastMetricMetadata;
+  private Consumer<List<ServedSandbox>> servedListener = l -> {};
   private Map<String, String> lastSpecMetadata;
   private List<String> lastCapabilities;
 
@@ -171,6 +173,24 @@ public final class SandboxRegistry {
   }
 
   /**
+   * Tells {@code listener} the served sandboxes after every scan (on the scanning thread, under the
+   * registry's lock: it must be quick and must not call back). The metric server closes the control
+   * connections it keeps for sandboxes that are no longer served.
+   */
+  public synchronized void onServed(Consumer<List<ServedSandbox>> listener) {
+    this.servedListener = Objects.requireNonNull(listener);
+  }
+
+  private List<ServedSandbox> told(List<ServedSandbox> now) {
+    try {
+      servedListener.accept(now);
+    } catch (RuntimeException e) {
+      log.warn("Handling the served sandboxes after a scan failed", e);
+    }
+    return now;
+  }
+
+  /**
    * Rescans and returns the served sandboxes, sorted by sandbox ID. When the root directory cannot be listed,
    * the sandboxes known so far that still run are returned (and the problem logged once).
    */
@@ -199,6 +219,7 @@ public final class SandboxRegistry {
       lastListingError = e.getMessage();
     }
     dropStopped();
+    told(current());
   }
 
   /**
@@ -294,7 +315,7 @@ public final class SandboxRegistry {
       log.info("Serving metrics of sandbox {} found in root directory {}.", sandbox, rootDir);
     }
     problems.log();
-    return current();
+    return told(current());
   }
 
   /** Sandboxes ever registered with this server (each incarnation counts): {@code num_sandboxes_total}. */

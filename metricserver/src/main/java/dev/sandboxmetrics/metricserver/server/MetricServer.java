@@ -2,6 +2,7 @@ package dev.sandboxmetrics.metricserver.server;
 
 import dev.sandboxmetrics.metricserver.collect.Collector;
 import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
+import dev.sandboxmetrics.metricserver.collect.KeptConnections;
 import dev.sandboxmetrics.metricserver.collect.QueryObserver;
 import dev.sandboxmetrics.metricserver.containerstats.ContainerStatsCollector;
 import dev.sandboxmetrics.metricserver.http.Connections;
@@ -85,6 +86,7 @@ public final class MetricServer implements AutoCloseable {
   /** Set while a periodic scan waits for or runs on the worker pool: a slow scan is never queued twice. */
   private final AtomicBoolean scanPending = new AtomicBoolean();
   private final SandboxRegistry registry;
+  private final KeptConnections keptConnections;
   private final SandboxStatus status;
   private final Routes routes;
   private final HttpServer http;
@@ -127,8 +129,11 @@ public final class MetricServer implements AutoCloseable {
       status.queried(result, nanos);
       selfMetrics.queried(result, nanos);
     };
-    EventDrivenControlClient client = new EventDrivenControlClient(
-        transport, group, options.maxReplyBytes(), new ReplyBudget(options.maxReplyBytesInFlight()));
+    // Control connections are kept between scrapes for the sandboxes served (README: where we differ from runsc).
+    this.keptConnections = new KeptConnections(KeptConnections.defaultMaxIdle());
+    registry.onServed(keptConnections::retain);
+    EventDrivenControlClient client = new EventDrivenControlClient(transport, group, options.maxReplyBytes(),
+        new ReplyBudget(options.maxReplyBytesInFlight()), keptConnections);
     Collector collector = new Collector(client, work, options.exportTimeout(), options.sandboxTimeout(),
         options.maxParallelQueries(), options.maxSeriesPerSandbox(), queries);
     this.routes = new Routes(() -> shuttingDown);
@@ -244,6 +249,11 @@ public final class MetricServer implements AutoCloseable {
     return address;
   }
 
+  /** Control connections kept open to sandboxes between scrapes right now (tests watch it). */
+  public int keptControlConnections() {
+    return keptConnections.idleConnections();
+  }
+
   /** Client connections open right now (tests and the attack benchmark watch it). */
   public int openConnections() {
     return http.openConnections();
@@ -319,6 +329,7 @@ public final class MetricServer implements AutoCloseable {
 
   /** Frees threads and files; used by shutdown and by a failed start. */
   private void release() {
+    keptConnections.close();
     synchronized (this) {
       if (periodicScanTimer != null) {
         periodicScanTimer.cancel(false);

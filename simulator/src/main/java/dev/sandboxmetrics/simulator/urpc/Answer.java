@@ -20,6 +20,10 @@ public final class Answer {
   private static final Answer STALL = new Answer(Kind.STALL, null, false, null, 0, null);
   private static final Answer CLOSE = new Answer(Kind.CLOSE, null, true, null, 0, null);
 
+  /** Bytes written {@link #trailingDelayNanos} after the reply, if the connection is idle then; or null. */
+  byte[] trailing;
+  long trailingDelayNanos;
+
   final Kind kind;
   final byte[] bytes;
   final boolean closeAfter;
@@ -50,6 +54,17 @@ public final class Answer {
   /** Writes these bytes, then closes the connection (a truncated reply, garbage before a crash). */
   public static Answer replyThenClose(byte[] bytes) {
     return new Answer(Kind.REPLY, Objects.requireNonNull(bytes), true, null, 0, null);
+  }
+
+  /**
+   * Writes these bytes, then, {@code delayNanos} later and if the connection is idle then, {@code extra}:
+   * bytes nobody asked for, between calls.
+   */
+  public static Answer replyThenLater(byte[] bytes, long delayNanos, byte[] extra) {
+    Answer a = new Answer(Kind.REPLY, Objects.requireNonNull(bytes), false, null, 0, null);
+    a.trailing = Objects.requireNonNull(extra);
+    a.trailingDelayNanos = Math.max(0, delayNanos);
+    return a;
   }
 
   /** Streams a reply as the socket drains; the connection stays open after it. */

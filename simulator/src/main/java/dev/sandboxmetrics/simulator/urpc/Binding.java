@@ -28,6 +28,7 @@ public final class Binding implements AutoCloseable {
   private final Path path;
   private final ControlHandler handler;
   private final Set<Connection> connections = new HashSet<>();
+  private final java.util.concurrent.atomic.AtomicLong accepted = new java.util.concurrent.atomic.AtomicLong();
   private SelectionKey key;
   private boolean closed;
 
@@ -50,6 +51,11 @@ public final class Binding implements AutoCloseable {
   /** Connections open right now (for tests that check that a stalled client is let go). */
   public int openConnections() {
     return await(loop.submit(connections::size));
+  }
+
+  /** Connections accepted since binding (tests check that a client keeps its connection between calls). */
+  public long acceptedConnections() {
+    return accepted.get();
   }
 
   /** Stops listening and drops every connection; waits until that is done. Idempotent. */
@@ -88,6 +94,7 @@ public final class Binding implements AutoCloseable {
         Connection c = new Connection(this, ch);
         c.register();
         connections.add(c);
+        accepted.incrementAndGet();
       } catch (IOException e) {
         log.warn("cannot set up a connection on {}", path, e);
         closeQuietly(ch);

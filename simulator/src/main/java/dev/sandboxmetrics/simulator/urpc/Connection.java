@@ -114,6 +114,10 @@ final class Connection {
         busy = true;
         output = ByteBuffer.wrap(a.bytes);
         closeAfterReply = a.closeAfter;
+        if (a.trailing != null) {
+          byte[] extra = a.trailing;
+          binding.loop().schedule(a.trailingDelayNanos, () -> writeWhileIdle(extra));
+        }
         flush();
         break;
       case STREAM:
@@ -190,6 +194,19 @@ final class Connection {
       return false;
     }
     return true;
+  }
+
+  /** Writes bytes nobody asked for, if no reply is being written (a fault mode); best effort. */
+  private void writeWhileIdle(byte[] extra) {
+    if (closed || busy) {
+      return;
+    }
+    try {
+      channel.write(ByteBuffer.wrap(extra));
+    } catch (IOException e) {
+      log.debug("write to {} failed", binding.path(), e);
+      close();
+    }
   }
 
   private void discardInput() {

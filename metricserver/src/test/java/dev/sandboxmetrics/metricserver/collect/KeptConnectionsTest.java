@@ -1,0 +1,399 @@
+package dev.sandboxmetrics.metricserver.collect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sandboxmetrics.metricserver.transport.Transport;
+import dev.sandboxmetrics.runsc.control.ControlException;
+import dev.sandboxmetrics.runsc.control.ReplyBudget;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Control connections kept between calls ({@link KeptConnections} through {@link EventDrivenControlClient}),
+ * against hand-written peers on real Unix sockets that each play one connection after another: what is
+ * reused, what is closed, and that nothing a peer does brings a reply into the wrong call. (The scrape tests
+ * in {@code KeptControlConnectionsTest} do the same against the simulator.)
+ */
+@Timeout(60)
+class KeptConnectionsTest {
+  @TempDir Path dir;
+
+  private final Transport transport = Transport.detect();
+  private final EventLoopGroup group = transport.newEventLoopGroup(1, "kept-test");
+  private final KeptConnections kept = new KeptConnections(100);
+  private final EventDrivenControlClient client =
+      new EventDrivenControlClient(transport, group, 4096, new ReplyBudget(1 << 20), kept);
+  private static final byte[] CALL = "{\"method\":\"Metrics.Export\",\"arg\":{}}".getBytes(StandardCharsets.UTF_8);
+  private static final Duration TIMEOUT = Duration.ofSeconds(5);
+
+  @AfterEach
+  void stop() {
+    kept.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  /** A reply the test can tell apart from the others. */
+  private static String reply(String tag) {
+    return "{\"success\":false,\"err\":\"" + tag + "\"}";
+  }
+
+  @Test
+  void callsOnOneKeyShareOneConnection() throws Exception {
+    Peer peer = new Peer(ch -> {
+      for (int i = 0; i < 3; i++) {
+        readCall(ch);
+        write(ch, reply("call-" + i));
+      }
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    for (int i = 0; i < 3; i++) {
+      assertThat(callAndRelease(peer, key)).isEqualTo(reply("call-" + i));
+      awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept after call " + i);
+    }
+    assertThat(peer.accepted()).isEqualTo(1);
+  }
+
+  @Test
+  void aReplyNotYetReleasedKeepsItsConnectionFromTheNextCall() throws Exception {
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first"));
+      awaitEof(ch);
+    }, ch -> {
+      readCall(ch);
+      write(ch, reply("second"));
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    EventDrivenControlClient.Reply first = call(peer, key);
+    // The first reply is still being decoded: the second call must not share its connection.
+    assertThat(text(call(peer, key))).isEqualTo(reply("second"));
+    assertThat(text(first)).isEqualTo(reply("first"));
+    first.release();
+    assertThat(peer.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void aKeptConnectionThePeerClosedBeforeReplyingCostsOnlyANewConnection() throws Exception {
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first"));
+      readCall(ch); // the second call arrives on the kept connection...
+      // ...and the sandbox hangs up without a word (a restart under the same ID, a one-call server).
+    }, ch -> {
+      readCall(ch);
+      write(ch, reply("second"));
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
+    awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept");
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
+    assertThat(peer.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void aPeerThatHangsUpAfterEveryReplyIsAnsweredEveryTimeAndThenGetsAConnectionPerCall() throws Exception {
+    int calls = 6;
+    Peer peer = new Peer(calls, ch -> {
+      readCall(ch);
+      write(ch, reply("one"));
+    });
+    KeptConnections.Key key = key(peer);
+    for (int i = 0; i < calls; i++) {
+      assertThat(callAndRelease(peer, key)).as("call %d", i).isEqualTo(reply("one"));
+    }
+    assertThat(peer.accepted()).isEqualTo(calls);
+    assertThat(kept.givenUp(key)).isTrue();
+    assertThat(kept.idleConnections()).isZero();
+  }
+
+  @Test
+  void aByteAfterTheReplyClosesTheConnectionAndTheReplyStillCounts() throws Exception {
+    AtomicInteger eofs = new AtomicInteger();
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first") + "}");
+      awaitEof(ch);
+      eofs.incrementAndGet();
+    }, ch -> {
+      readCall(ch);
+      write(ch, reply("second"));
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
+    awaitTrue(() -> eofs.get() == 1, "the client closes the connection that sent a byte too many");
+    assertThat(kept.idleConnections()).isZero();
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
+    assertThat(peer.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void aByteWhileIdleClosesTheConnectionAndTheNextCallConnectsAfresh() throws Exception {
+    AtomicInteger eofs = new AtomicInteger();
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first"));
+      sleep(300); // idle, kept by the client by now
+      write(ch, reply("unasked")); // a reply before the call, for the next call to take
+      awaitEof(ch);
+      eofs.incrementAndGet();
+    }, ch -> {
+      readCall(ch);
+      write(ch, reply("second"));
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
+    awaitTrue(() -> eofs.get() == 1, "the client closes a connection that speaks while idle");
+    assertThat(kept.idleConnections()).isZero();
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
+    assertThat(peer.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void aLateReplyAfterATimeoutNeverReachesTheNextCall() throws Exception {
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first"));
+      readCall(ch);
+      sleep(600); // past the second call's deadline
+      write(ch, reply("late"));
+      awaitEof(ch);
+    }, ch -> {
+      readCall(ch);
+      write(ch, reply("third"));
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
+    awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept");
+    try {
+      client.call(peer.socket, key, CALL, Duration.ofMillis(200), 0, null, null).join();
+      throw new AssertionError("expected a timeout");
+    } catch (CompletionException e) {
+      assertThat(((ControlException) e.getCause()).kind()).isEqualTo(ControlException.Kind.TIMED_OUT);
+    }
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("third"));
+    assertThat(peer.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void aConnectionWhoseReplyCouldNotBeUsedIsClosed() throws Exception {
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first"));
+      awaitEof(ch);
+    }, ch -> {
+      readCall(ch);
+      write(ch, reply("second"));
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    EventDrivenControlClient.Reply r = call(peer, key);
+    r.discardConnection();
+    r.release();
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
+    assertThat(peer.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void aReplyThatWaitedForTheBudgetLeavesItsKeptConnectionReading() throws Exception {
+    // Room for one reply at a time: the second waits (its connection stops reading) until the first is released.
+    EventDrivenControlClient tight = new EventDrivenControlClient(transport, group, 4096, new ReplyBudget(200), kept);
+    Peer first = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("a"));
+      awaitEof(ch);
+    });
+    Peer second = new Peer(ch -> {
+      for (String tag : List.of("b1", "b2")) {
+        readCall(ch);
+        write(ch, reply(tag));
+      }
+      awaitEof(ch);
+    });
+    EventDrivenControlClient.Reply a = tight.call(first.socket, key(first), CALL, TIMEOUT, 100, null, null).join();
+    var waiting = tight.call(second.socket, key(second), CALL, TIMEOUT, 100, null, null);
+    sleep(200);
+    assertThat(waiting).as("waits for the budget").isNotDone();
+    a.release();
+    EventDrivenControlClient.Reply b1 = waiting.join();
+    assertThat(text(b1)).isEqualTo(reply("b1"));
+    b1.release();
+    awaitTrue(() -> kept.idleConnections() == 2, "both connections are kept");
+    EventDrivenControlClient.Reply b2 = tight.call(second.socket, key(second), CALL, TIMEOUT, 100, null, null).join();
+    assertThat(text(b2)).isEqualTo(reply("b2"));
+    b2.release();
+    assertThat(second.accepted()).isEqualTo(1);
+  }
+
+  @Test
+  void pastTheCapAConnectionIsClosedAfterItsCall() throws Exception {
+    KeptConnections one = new KeptConnections(1);
+    EventDrivenControlClient capped = new EventDrivenControlClient(transport, group, 4096, new ReplyBudget(1 << 20), one);
+    AtomicInteger eofs = new AtomicInteger();
+    Peer a = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("a"));
+      awaitEof(ch);
+      eofs.incrementAndGet();
+    });
+    Peer b = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("b"));
+      awaitEof(ch);
+      eofs.incrementAndGet();
+    });
+    try {
+      for (Peer p : List.of(a, b)) {
+        EventDrivenControlClient.Reply r = capped.call(p.socket, key(p), CALL, TIMEOUT, 0, null, null).join();
+        r.release();
+      }
+      awaitTrue(() -> eofs.get() == 1, "one of the two connections is closed");
+      assertThat(one.idleConnections()).isEqualTo(1);
+    } finally {
+      one.close();
+    }
+    awaitTrue(() -> eofs.get() == 2, "closing the kept connections closes the last one");
+    assertThat(one.idleConnections()).isZero();
+  }
+
+  private KeptConnections.Key key(Peer peer) {
+    return new KeptConnections.Key("sandbox-" + peer.socket.getFileName(), "1", peer.socket, 42);
+  }
+
+  private EventDrivenControlClient.Reply call(Peer peer, KeptConnections.Key key) {
+    return client.call(peer.socket, key, CALL, TIMEOUT, 0, null, null).join();
+  }
+
+  private String callAndRelease(Peer peer, KeptConnections.Key key) {
+    EventDrivenControlClient.Reply r = call(peer, key);
+    try {
+      return text(r);
+    } finally {
+      r.release();
+    }
+  }
+
+  private static String text(EventDrivenControlClient.Reply r) {
+    return new String(r.bytes(), 0, r.length(), StandardCharsets.UTF_8);
+  }
+
+  /** A sandbox that accepts connections one after another and plays one behaviour on each, in order. */
+  private final class Peer {
+    final Path socket = dir.resolve("peer-" + System.nanoTime() + ".sock");
+    private final List<SocketChannel> open = new CopyOnWriteArrayList<>();
+    private final AtomicInteger accepted = new AtomicInteger();
+
+    Peer(Behaviour... behaviours) throws IOException {
+      this(List.of(behaviours));
+    }
+
+    Peer(int times, Behaviour behaviour) throws IOException {
+      this(java.util.Collections.nCopies(times, behaviour));
+    }
+
+    private Peer(List<Behaviour> behaviours) throws IOException {
+      ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      try (dev.sandboxmetrics.posix.PathHandle d = dev.sandboxmetrics.posix.PathHandle.open(socket.getParent())) {
+        server.bind(UnixDomainSocketAddress.of(d.procPath().resolve(socket.getFileName())));
+      }
+      Thread t = new Thread(() -> {
+        try (server) {
+          for (Behaviour b : behaviours) {
+            SocketChannel ch = server.accept();
+            accepted.incrementAndGet();
+            open.add(ch);
+            // Each connection on its own thread: the client may hold one while it opens the next.
+            Thread c = new Thread(() -> {
+              try (ch) {
+                b.play(ch);
+              } catch (IOException e) {
+                // The client went away first; the test checks what the client says.
+              }
+            });
+            c.setDaemon(true);
+            c.start();
+          }
+        } catch (IOException e) {
+          // Closed at the end of the test.
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+    }
+
+    int accepted() {
+      return accepted.get();
+    }
+  }
+
+  @FunctionalInterface
+  private interface Behaviour {
+    void play(SocketChannel ch) throws IOException;
+  }
+
+  private static void readCall(SocketChannel ch) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(CALL.length);
+    while (b.hasRemaining()) {
+      if (ch.read(b) < 0) {
+        throw new IOException("the client hung up");
+      }
+    }
+    assertThat(new String(b.array(), StandardCharsets.UTF_8)).isEqualTo(new String(CALL, StandardCharsets.UTF_8));
+  }
+
+  /** Reads until the client hangs up (what it sends meanwhile is not a call of these tests). */
+  private static void awaitEof(SocketChannel ch) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(256);
+    while (ch.read(b) >= 0) {
+      b.clear();
+    }
+  }
+
+  private static void write(SocketChannel ch, String s) throws IOException {
+    ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.UTF_8));
+    while (b.hasRemaining()) {
+      ch.write(b);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      Thread.sleep(5);
+    }
+  }
+}
