@@ -38,9 +38,11 @@ class MetricServerHostileRootTest {
       SimulatedSandbox stuck = sim.createRunning(SandboxSpec.builder("stuck").podName("stuck-0").build());
       // A real flock(1) in another process holds the lock, as a runsc that hangs while creating the sandbox.
       Process holder = new ProcessBuilder("flock", "-o", "-x", stuck.lockFile().toString(), "sleep", "60").start();
+      // Locked before the server starts: a first scan that read the state file before flock(1) took the lock
+      // would serve the sandbox as running (seen once under load).
+      awaitLocked(stuck.lockFile());
       try (MetricServer server = MetricServer.start(
           MetricServerOptions.of(root.toString(), "127.0.0.1:0").withSandboxTimeout(Duration.ofMillis(500)))) {
-        awaitLocked(stuck.lockFile());
         String text = scrape(server);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         // The stuck sandbox shows once its lock has been held past the timeout; on a loaded machine the good
