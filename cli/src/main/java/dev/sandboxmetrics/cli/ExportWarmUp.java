@@ -18,8 +18,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.LogManager;
-import java.util.logging.Logger;
 
 /**
  * Runs, on a second core, a miniature of what {@code export-metrics} does after it has read the state file
@@ -48,7 +46,6 @@ final class ExportWarmUp implements Runnable {
   @Override
   public void run() {
     try {
-      prepareJna();
       // The first SHA-256 (for the iteration label) starts the JDK's security providers: tens of ms.
       IterationId.of("warm-up", Instant.EPOCH);
       Snapshot snapshot = decodeSample();
@@ -60,21 +57,6 @@ final class ExportWarmUp implements Runnable {
     } catch (Throwable ignored) {
       // Only a head start: the real work does the same and reports its own failures.
     }
-  }
-
-  /**
-   * The JDK's share of JNA's start, which the main thread otherwise pays when it first locks the state file:
-   * JNA's classes take {@code java.util.logging} loggers, and the first one sets up the {@link LogManager}
-   * (reads the logging configuration, then looks for a {@code System.LoggerFinder} on the class path and in
-   * the JDK's modules image: ~20 ms), and {@code Native} loads a subclass of {@code SecurityManager}, whose
-   * class initialization walks every module's packages (~9 ms). Both are done once per JVM whichever thread
-   * gets there first; JNA itself is left to the main thread, so that its failures are reported there.
-   */
-  static void prepareJna() throws ClassNotFoundException {
-    Logger.getLogger("com.sun.jna.Native");
-    Logger.getLogger("com.sun.jna.NativeLibrary");
-    // By name: the class is deprecated for removal, and only its initialization is wanted.
-    Class.forName("java.lang.SecurityManager");
   }
 
   /** The sample reply, decoded and checked as a sandbox's would be. */
