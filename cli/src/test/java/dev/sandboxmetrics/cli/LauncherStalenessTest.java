@@ -58,6 +58,33 @@ class LauncherStalenessTest {
     assertThat(launch(mvn, java)).as("a new source in a new package").isEqualTo(6);
   }
 
+  /**
+   * The list of inputs the launcher keeps (cli/target/launcher-inputs) is only a shortcut: an empty one, or
+   * one cut short (no "end" line, as from a launch killed while writing it), is ignored, and a source edited
+   * in place is found either way.
+   */
+  @Test
+  void aDamagedListOfInputsIsIgnored() throws Exception {
+    Files.copy(Cli.repoRoot().resolve("sandbox-metrics"), repo.resolve("sandbox-metrics"));
+    Path source = write("cli/src/main/java/a/A.java", "class A {}");
+    write("pom.xml", "<project/>");
+    Path mvn = executable("mvn-stub", "echo built >> '" + repo.resolve("builds") + "'\n"
+        + "mkdir -p cli/target && touch cli/target/sandbox-metrics.jar\n");
+    Path java = executable("java-stub", "exit 0\n");
+    Path inputs = repo.resolve("cli/target/launcher-inputs");
+
+    assertThat(launch(mvn, java)).isEqualTo(1);
+    settle();
+    assertThat(launch(mvn, java)).as("nothing changed").isEqualTo(1);
+    assertThat(Files.readAllLines(inputs)).as("the list written").contains("cli/src/main/java/a/A.java").endsWith("end");
+
+    Files.writeString(inputs, "");
+    assertThat(launch(mvn, java)).as("an empty list").isEqualTo(1);
+    Files.writeString(inputs, "pom.xml\n");
+    touch(source);
+    assertThat(launch(mvn, java)).as("a list cut short, a source edited").isEqualTo(2);
+  }
+
   /** Runs the launcher; returns how many builds there were so far. */
   private long launch(Path mvn, Path java) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(repo.resolve("sandbox-metrics").toString(), "--version")
