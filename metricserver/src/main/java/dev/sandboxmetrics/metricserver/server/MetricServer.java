@@ -290,12 +290,15 @@ public final class MetricServer implements AutoCloseable {
   }
 
   private void shutdown(Termination why) {
+    boolean already;
     synchronized (this) {
-      if (shuttingDown) {
-        awaitQuietly();
-        return;
-      }
+      already = shuttingDown;
       shuttingDown = true;
+    }
+    if (already) {
+      // Not holding the lock: the first shutdown takes it again in release() (to cancel the scan's timer).
+      awaitQuietly();
+      return;
     }
     log.info("Server shutting down.");
     http.stopAccepting();

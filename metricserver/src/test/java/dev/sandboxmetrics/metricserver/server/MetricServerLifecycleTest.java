@@ -148,6 +148,20 @@ class MetricServerLifecycleTest {
   }
 
   @Test
+  @Timeout(30)
+  void twoShutdownsAtOnceFinishWithoutWaitingForEachOther() throws Exception {
+    // As a demo does on Ctrl-C (both of its handlers see SIGINT): the second shutdown waits for the first,
+    // which must still be able to finish. It once held the server's lock while waiting, and the first then
+    // waited for the lock until the second gave up (the export timeout plus 15 s, 75 s here).
+    MetricServer server =
+        MetricServer.start(
+            MetricServerOptions.of(root().toString(), "127.0.0.1:0").withExportTimeout(Duration.ofSeconds(60)));
+    server.shutdownAsync(MetricServer.Termination.REQUESTED);
+    server.shutdownAsync(MetricServer.Termination.REQUESTED);
+    assertThat(server.awaitTermination()).isEqualTo(MetricServer.Termination.REQUESTED);
+  }
+
+  @Test
   void serverShutsDownWhenTheRootDirectoryDisappears() throws Exception {
     Path root = root();
     Path socket = tmp.resolve("m.sock");
