@@ -29,15 +29,7 @@ final class ExportMetricsFastPath {
    * parent is {@code main}; null (and {@code main} partly set, to be discarded) when picocli must decide.
    */
   static ExportMetricsCommand parse(Main main, String[] args) {
-    FastPathArgs in = FastPathArgs.of(args);
-    if (in == null) {
-      return null;
-    }
-    try {
-      return parse(main, in);
-    } catch (Decline d) {
-      return null;
-    }
+    return FastPathArgs.read(args, in -> parse(main, in));
   }
 
   private static ExportMetricsCommand parse(Main main, FastPathArgs in) {

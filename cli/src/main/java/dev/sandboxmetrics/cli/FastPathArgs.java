@@ -4,6 +4,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The reading rules the fast paths share ({@link ExportMetricsFastPath}, {@link MetricServerFastPath}): a
@@ -21,15 +22,20 @@ final class FastPathArgs {
   }
 
   /**
-   * A cursor over {@code args}, or null when they name an {@code @}-file (picocli reads arguments from it).
+   * What {@code reader} makes of {@code args}, or null when picocli must read them: they name an
+   * {@code @}-file (picocli reads arguments from it), or the reader declined.
    */
-  static FastPathArgs of(String[] args) {
+  static <T> T read(String[] args, Function<FastPathArgs, T> reader) {
     for (String a : args) {
       if (a.startsWith("@")) {
         return null;
       }
     }
-    return new FastPathArgs(args);
+    try {
+      return reader.apply(new FastPathArgs(args));
+    } catch (Decline d) {
+      return null;
+    }
   }
 
   /** Reads the global options into {@code main}, then requires {@code command} as the next argument. */

@@ -32,15 +32,7 @@ final class MetricServerFastPath {
    * parent is {@code main}; null (and {@code main} partly set, to be discarded) when picocli must decide.
    */
   static MetricServerCommand parse(Main main, String[] args) {
-    FastPathArgs in = FastPathArgs.of(args);
-    if (in == null) {
-      return null;
-    }
-    try {
-      return parse(main, in);
-    } catch (Decline d) {
-      return null;
-    }
+    return FastPathArgs.read(args, in -> parse(main, in));
   }
 
   private static MetricServerCommand parse(Main main, FastPathArgs in) {

@@ -2,13 +2,9 @@ package dev.sandboxmetrics.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.ParseResult;
 
 /**
  * Whatever the metric-server fast path accepts, picocli must parse to the same values (defaults included);
@@ -85,23 +81,8 @@ class MetricServerFastPathTest {
 
   @Test
   void generatedCommandLinesParseAlikeWhereverTheFastPathAcceptsThem() {
-    Random random = new Random(13);
-    int accepted = 0;
-    for (int round = 0; round < 8_000; round++) {
-      List<String> args = new ArrayList<>();
-      for (int i = random.nextInt(3); i > 0; i--) {
-        args.addAll(Arrays.asList(GLOBAL[random.nextInt(GLOBAL.length)]));
-      }
-      if (random.nextInt(10) > 0) {
-        args.add("metric-server");
-      }
-      for (int i = random.nextInt(5); i > 0; i--) {
-        args.addAll(Arrays.asList(COMMAND[random.nextInt(COMMAND.length)]));
-      }
-      if (assertSameAsPicocli(args.toArray(new String[0]))) {
-        accepted++;
-      }
-    }
+    int accepted = FastPathDifferential.generatedLines(13, GLOBAL, "metric-server", COMMAND,
+        MetricServerFastPathTest::assertSameAsPicocli);
     assertThat(accepted).as("command lines the fast path took").isGreaterThan(200);
   }
 
@@ -116,17 +97,7 @@ class MetricServerFastPathTest {
       return false;
     }
     String line = String.join(" ", rawArgs);
-    ParseResult picocli;
-    try {
-      picocli = Main.parse(rawArgs);
-    } catch (ParameterException e) {
-      throw new AssertionError("fast path accepted what picocli rejects: " + line + " (" + e.getMessage() + ")");
-    }
-    assertThat(picocli.hasSubcommand()).as(line).isTrue();
-    Main main = (Main) picocli.commandSpec().userObject();
-    MetricServerCommand slow = (MetricServerCommand) picocli.subcommand().commandSpec().userObject();
-    assertThat(List.of(fast.global.root, fast.global.metricServer, fast.global.debug, fast.global.debugLog))
-        .as(line).isEqualTo(List.of(main.root, main.metricServer, main.debug, main.debugLog));
+    MetricServerCommand slow = FastPathDifferential.picocliCommand(rawArgs, fast.global);
     assertThat(values(fast)).as(line).isEqualTo(values(slow));
     return true;
   }
