@@ -40,7 +40,8 @@ public final class SelfMetrics implements QueryObserver {
   public static final Metric SCRAPE_DURATION = new Metric("scrape_duration_seconds", MetricType.HISTOGRAM,
       "Time to answer a /metrics request, from its arrival to the last byte, in seconds.");
   public static final Metric QUERY_DURATION = new Metric("sandbox_query_duration_seconds", MetricType.HISTOGRAM,
-      "Time of one sandbox query, from connecting to the verified snapshot (or the failure), in seconds.");
+      "Time of one sandbox query, from its start (on a kept connection or a new one) to the verified snapshot"
+          + " (or the failure), in seconds.");
   public static final Metric REPLY_SIZE = new Metric("sandbox_reply_size_bytes", MetricType.HISTOGRAM,
       "Size of the sandboxes' replies whose snapshot was served, in bytes.");
   public static final Metric QUERY_FAILURES = new Metric("sandbox_query_failures_total", MetricType.COUNTER,
