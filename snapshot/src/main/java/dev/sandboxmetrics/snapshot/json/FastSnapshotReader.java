@@ -160,6 +160,8 @@ final class FastSnapshotReader {
   private final RunscJson.BothSetPolicy bothSet;
   /** Whether the number being read is a data point's value (not a histogram's). */
   private boolean scalar;
+  /** Whether the number being read is a bucket's upper bound (see {@link #bound}). */
+  private boolean bound;
   private int pos;
 
   /** Where the last member name read by {@link #name()} starts. */
@@ -449,7 +451,7 @@ final class FastSnapshotReader {
           if (!take(GO_LE)) {
             return null;
           }
-          Value le = number(ws());
+          Value le = bound(ws());
           if (!take(GO_N)) {
             return null;
           }
@@ -704,7 +706,7 @@ final class FastSnapshotReader {
         int len = name();
         int v = ws();
         if (isName(len, LE)) {
-          le = number(v);
+          le = bound(v);
         } else if (isName(len, N)) {
           count = integer(v);
           if (count < 0) {
@@ -730,6 +732,27 @@ final class FastSnapshotReader {
   }
 
   /** {@code {"int": N}}, {@code {"float": F}} or {@code {}}, with the reader's rules for zero and both. */
+  /**
+   * A bucket's upper bound: a number shared by value ({@link DecoderCaches#BOUNDS}), since a registration
+   * fixes the bounds and every scrape of every sandbox sends the same ones.
+   */
+  private Value bound(int c) {
+    bound = true;
+    try {
+      return number(c);
+    } finally {
+      bound = false;
+    }
+  }
+
+  private Value ofInt(long v) {
+    return bound ? DecoderCaches.BOUNDS.ofInt(v) : Value.ofInt(v);
+  }
+
+  private Value ofFloat(double v) {
+    return bound ? DecoderCaches.BOUNDS.ofFloat(v) : Value.ofFloat(v);
+  }
+
   private Value number(int c) {
     if (c != '{') {
       throw UNHANDLED;
@@ -742,7 +765,7 @@ final class FastSnapshotReader {
         long v = integer(b[pos]);
         if (pos < end && b[pos] == '}') {
           pos++;
-          return Value.ofInt(v);
+          return ofInt(v);
         }
       }
       pos = start;
@@ -770,9 +793,9 @@ final class FastSnapshotReader {
       throw UNHANDLED; // the reader says why
     }
     if (intSet) {
-      return Value.ofInt(intValue);
+      return ofInt(intValue);
     }
-    return floatSet ? Value.ofFloat(floatValue) : Value.ZERO;
+    return floatSet ? ofFloat(floatValue) : Value.ZERO;
   }
 
   // ---- scalars ----
