@@ -136,8 +136,9 @@ class ReplyBufferRecyclingTest {
   @Test
   void aReplyThatOutgrowsItsPooledFirstPieceIsJoinedWithoutTheStaleBytes() throws Exception {
     ReplyBudget budget = new ReplyBudget(MAX * 4L);
-    byte[] big = reply("big", 2000);
+    byte[] big = reply("big", 1000);
     receive(recycling(big.length, budget), big).release(); // leaves a large array in the pool
+    assertThat(ReplyBuffer.pooledLengths()).contains(big.length + (big.length >> 4) + 64);
     byte[] json = reply("grown", 300);
     // Expecting a small reply: the first piece is short of it, though the pooled array behind it is longer.
     ReplyBuffer b = recycling(100, budget);
@@ -150,6 +151,8 @@ class ReplyBufferRecyclingTest {
       at += n;
       assertThat(done).isEqualTo(at == json.length);
     }
+    // The pooled array served as the first piece (only 170 bytes of it in use), so it is out of the pool.
+    assertThat(ReplyBuffer.pooledLengths()).containsOnly(0);
     // Framed across pieces rather than decoded on the way: the bytes are there, exactly the reply's.
     assertThat(b.decoded()).isNull();
     assertThat(Arrays.copyOf(b.bytes(), b.length())).isEqualTo(json);
