@@ -62,7 +62,10 @@ public final class EventDrivenControlClient {
       this.lease = lease;
     }
 
-    /** The reply is {@code bytes()[0, length())}. */
+    /**
+     * The reply is {@code bytes()[0, length())}; only when {@link #decoded()} is null (a decoded reply's
+     * array went back to the event loop's pool for the next reply).
+     */
     public byte[] bytes() {
       return buffer.bytes();
     }
@@ -233,7 +236,7 @@ public final class EventDrivenControlClient {
 
     private ReplyReader newReader(CompletableFuture<List<Reply>> replies) {
       ReplyReader r = new ReplyReader(replies, List.of(call), false, socket, budget,
-          i -> new ReplyBuffer(maxReplyBytes, expectedBytes, budget, socket, POLICY), slot == null ? null : kept, slot);
+          i -> ReplyBuffer.recycling(maxReplyBytes, expectedBytes, budget, socket, POLICY), slot == null ? null : kept, slot);
       reader = r;
       return r;
     }

@@ -64,6 +64,12 @@ public final class ServedSandbox {
   private final Facts facts;
   private final Incarnation incarnation;
   private final String notReadyReason;
+  /**
+   * What the meta metrics derive from these (immutable) facts, made by them on first use and kept here so
+   * that it lives exactly as long as this object: the same label sets and points on every scrape instead of
+   * new ones (see {@code MetaMetrics}). Any value is an immutable object; a race makes it twice, harmlessly.
+   */
+  private volatile Object metaMemo;
 
   ServedSandbox(Facts facts, Incarnation incarnation) {
     this(facts, incarnation, null);
@@ -152,6 +158,15 @@ public final class ServedSandbox {
     String previous = incarnation.lastError;
     incarnation.lastError = reason;
     return !Objects.equals(previous, reason);
+  }
+
+  /** The meta metrics' memo of these facts, or null before their first use (see {@link #metaMemo}). */
+  public Object metaMemo() {
+    return metaMemo;
+  }
+
+  public void setMetaMemo(Object memo) {
+    metaMemo = memo;
   }
 
   Incarnation incarnation() {

@@ -1,6 +1,5 @@
 package dev.sandboxmetrics.metricserver.collect;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.metricserver.transport.Transport;
@@ -125,9 +124,11 @@ class BacklogRetryTest {
       peer.startAccepting(300);
       EventDrivenControlClient.Reply r =
           client.call(peer.socket, ControlProtocol.exportCall(MetricNameFilter.ALL), Duration.ofSeconds(10)).get();
-      Snapshot s = ControlProtocol.decodeExportReply(r.bytes(), 0, r.length(), MetricNameFilter.ALL, null);
+      // Decoded on the way (its bytes then went back to the event loop's pool), or framed: decode the bytes.
+      Snapshot s = r.decoded() != null
+          ? ControlProtocol.checkExportReply(r.decoded(), null)
+          : ControlProtocol.decodeExportReply(r.bytes(), 0, r.length(), MetricNameFilter.ALL, null);
       assertThat(s).isEqualTo(SNAPSHOT);
-      assertThat(new String(r.bytes(), 0, r.length(), UTF_8)).startsWith("{");
     } finally {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     }

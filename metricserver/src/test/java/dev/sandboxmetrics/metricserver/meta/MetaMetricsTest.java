@@ -77,6 +77,59 @@ class MetaMetricsTest {
   }
 
   @Test
+  void aSandboxsPointsAndLabelSetsAreTheSameInstancesOnEveryScrapeAndCapabilitiesSharedAcrossSandboxes() {
+    ServedSandbox a = sandbox("a", false, Duration.ZERO);
+    ServedSandbox b = sandbox("b", false, Duration.ZERO);
+    Snapshot first = MetaMetrics.snapshot(
+        List.of(SandboxResult.ok(a, DATA, true), SandboxResult.ok(b, DATA, true)), null, 2, NOW);
+    // b stopped meanwhile: its running line changes, the rest stays.
+    Snapshot second = MetaMetrics.snapshot(
+        List.of(SandboxResult.ok(a, DATA, true), SandboxResult.ok(b, DATA, false)), null, 2, NOW);
+    assertThat(second.data()).hasSameSizeAs(first.data());
+    for (int i = 0; i < first.pointCount(); i++) {
+      DataPoint p = first.point(i);
+      DataPoint q = second.point(i);
+      if (p.metric().name().equals("sandbox_running") && "b".equals(p.externalLabels().get("sandbox"))) {
+        assertThat(p.value()).isEqualTo(Value.ofInt(1));
+        assertThat(q.value()).isEqualTo(Value.ofInt(0));
+      } else if (p.externalLabels().isEmpty()) {
+        assertThat(q.metric()).isSameAs(p.metric()); // the server's global lines, counted per scrape
+      } else {
+        assertThat(q).as("point %d", i).isSameAs(p);
+      }
+    }
+    // One label set per capability for all sandboxes.
+    List<Labels> ofA = capabilityLabels(first, "a");
+    List<Labels> ofB = capabilityLabels(first, "b");
+    assertThat(ofA).hasSize(2);
+    for (int i = 0; i < ofA.size(); i++) {
+      assertThat(ofB.get(i)).isSameAs(ofA.get(i));
+    }
+    // A capability filter (a query parameter) gets points of its own and leaves the memo alone.
+    Snapshot filtered = MetaMetrics.snapshot(List.of(SandboxResult.ok(a, DATA, true)), n -> n.contains("CHOWN"), 1, NOW);
+    assertThat(capabilities(filtered)).containsExactly("CHOWN");
+    Snapshot third = MetaMetrics.snapshot(List.of(SandboxResult.ok(a, DATA, true)), null, 1, NOW);
+    assertThat(only(third, "sandbox_metadata")).isSameAs(only(first, "sandbox_metadata", "a"));
+    assertThat(capabilities(third)).hasSize(2);
+  }
+
+  private static List<Labels> capabilityLabels(Snapshot meta, String sandbox) {
+    return meta.data().stream()
+        .filter(d -> d.metric().name().equals("sandbox_capabilities"))
+        .filter(d -> sandbox.equals(d.externalLabels().get("sandbox")))
+        .map(DataPoint::labels)
+        .collect(Collectors.toList());
+  }
+
+  private static DataPoint only(Snapshot meta, String name, String sandbox) {
+    List<DataPoint> found = meta.data().stream()
+        .filter(d -> d.metric().name().equals(name) && sandbox.equals(d.externalLabels().get("sandbox")))
+        .collect(Collectors.toList());
+    assertThat(found).hasSize(1);
+    return found.get(0);
+  }
+
+  @Test
   void timeSavedIsReportedForRestoredSandboxesOnly() {
     ServedSandbox restored = sandbox("r", true, Duration.ofMillis(1500));
     Snapshot meta = MetaMetrics.snapshot(List.of(SandboxResult.ok(restored, DATA, true)), null, 1, NOW);

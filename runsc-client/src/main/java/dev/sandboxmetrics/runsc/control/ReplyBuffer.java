@@ -24,12 +24,28 @@ import java.util.List;
  *
  * <p>Not thread-safe: one per call. {@link #release()} gives the budget back; call it when done with the
  * bytes (after decoding), or when the call fails.
+ *
+ * <p>A {@link #recycling} buffer (the metric server's) takes its first piece from a small pool of the
+ * calling thread and puts it back the moment the fast decoder has read the reply: the bytes are not needed
+ * after that, and the next reply on the same event loop (usually the next sandbox's, a moment later) fills
+ * the same array. Without it every reply was a fresh array of its size, a seventh of what a scrape
+ * allocated. The pool keeps at most {@link #POOL_SLOTS} arrays of at most {@link #RETAIN_MAX_BYTES} per
+ * thread, so a sandbox's huge reply is never kept past its call.
  */
 public final class ReplyBuffer {
   /** Size of the pieces after the first. */
   public static final int CHUNK_BYTES = 64 << 10;
   /** The first piece when the size is unknown: a real sandbox's whole reply (about 100 KB) fits. */
   static final int UNKNOWN_FIRST_BYTES = 256 << 10;
+  /** Arrays a thread's pool keeps for {@link #recycling} buffers. */
+  static final int POOL_SLOTS = 4;
+  /**
+   * The largest array a pool keeps: a real sandbox's reply (about 100 KB, plus the margin) fits; a larger
+   * one, or the first reply of a sandbox of unknown size, goes to the collector after its call.
+   */
+  static final int RETAIN_MAX_BYTES = 128 << 10;
+  /** Per thread (the event loops that receive replies): taken from and given back on that thread only. */
+  private static final ThreadLocal<byte[][]> POOL = ThreadLocal.withInitial(() -> new byte[POOL_SLOTS][]);
 
   /** Copies the next {@code n} bytes of the transport's input into {@code dst[off, off + n)}. */
   @FunctionalInterface
@@ -42,6 +58,7 @@ public final class ReplyBuffer {
   private final int firstChunkBytes;
   private final ReplyBudget budget;
   private final Path socket;
+  private final boolean recycle;
   private final JsonValueFramer framer = new JsonValueFramer();
   private final List<byte[]> chunks = new ArrayList<>();
   private long reserved;
@@ -53,6 +70,10 @@ public final class ReplyBuffer {
   private int complete = -1;
   /** Fill of the last chunk. */
   private int lastFill;
+  /** Bytes usable in the last chunk: its length, except a pooled first piece, which may be longer. */
+  private int lastCap;
+  /** Whether the first piece went back to the pool: the bytes are gone, the decoded reply stays. */
+  private boolean recycled;
   /** Whether the framer reads the bytes (after the one fast attempt failed, or the reply left the first piece). */
   private boolean framing;
   private int framed;
@@ -70,7 +91,17 @@ public final class ReplyBuffer {
 
   /** As above, decoding on the way with {@code policy} for numbers with both parts set. */
   public ReplyBuffer(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket, RunscJson.BothSetPolicy policy) {
-    this(maxBytes, expectedBytes, budget, socket, policy, false);
+    this(maxBytes, expectedBytes, budget, socket, policy, false, false);
+  }
+
+  /**
+   * As above, with the first piece from the calling thread's pool and back into it as soon as the fast
+   * decoder has read the reply; {@link #bytes()} is then unavailable (the caller uses {@link #decoded()}).
+   * {@link #append} must run on one thread (an event loop).
+   */
+  public static ReplyBuffer recycling(
+      int maxBytes, int expectedBytes, ReplyBudget budget, Path socket, RunscJson.BothSetPolicy policy) {
+    return new ReplyBuffer(maxBytes, expectedBytes, budget, socket, policy, false, true);
   }
 
   /**
@@ -78,12 +109,13 @@ public final class ReplyBuffer {
    * only finds the reply's end, without the attempt to decode it as an export on the way.
    */
   public static ReplyBuffer framingOnly(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket) {
-    return new ReplyBuffer(maxBytes, expectedBytes, budget, socket, RunscJson.BothSetPolicy.INT_WINS, true);
+    return new ReplyBuffer(maxBytes, expectedBytes, budget, socket, RunscJson.BothSetPolicy.INT_WINS, true, false);
   }
 
   private ReplyBuffer(int maxBytes, int expectedBytes, ReplyBudget budget, Path socket,
-      RunscJson.BothSetPolicy policy, boolean framingOnly) {
+      RunscJson.BothSetPolicy policy, boolean framingOnly, boolean recycle) {
     this.framing = framingOnly;
+    this.recycle = recycle;
     this.policy = policy;
     this.max = maxBytes;
     // A margin of 1/16 for a reply that grew a little (new label combinations, longer numbers).
@@ -163,16 +195,25 @@ public final class ReplyBuffer {
     int left = n;
     while (left > 0) {
       byte[] last = chunks.isEmpty() ? null : chunks.get(chunks.size() - 1);
-      if (last == null || lastFill == last.length) {
-        last = new byte[chunks.isEmpty() ? firstChunkBytes : (int) Math.min(CHUNK_BYTES, max - allocated)];
+      if (last == null || lastFill == lastCap) {
+        if (chunks.isEmpty()) {
+          last = recycle ? take(firstChunkBytes) : null;
+          if (last == null) {
+            last = new byte[firstChunkBytes];
+          }
+          lastCap = firstChunkBytes;
+        } else {
+          last = new byte[(int) Math.min(CHUNK_BYTES, max - allocated)];
+          lastCap = last.length;
+        }
         chunks.add(last);
-        allocated += last.length;
+        allocated += lastCap;
         lastFill = 0;
         if (chunks.size() > 1 && !framing) {
           startFraming();
         }
       }
-      int m = Math.min(left, last.length - lastFill);
+      int m = Math.min(left, lastCap - lastFill);
       source.copyTo(last, lastFill, m);
       if (framing) {
         frame(last, lastFill, m);
@@ -200,6 +241,9 @@ public final class ReplyBuffer {
     if (complete < 0) {
       throw new IllegalStateException("the reply is not complete");
     }
+    if (recycled) {
+      throw new IllegalStateException("the reply's bytes were reused once decoded: use decoded()");
+    }
     if (chunks.size() == 1) {
       return chunks.get(0);
     }
@@ -208,8 +252,10 @@ public final class ReplyBuffer {
       reserved += complete;
       joined = new byte[complete];
       int off = 0;
-      for (byte[] c : chunks) {
-        int m = Math.min(c.length, complete - off);
+      for (int i = 0; i < chunks.size(); i++) {
+        byte[] c = chunks.get(i);
+        // A pooled first piece may be longer than the part of it in use.
+        int m = Math.min(i == 0 ? firstChunkBytes : c.length, complete - off);
         System.arraycopy(c, 0, joined, off, m);
         off += m;
         if (off == complete) {
@@ -239,7 +285,7 @@ public final class ReplyBuffer {
   private void startFraming() throws ControlException {
     framing = true;
     // A second piece is only added when the first is full; the framer has not seen those bytes yet.
-    frame(chunks.get(0), 0, chunks.get(0).length);
+    frame(chunks.get(0), 0, firstChunkBytes);
   }
 
   private void frame(byte[] buf, int off, int n) throws ControlException {
@@ -285,10 +331,73 @@ public final class ReplyBuffer {
     if (reply != null) {
       decoded = reply;
       complete = length;
+      if (recycle) {
+        // The decoded reply holds no reference to these bytes (strings and cached spans are copies).
+        recycled = true;
+        chunks.clear();
+        give(bytes);
+      }
       return;
     }
     framing = true;
     frame(bytes, 0, length);
+  }
+
+  /** The smallest array of the thread's pool that holds {@code n} bytes, taken out of it; or null. */
+  private static byte[] take(int n) {
+    byte[][] pool = POOL.get();
+    int best = -1;
+    for (int i = 0; i < pool.length; i++) {
+      byte[] a = pool[i];
+      if (a != null && a.length >= n && (best < 0 || a.length < pool[best].length)) {
+        best = i;
+      }
+    }
+    if (best < 0) {
+      return null;
+    }
+    byte[] a = pool[best];
+    pool[best] = null;
+    return a;
+  }
+
+  /**
+   * Puts an array into the thread's pool: into a free slot, else in place of the largest one if it is
+   * smaller (so the pool settles on the sizes in use); never an array above {@link #RETAIN_MAX_BYTES}.
+   */
+  private static void give(byte[] a) {
+    if (a.length > RETAIN_MAX_BYTES) {
+      return;
+    }
+    byte[][] pool = POOL.get();
+    int largest = -1;
+    for (int i = 0; i < pool.length; i++) {
+      if (pool[i] == null) {
+        pool[i] = a;
+        return;
+      }
+      if (largest < 0 || pool[i].length > pool[largest].length) {
+        largest = i;
+      }
+    }
+    if (a.length < pool[largest].length) {
+      pool[largest] = a;
+    }
+  }
+
+  /** The lengths of the calling thread's pooled arrays (0 for an empty slot), for tests. */
+  static int[] pooledLengths() {
+    byte[][] pool = POOL.get();
+    int[] lengths = new int[pool.length];
+    for (int i = 0; i < pool.length; i++) {
+      lengths[i] = pool[i] == null ? 0 : pool[i].length;
+    }
+    return lengths;
+  }
+
+  /** Empties the calling thread's pool, for tests. */
+  static void clearPool() {
+    java.util.Arrays.fill(POOL.get(), null);
   }
 
   private static boolean isBlank(byte b) {

@@ -160,6 +160,8 @@ final class FastSnapshotReader {
   private final RunscJson.BothSetPolicy bothSet;
   /** Whether the number being read is a data point's value (not a histogram's). */
   private boolean scalar;
+  /** Whether the number being read is a bucket's upper bound (see {@link #bound}). */
+  private boolean bound;
   private int pos;
 
   /** Where the last member name read by {@link #name()} starts. */
@@ -175,8 +177,21 @@ final class FastSnapshotReader {
   private DecoderCaches.SpanCache.Entry<Metric> lastMetric;
   private DecoderCaches.SpanCache.Entry<Labels> lastLabels;
 
-  // Scratch for the data points of the snapshot being read.
-  private DataPoint[] points = new DataPoint[256];
+  /**
+   * Scratch arrays for the data points and the buckets being read, one pair per thread, reused by every
+   * decode on it: a fresh 256-slot array per snapshot and a 32-slot one per histogram were ~0.15 MB of a
+   * 100-sandbox scrape's garbage. Cleared after each use, so they keep no snapshot alive; one grown past
+   * {@link #SCRATCH_KEPT} slots by a huge snapshot is not kept.
+   */
+  private static final class Scratch {
+    DataPoint[] points = new DataPoint[256];
+    Bucket[] buckets = new Bucket[32];
+  }
+
+  private static final int SCRATCH_KEPT = 4096;
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  private final Scratch scratch = SCRATCH.get();
 
   private FastSnapshotReader(byte[] b, int off, int len, RunscJson.BothSetPolicy policy) {
     this.b = b;
@@ -320,19 +335,39 @@ final class FastSnapshotReader {
       throw UNHANDLED;
     }
     pos++;
+    DataPoint[] points = scratch.points;
     int n = 0;
-    if (ws() != ']') {
-      do {
-        DataPoint d = dataPoint(ws());
-        if (n == points.length) {
-          points = Arrays.copyOf(points, n * 2);
-        }
-        points[n++] = d;
-      } while (moreElements());
+    try {
+      if (ws() != ']') {
+        do {
+          DataPoint d = dataPoint(ws());
+          if (n == points.length) {
+            points = Arrays.copyOf(points, n * 2);
+            if (points.length <= SCRATCH_KEPT) {
+              scratch.points = points;
+            }
+          }
+          points[n++] = d;
+        } while (moreElements());
+      }
+      pos++;
+      // Copied once; the snapshot then keeps that immutable list as it is.
+      return FixedList.copyOf(points, n);
+    } finally {
+      Arrays.fill(points, 0, n, null);
     }
-    pos++;
-    // Copied once; the snapshot then keeps that immutable list as it is.
-    return FixedList.copyOf(points, n);
+  }
+
+  /** The thread's bucket scratch with room for one more at {@code n}: grown (and kept if not too large). */
+  private Bucket[] moreBuckets(Bucket[] list, int n) {
+    if (n < list.length) {
+      return list;
+    }
+    Bucket[] grown = Arrays.copyOf(list, n * 2);
+    if (grown.length <= SCRATCH_KEPT) {
+      scratch.buckets = grown;
+    }
+    return grown;
   }
 
   private DataPoint dataPoint(int c) {
@@ -408,41 +443,43 @@ final class FastSnapshotReader {
     if (!take(GO_BUCKETS)) {
       return null;
     }
-    Bucket[] list = new Bucket[32];
+    Bucket[] list = scratch.buckets;
     int n = 0;
-    if (peek() != ']') {
-      while (true) {
-        if (!take(GO_LE)) {
-          return null;
+    try {
+      if (peek() != ']') {
+        while (true) {
+          if (!take(GO_LE)) {
+            return null;
+          }
+          Value le = bound(ws());
+          if (!take(GO_N)) {
+            return null;
+          }
+          long count = integer(ws());
+          if (count < 0 || peek() != '}') {
+            return null;
+          }
+          pos++;
+          list = moreBuckets(list, n);
+          list[n++] = new Bucket(le, count);
+          if (peek() != ',') {
+            break;
+          }
+          pos++;
         }
-        Value le = number(ws());
-        if (!take(GO_N)) {
-          return null;
-        }
-        long count = integer(ws());
-        if (count < 0 || peek() != '}') {
-          return null;
-        }
-        pos++;
-        if (n == list.length) {
-          list = Arrays.copyOf(list, n * 2);
-        }
-        list[n++] = new Bucket(le, count);
-        if (peek() != ',') {
-          break;
-        }
-        pos++;
       }
+      if (peek() != ']') {
+        return null;
+      }
+      pos++;
+      if (peek() != '}') {
+        return null;
+      }
+      pos++;
+      return new Histogram(total, min, max, ssd, FixedList.copyOf(list, n));
+    } finally {
+      Arrays.fill(list, 0, n, null);
     }
-    if (peek() != ']') {
-      return null;
-    }
-    pos++;
-    if (peek() != '}') {
-      return null;
-    }
-    pos++;
-    return new Histogram(total, min, max, ssd, FixedList.copyOf(list, n));
   }
 
   /** The byte at {@code pos} (0..255), or -1 at the end. */
@@ -640,19 +677,21 @@ final class FastSnapshotReader {
       throw UNHANDLED;
     }
     pos++;
-    Bucket[] list = new Bucket[32];
+    Bucket[] list = scratch.buckets;
     int n = 0;
-    if (ws() != ']') {
-      do {
-        Bucket bucket = bucket(ws());
-        if (n == list.length) {
-          list = Arrays.copyOf(list, n * 2);
-        }
-        list[n++] = bucket;
-      } while (moreElements());
+    try {
+      if (ws() != ']') {
+        do {
+          Bucket bucket = bucket(ws());
+          list = moreBuckets(list, n);
+          list[n++] = bucket;
+        } while (moreElements());
+      }
+      pos++;
+      return FixedList.copyOf(list, n);
+    } finally {
+      Arrays.fill(list, 0, n, null);
     }
-    pos++;
-    return FixedList.copyOf(list, n);
   }
 
   private Bucket bucket(int c) {
@@ -667,7 +706,7 @@ final class FastSnapshotReader {
         int len = name();
         int v = ws();
         if (isName(len, LE)) {
-          le = number(v);
+          le = bound(v);
         } else if (isName(len, N)) {
           count = integer(v);
           if (count < 0) {
@@ -693,6 +732,27 @@ final class FastSnapshotReader {
   }
 
   /** {@code {"int": N}}, {@code {"float": F}} or {@code {}}, with the reader's rules for zero and both. */
+  /**
+   * A bucket's upper bound: a number shared by value ({@link DecoderCaches#BOUNDS}), since a registration
+   * fixes the bounds and every scrape of every sandbox sends the same ones.
+   */
+  private Value bound(int c) {
+    bound = true;
+    try {
+      return number(c);
+    } finally {
+      bound = false;
+    }
+  }
+
+  private Value ofInt(long v) {
+    return bound ? DecoderCaches.BOUNDS.ofInt(v) : Value.ofInt(v);
+  }
+
+  private Value ofFloat(double v) {
+    return bound ? DecoderCaches.BOUNDS.ofFloat(v) : Value.ofFloat(v);
+  }
+
   private Value number(int c) {
     if (c != '{') {
       throw UNHANDLED;
@@ -705,7 +765,7 @@ final class FastSnapshotReader {
         long v = integer(b[pos]);
         if (pos < end && b[pos] == '}') {
           pos++;
-          return Value.ofInt(v);
+          return ofInt(v);
         }
       }
       pos = start;
@@ -733,9 +793,9 @@ final class FastSnapshotReader {
       throw UNHANDLED; // the reader says why
     }
     if (intSet) {
-      return Value.ofInt(intValue);
+      return ofInt(intValue);
     }
-    return floatSet ? Value.ofFloat(floatValue) : Value.ZERO;
+    return floatSet ? ofFloat(floatValue) : Value.ZERO;
   }
 
   // ---- scalars ----
