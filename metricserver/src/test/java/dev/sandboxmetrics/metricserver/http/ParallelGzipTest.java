@@ -135,7 +135,7 @@ class ParallelGzipTest {
     if (pieces.length == 0) {
       body.write(gzip.start().finish(true));
     }
-    byte[] tail = null;
+    ParallelGzip.Dictionary tail = null;
     for (int i = 0; i < pieces.length; i++) {
       ParallelGzip.Part part = gzip.start();
       // In several writes, as the renderer hands its buffer over.
@@ -144,9 +144,11 @@ class ParallelGzipTest {
       }
       crc = ParallelGzip.combineCrc(crc, part.crc(), part.length());
       length += part.length();
-      byte[] dictionary = tail;
-      tail = primed ? part.tail() : null;
-      body.write(part.finish(i == pieces.length - 1, dictionary));
+      ParallelGzip.Dictionary dictionary = tail;
+      tail = primed ? part.dictionary() : null;
+      ParallelGzip.Output out = part.finish(i == pieces.length - 1, dictionary);
+      body.write(out.bytes(), 0, out.length());
+      gzip.recycle(out);
     }
     body.write(ParallelGzip.trailer(crc, length));
     return body.toByteArray();
