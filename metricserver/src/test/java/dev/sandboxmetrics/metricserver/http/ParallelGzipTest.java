@@ -7,7 +7,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32;
 import java.util.zip.GZIPInputStream;
@@ -106,6 +108,67 @@ class ParallelGzipTest {
     assertThat(data).isNotEmpty();
     assertThatThrownBy(gzip::start).isInstanceOf(IllegalStateException.class);
     assertThatThrownBy(() -> part.write(1)).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void pooledDictionariesAndOutputsAreNeverHandedOutTwiceWhileInUse() throws IOException {
+    try (ParallelGzip gzip = new ParallelGzip(1, 2)) {
+      List<ParallelGzip.Dictionary> dictionaries = new ArrayList<>();
+      List<ParallelGzip.Output> outputs = new ArrayList<>();
+      byte[] text = prometheusLikeText(40_000);
+      for (int round = 0; round < 3; round++) {
+        // Five parts in flight: their dictionaries and outputs are all distinct, whatever came back before.
+        for (int i = 0; i < 5; i++) {
+          ParallelGzip.Part part = gzip.start();
+          part.write(text, 0, text.length - i);
+          ParallelGzip.Dictionary d = part.dictionary();
+          assertThat(dictionaries).noneMatch(other -> other == d);
+          dictionaries.add(d);
+          ParallelGzip.Output out = part.finish(false, null);
+          assertThat(outputs).noneMatch(other -> other == out || other.bytes() == out.bytes());
+          outputs.add(out);
+        }
+        // The next parts use the dictionaries (which gives them back) and the outputs go back once sent.
+        byte[] expectedTail = Arrays.copyOfRange(text, text.length - ParallelGzip.DICTIONARY_BYTES, text.length);
+        assertThat(dictionaries.get(0).toByteArray()).isEqualTo(expectedTail);
+        for (ParallelGzip.Dictionary d : dictionaries) {
+          ParallelGzip.Part next = gzip.start();
+          next.write(text, 0, 100);
+          gzip.recycle(next.finish(true, d));
+        }
+        dictionaries.clear();
+        outputs.forEach(gzip::recycle);
+        outputs.clear();
+      }
+    }
+  }
+
+  /** Several threads compressing whole bodies with one ParallelGzip: its pools never mix their bytes. */
+  @Test
+  void concurrentBodiesDoNotShareTheirPooledArrays() throws Exception {
+    try (ParallelGzip gzip = new ParallelGzip(1, 2)) {
+      List<Thread> threads = new ArrayList<>();
+      List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+      for (int t = 0; t < 4; t++) {
+        byte[] text = prometheusLikeText(200_000 + 30_000 * t);
+        Thread thread = new Thread(() -> {
+          try {
+            for (int i = 0; i < 20; i++) {
+              byte[] body = compressInParts(gzip, text, 2 + i % 7, true);
+              assertThat(GzipBodies.singleMember(body)).isEqualTo(text);
+            }
+          } catch (Throwable e) {
+            failures.add(e);
+          }
+        });
+        threads.add(thread);
+        thread.start();
+      }
+      for (Thread thread : threads) {
+        thread.join(60_000);
+      }
+      assertThat(failures).isEmpty();
+    }
   }
 
   private static byte[] compressInParts(ParallelGzip gzip, byte[] text, int parts) throws IOException {
