@@ -573,12 +573,14 @@ public final class PrometheusTextWriter implements ExpositionWriter {
    * ~30 slices per scrape of 100 sandboxes, each of which made a 36 KB buffer (about 1 MB of garbage per
    * scrape). The pool holds at most {@link #POOLED} (about the threads that render at once; more renderings
    * at once make their own), each emptied when given back so that it keeps nothing of a scrape alive, and
-   * one whose buffer grew unusually large (a huge label set or comment) is dropped rather than kept.
+   * one whose buffer or tables grew unusually large (a huge label set or comment, thousands of label sets)
+   * is dropped rather than kept.
    * Lock-free: a slot is taken or filled by one compare-and-set.
    */
   private static final class Scratch {
     static final int POOLED = 4;
     private static final int KEEP_AT_MOST = 256 * 1024;
+    private static final int MAX_KEPT_ENTRIES = 1024;
     private static final AtomicReferenceArray<Scratch> POOL = new AtomicReferenceArray<>(POOLED);
 
     final ExpositionBuffer buf = new ExpositionBuffer(FLUSH_AT + 4096);
@@ -597,11 +599,13 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     }
 
     static void giveBack(Scratch s) {
+      // A table emptied keeps its capacity: one that held thousands of label sets is not kept either.
+      boolean large = s.escaped.size() > MAX_KEPT_ENTRIES || s.merges.size() > MAX_KEPT_ENTRIES;
       s.buf.reset();
       s.labels.reset();
       s.escaped.clear();
       s.merges.clear();
-      if (s.buf.capacity() > KEEP_AT_MOST || s.labels.capacity() > KEEP_AT_MOST) {
+      if (large || s.buf.capacity() > KEEP_AT_MOST || s.labels.capacity() > KEEP_AT_MOST) {
         return;
       }
       for (int i = 0; i < POOLED; i++) {
