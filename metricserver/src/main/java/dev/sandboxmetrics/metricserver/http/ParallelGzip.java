@@ -92,7 +92,10 @@ public final class ParallelGzip implements AutoCloseable {
     return level;
   }
 
-  /** Starts a part: write its uncompressed bytes to the returned stream, then call {@link Part#finish(boolean, Dictionary)}. */
+  /**
+   * Starts a part: write its uncompressed bytes to the returned stream, then call
+   * {@link Part#finish(boolean, Dictionary)}.
+   */
   public Part start() {
     if (closed) {
       throw new IllegalStateException("the server is shutting down");

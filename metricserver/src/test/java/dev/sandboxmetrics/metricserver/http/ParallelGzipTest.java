@@ -129,7 +129,8 @@ class ParallelGzipTest {
           outputs.add(out);
         }
         // The next parts use the dictionaries (which gives them back) and the outputs go back once sent.
-        byte[] expectedTail = Arrays.copyOfRange(text, text.length - ParallelGzip.DICTIONARY_BYTES, text.length);
+        byte[] expectedTail =
+            Arrays.copyOfRange(text, text.length - ParallelGzip.DICTIONARY_BYTES, text.length);
         assertThat(dictionaries.get(0).toByteArray()).isEqualTo(expectedTail);
         for (ParallelGzip.Dictionary d : dictionaries) {
           ParallelGzip.Part next = gzip.start();

@@ -33,10 +33,12 @@ import org.junit.jupiter.api.Test;
  */
 class LabelMergeDifferentialTest {
   private static final Instant WHEN = Instant.parse("2024-01-02T03:04:05.678Z");
-  private static final String[] OWN_NAMES = {"op", "zone", "a", "b", "le", "capability", "9bad", "", "sandbox", "z_last"};
+  private static final String[] OWN_NAMES =
+      {"op", "zone", "a", "b", "le", "capability", "9bad", "", "sandbox", "z_last"};
   private static final String[] EXTERNAL_NAMES = {"iteration", "pod_name", "sandbox", "x", "bad-name", "le", "aa"};
   private static final String[] ADDED_NAMES = {"sandbox", "iteration", "pod_name", "namespace_name", "zone", "le"};
-  private static final String[] VALUES = {"read", "", "a\"b", "back\\slash", "new\nline", "ünïcödé", "\uD83D\uDE00", "x"};
+  private static final String[] VALUES =
+      {"read", "", "a\"b", "back\\slash", "new\nline", "ünïcödé", "\uD83D\uDE00", "x"};
   private static final String[] METRICS = {"ops", "bytes", "latency", "caps", "meta"};
 
   private final PrometheusTextWriter writer = new PrometheusTextWriter();
@@ -112,7 +114,8 @@ class LabelMergeDifferentialTest {
   private static Histogram histogram(Random random) {
     return Histogram.classic(
         Value.ofInt(random.nextInt(100)),
-        List.of(new Bucket(Value.ofInt(5), random.nextInt(10)), new Bucket(Value.ofFloat(Double.POSITIVE_INFINITY), 1)));
+        List.of(new Bucket(Value.ofInt(5), random.nextInt(10)),
+            new Bucket(Value.ofFloat(Double.POSITIVE_INFINITY), 1)));
   }
 
   private static Labels labels(Random random, String[] names, int n) {
