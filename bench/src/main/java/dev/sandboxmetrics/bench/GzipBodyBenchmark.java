@@ -79,15 +79,17 @@ public class GzipBodyBenchmark {
   public long gzipBody() throws IOException {
     SlicedExposition sliced = writer.slice("benchmark", exports, sliceBytes);
     long size = ParallelGzip.HEADER.length + 8;
-    byte[] tail = null;
+    ParallelGzip.Dictionary tail = null;
     int n = sliced.sliceCount();
     for (int i = 0; i < n; i++) {
       try (ParallelGzip.Part part = gzip.start()) {
         sliced.writeSlice(i, part);
-        byte[] before = tail;
-        tail = dictionary > 0 ? part.tail(dictionary) : null;
+        ParallelGzip.Dictionary before = tail;
+        tail = dictionary > 0 && i < n - 1 ? part.dictionary(dictionary) : null;
         size += part.crc() & 1; // the server computes it; keep it in the measure
-        size += part.finish(i == n - 1, before).length;
+        ParallelGzip.Output out = part.finish(i == n - 1, before);
+        size += out.length();
+        gzip.recycle(out);
       }
     }
     return size;

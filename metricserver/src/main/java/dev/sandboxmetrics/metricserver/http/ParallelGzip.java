@@ -18,8 +18,8 @@ import java.util.zip.Deflater;
  * <p>A part's deflater would start with an empty window, and the body would come out ~9% larger than one
  * stream (Prometheus text repeats itself line after line, and each part lost its first kilobytes to
  * learning it again: 242 KB against 223 KB at 100 bench sandboxes, 29 parts of 128 KB). So a part may be
- * primed with the last {@value #DICTIONARY_BYTES} bytes of the text before it ({@link Part#tail}, then
- * {@link Part#finish(boolean, byte[])}): the deflater may then refer back into the previous part as one
+ * primed with the last {@value #DICTIONARY_BYTES} bytes of the text before it ({@link Part#dictionary}, then
+ * {@link Part#finish(boolean, Dictionary)}): the deflater may then refer back into the previous part as one
  * stream's would, and the decompressor, which sees one continuous stream, needs nothing. Measured on that
  * body at level 1 (README, issue 13): 220 KB, smaller than one stream, for 5-15% more deflate CPU (0.3-0.9
  * ms); a 32 KB dictionary (zlib's whole window) compresses no better and costs 25%: zlib hashes every byte.
@@ -28,6 +28,12 @@ import java.util.zip.Deflater;
  * dictionary is known only when the part before it is rendered; the array is pooled with the Deflater, so
  * the copy costs a memcpy and no garbage. Feeding the deflater 32 KB at a time or a whole part at once
  * measured the same; from a direct buffer, slower (the heap arrays are handed to zlib without a copy).
+ *
+ * <p>The arrays a part hands on are pooled too: its tail goes into a {@link Dictionary} that the part after it
+ * gives back once its deflater has it ({@link Part#finish(boolean, Dictionary)}), and its deflate data into
+ * an {@link Output} that the writer gives back once it has sent it ({@link #recycle}). Copying a new 16 KB
+ * tail and a new array of deflate data for every part was ~0.8 MB of garbage per scrape of 100 sandboxes
+ * (issue 13, third pass). One that is never given back (a response that failed) is simply collected.
  *
  * <p>Made by the metric server at start-up with {@code --gzip-level}; used by the {@code /metrics} endpoint.
  * It keeps a small pool of {@link Deflater}s; {@link #close} ends their native memory at shutdown (one still
@@ -56,8 +62,16 @@ public final class ParallelGzip implements AutoCloseable {
     }
   }
 
+  /** An {@link Output}'s array to start with: a 128 KB part of Prometheus text deflates to ~8 KB at level 1. */
+  private static final int OUTPUT_BYTES = 16 * 1024;
+  /** An {@link Output} whose array grew beyond this (text that does not compress) is not kept. */
+  private static final int KEEP_OUTPUT_AT_MOST = 256 * 1024;
+
   private final int level;
   private final ArrayBlockingQueue<Compressor> idle;
+  /** Tails and deflate data given back; a few more than the parts of one response in flight. */
+  private final ArrayBlockingQueue<Dictionary> dictionaries;
+  private final ArrayBlockingQueue<Output> outputs;
   private volatile boolean closed;
 
   /**
@@ -70,13 +84,18 @@ public final class ParallelGzip implements AutoCloseable {
     }
     this.level = level;
     this.idle = new ArrayBlockingQueue<>(Math.max(1, pooled));
+    this.dictionaries = new ArrayBlockingQueue<>(Math.max(1, pooled));
+    this.outputs = new ArrayBlockingQueue<>(Math.max(1, pooled) + 8);
   }
 
   public int level() {
     return level;
   }
 
-  /** Starts a part: write its uncompressed bytes to the returned stream, then call {@link Part#finish}. */
+  /**
+   * Starts a part: write its uncompressed bytes to the returned stream, then call
+   * {@link Part#finish(boolean, Dictionary)}.
+   */
   public Part start() {
     if (closed) {
       throw new IllegalStateException("the server is shutting down");
@@ -86,6 +105,17 @@ public final class ParallelGzip implements AutoCloseable {
       c = new Compressor(new Deflater(level, true));
     }
     return new Part(c);
+  }
+
+  /**
+   * Takes back an {@link Output} whose bytes have been sent; it must not be read afterwards. Optional: one
+   * not given back is collected as garbage.
+   */
+  public void recycle(Output output) {
+    if (output.bytes.length <= KEEP_OUTPUT_AT_MOST) {
+      output.length = 0;
+      outputs.offer(output);
+    }
   }
 
   /** Ends the idle Deflaters; parts in progress end theirs when they finish. */
@@ -140,6 +170,12 @@ public final class ParallelGzip implements AutoCloseable {
     return product;
   }
 
+  private void giveBack(Dictionary d) {
+    if (d.bytes.length == DICTIONARY_BYTES) {
+      dictionaries.offer(d);
+    }
+  }
+
   private void release(Compressor c) {
     c.deflater.reset();
     if (closed || !idle.offer(c)) {
@@ -150,14 +186,52 @@ public final class ParallelGzip implements AutoCloseable {
     }
   }
 
-  /** A Deflater, the part's text and the output array it fills, kept together so the arrays are reused too. */
+  /** A Deflater and the array that collects the part's text, kept together so the array is reused too. */
   private static final class Compressor {
     final Deflater deflater;
     byte[] in = new byte[64 * 1024];
-    byte[] out = new byte[64 * 1024];
 
     Compressor(Deflater deflater) {
       this.deflater = deflater;
+    }
+  }
+
+  /**
+   * The last bytes of a part's text ({@link Part#dictionary}), to prime the part after it; the array is
+   * pooled, and the part that uses it gives it back.
+   */
+  public static final class Dictionary {
+    private final byte[] bytes;
+    private int length;
+
+    private Dictionary(int capacity) {
+      bytes = new byte[capacity];
+    }
+
+    /** A copy of the bytes; for tests. */
+    public byte[] toByteArray() {
+      return Arrays.copyOf(bytes, length);
+    }
+  }
+
+  /**
+   * A part's deflate data: {@link #bytes()} from 0 to {@link #length()}. From a pool: give it back with
+   * {@link ParallelGzip#recycle} once the bytes are sent.
+   */
+  public static final class Output {
+    private byte[] bytes;
+    private int length;
+
+    private Output(int capacity) {
+      bytes = new byte[capacity];
+    }
+
+    public byte[] bytes() {
+      return bytes;
+    }
+
+    public int length() {
+      return length;
     }
   }
 
@@ -169,7 +243,6 @@ public final class ParallelGzip implements AutoCloseable {
   public final class Part extends OutputStream {
     private Compressor compressor;
     private int length;
-    private int size;
 
     private Part(Compressor compressor) {
       this.compressor = compressor;
@@ -192,55 +265,79 @@ public final class ParallelGzip implements AutoCloseable {
     }
 
     /**
-     * A copy of the last {@link #DICTIONARY_BYTES} bytes written (fewer if fewer were written), for the
-     * dictionary of the part that follows this one in the stream.
+     * The last {@link #DICTIONARY_BYTES} bytes written (fewer if fewer were written), for the dictionary of
+     * the part that follows this one in the stream, which gives it back ({@link #finish(boolean, Dictionary)}).
      */
-    public byte[] tail() {
-      return tail(DICTIONARY_BYTES);
+    public Dictionary dictionary() {
+      return dictionary(DICTIONARY_BYTES);
     }
 
-    /** A copy of the last {@code bytes} bytes written (fewer if fewer were written); for benchmarks. */
-    public byte[] tail(int bytes) {
+    /** The last {@code bytes} bytes written (fewer if fewer were written); other sizes than 16 KB for benchmarks. */
+    public Dictionary dictionary(int bytes) {
+      Dictionary d = bytes == DICTIONARY_BYTES ? dictionaries.poll() : null;
+      if (d == null) {
+        d = new Dictionary(bytes);
+      }
       int n = Math.min(bytes, length);
-      return Arrays.copyOfRange(compressor().in, length - n, length);
+      System.arraycopy(compressor().in, length - n, d.bytes, 0, n);
+      d.length = n;
+      return d;
     }
 
-    /** {@link #finish(boolean, byte[])} with no dictionary: the part starts with an empty window. */
+    /** A copy of the last {@link #DICTIONARY_BYTES} bytes written; for tests. */
+    public byte[] tail() {
+      Dictionary d = dictionary();
+      byte[] copy = d.toByteArray();
+      giveBack(d);
+      return copy;
+    }
+
+    /** {@link #finish(boolean, Dictionary)} with no dictionary, the deflate data copied out; for tests. */
     public byte[] finish(boolean last) {
-      return finish(last, null);
+      Output out = finish(last, (Dictionary) null);
+      byte[] data = Arrays.copyOf(out.bytes, out.length);
+      recycle(out);
+      return data;
     }
 
     /**
      * Deflates the text and returns the part's deflate data: ending in a sync flush when more parts follow,
-     * in the final block when {@code last}. The Deflater goes back to the pool.
+     * in the final block when {@code last}. The Deflater goes back to the pool, and so does the dictionary
+     * (zlib copies it into its window).
      *
-     * @param dictionary the {@link #tail} of the part just before this one in the stream (or null, or
+     * @param dictionary the {@link #dictionary} of the part just before this one in the stream (or null, or
      *     empty, to start with an empty window, as the first part must)
      */
-    public byte[] finish(boolean last, byte[] dictionary) {
+    public Output finish(boolean last, Dictionary dictionary) {
       Compressor c = compressor();
       Deflater d = c.deflater;
-      if (dictionary != null && dictionary.length > 0) {
-        d.setDictionary(dictionary);
+      if (dictionary != null) {
+        if (dictionary.length > 0) {
+          d.setDictionary(dictionary.bytes, 0, dictionary.length);
+        }
+        giveBack(dictionary);
+      }
+      Output out = outputs.poll();
+      if (out == null) {
+        out = new Output(OUTPUT_BYTES);
       }
       d.setInput(c.in, 0, length);
       if (last) {
         d.finish();
         while (!d.finished()) {
-          deflate(d, Deflater.NO_FLUSH);
+          deflate(d, out, Deflater.NO_FLUSH);
         }
       } else {
         while (!d.needsInput()) {
-          deflate(d, Deflater.NO_FLUSH);
+          deflate(d, out, Deflater.NO_FLUSH);
         }
         // A flush is complete when it leaves room in the output array.
-        while (deflate(d, Deflater.SYNC_FLUSH)) {
+        while (deflate(d, out, Deflater.SYNC_FLUSH)) {
           // more to flush
         }
       }
-      byte[] data = Arrays.copyOf(c.out, size);
       close();
-      return data;
+      return out;
     }
 
     /** The CRC-32 of the bytes written. */
@@ -272,15 +369,14 @@ public final class ParallelGzip implements AutoCloseable {
       return compressor;
     }
 
-    /** Deflates into the output array; true when the array was filled (there may be more to come). */
-    private boolean deflate(Deflater d, int flush) {
-      Compressor c = compressor;
-      if (c.out.length - size < 4096) {
-        c.out = Arrays.copyOf(c.out, c.out.length * 2);
+    /** Deflates into the output's array; true when the array was filled (there may be more to come). */
+    private boolean deflate(Deflater d, Output out, int flush) {
+      if (out.bytes.length - out.length < 4096) {
+        out.bytes = Arrays.copyOf(out.bytes, out.bytes.length * 2);
       }
-      int room = c.out.length - size;
-      int n = d.deflate(c.out, size, room, flush);
-      size += n;
+      int room = out.bytes.length - out.length;
+      int n = d.deflate(out.bytes, out.length, room, flush);
+      out.length += n;
       return n == room;
     }
   }

@@ -6,7 +6,9 @@ import dev.sandboxmetrics.snapshot.text.WriteReport;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -92,10 +94,15 @@ final class ParallelExposition {
         if (s.failure != null) {
           throw s.failure instanceof IOException io ? io : new IOException("rendering slice " + next + " failed", s.failure);
         }
-        for (byte[] piece : s.output) {
-          out.write(piece);
+        if (s.deflated != null) {
+          out.write(s.deflated.bytes(), 0, s.deflated.length());
+          gzip.recycle(s.deflated);
+          s.deflated = null;
+        } else {
+          out.write(s.text.bytes, 0, s.text.length);
+          Text.giveBack(s.text);
+          s.text = null; // the slice after may still refer to this one until it has its tail
         }
-        s.output = null; // the slice after may still refer to this one until it has its tail
         if (gzip != null) {
           crc = ParallelGzip.combineCrc(crc, s.crc, s.report.bytesWritten());
           length += s.report.bytesWritten();
@@ -147,9 +154,10 @@ final class ParallelExposition {
     /** The slice before this one, until its tail is taken (then null, so that slices sent can go). */
     private Slice previous;
     /** Set before {@link #rendered} counts down; read after; null when rendering failed. */
-    private byte[] tail;
-    /** Set before {@link #done} counts down; read after. */
-    List<byte[]> output;
+    private ParallelGzip.Dictionary tail;
+    /** Set before {@link #done} counts down (one of the two, as gzip or not); read after. */
+    ParallelGzip.Output deflated;
+    Text text;
     WriteReport report;
     int crc;
     Throwable failure;
@@ -180,19 +188,20 @@ final class ParallelExposition {
     void render() {
       try {
         if (gzip == null) {
-          Pieces pieces = new Pieces();
-          report = exposition.writeSlice(index, pieces);
-          output = pieces.list;
+          Text t = Text.take();
+          report = exposition.writeSlice(index, t);
+          text = t;
         } else {
           try (ParallelGzip.Part part = gzip.start()) {
             try {
               report = exposition.writeSlice(index, part);
-              tail = part.tail();
+              // The last slice has nobody to prime.
+              tail = index == slices.length - 1 ? null : part.dictionary();
             } finally {
               rendered.countDown();
             }
             crc = part.crc();
-            output = List.of(part.finish(index == slices.length - 1, previousTail()));
+            deflated = part.finish(index == slices.length - 1, previousTail());
           }
         }
       } catch (Throwable t) {
@@ -204,7 +213,7 @@ final class ParallelExposition {
     }
 
     /** The tail of the slice before this one, once rendered; null for the first, or when it is not claimed. */
-    private byte[] previousTail() {
+    private ParallelGzip.Dictionary previousTail() {
       Slice p = previous;
       previous = null;
       if (p == null || !p.claimed.get()) {
@@ -221,22 +230,46 @@ final class ParallelExposition {
     }
   }
 
-  /** The text of one slice in the pieces the renderer hands over (it reuses its buffer, so each is copied). */
-  private static final class Pieces extends OutputStream {
-    final List<byte[]> list = new ArrayList<>();
+  /**
+   * The text of one plain slice, collected in one array until its turn to be sent. The arrays are pooled
+   * across slices and scrapes: a copy of every piece the renderer handed over was as much garbage as the
+   * body itself (3.7 MB per scrape of 100 sandboxes). At most {@link #POOLED} are kept (a response has
+   * about that many slices in flight; more at once make their own), none that grew beyond
+   * {@link #KEEP_AT_MOST}; one not given back (a failed response) is collected.
+   */
+  static final class Text extends OutputStream {
+    static final int POOLED = 4;
+    private static final int INITIAL = 160 * 1024;
+    private static final int KEEP_AT_MOST = 1024 * 1024;
+    private static final ArrayBlockingQueue<Text> POOL = new ArrayBlockingQueue<>(POOLED);
+
+    byte[] bytes = new byte[INITIAL];
+    int length;
+
+    static Text take() {
+      Text t = POOL.poll();
+      return t != null ? t : new Text();
+    }
+
+    static void giveBack(Text t) {
+      t.length = 0;
+      if (t.bytes.length <= KEEP_AT_MOST) {
+        POOL.offer(t);
+      }
+    }
 
     @Override
     public void write(int b) {
-      list.add(new byte[] {(byte) b});
+      write(new byte[] {(byte) b}, 0, 1);
     }
 
     @Override
     public void write(byte[] b, int off, int len) {
-      if (len > 0) {
-        byte[] copy = new byte[len];
-        System.arraycopy(b, off, copy, 0, len);
-        list.add(copy);
+      if (bytes.length - length < len) {
+        bytes = Arrays.copyOf(bytes, Math.max(bytes.length + bytes.length / 2, Math.addExact(length, len)));
       }
+      System.arraycopy(b, off, bytes, length, len);
+      length += len;
     }
   }
 }

@@ -7,7 +7,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32;
 import java.util.zip.GZIPInputStream;
@@ -108,6 +110,68 @@ class ParallelGzipTest {
     assertThatThrownBy(() -> part.write(1)).isInstanceOf(IllegalStateException.class);
   }
 
+  @Test
+  void pooledDictionariesAndOutputsAreNeverHandedOutTwiceWhileInUse() throws IOException {
+    try (ParallelGzip gzip = new ParallelGzip(1, 2)) {
+      List<ParallelGzip.Dictionary> dictionaries = new ArrayList<>();
+      List<ParallelGzip.Output> outputs = new ArrayList<>();
+      byte[] text = prometheusLikeText(40_000);
+      for (int round = 0; round < 3; round++) {
+        // Five parts in flight: their dictionaries and outputs are all distinct, whatever came back before.
+        for (int i = 0; i < 5; i++) {
+          ParallelGzip.Part part = gzip.start();
+          part.write(text, 0, text.length - i);
+          ParallelGzip.Dictionary d = part.dictionary();
+          assertThat(dictionaries).noneMatch(other -> other == d);
+          dictionaries.add(d);
+          ParallelGzip.Output out = part.finish(false, null);
+          assertThat(outputs).noneMatch(other -> other == out || other.bytes() == out.bytes());
+          outputs.add(out);
+        }
+        // The next parts use the dictionaries (which gives them back) and the outputs go back once sent.
+        byte[] expectedTail =
+            Arrays.copyOfRange(text, text.length - ParallelGzip.DICTIONARY_BYTES, text.length);
+        assertThat(dictionaries.get(0).toByteArray()).isEqualTo(expectedTail);
+        for (ParallelGzip.Dictionary d : dictionaries) {
+          ParallelGzip.Part next = gzip.start();
+          next.write(text, 0, 100);
+          gzip.recycle(next.finish(true, d));
+        }
+        dictionaries.clear();
+        outputs.forEach(gzip::recycle);
+        outputs.clear();
+      }
+    }
+  }
+
+  /** Several threads compressing whole bodies with one ParallelGzip: its pools never mix their bytes. */
+  @Test
+  void concurrentBodiesDoNotShareTheirPooledArrays() throws Exception {
+    try (ParallelGzip gzip = new ParallelGzip(1, 2)) {
+      List<Thread> threads = new ArrayList<>();
+      List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+      for (int t = 0; t < 4; t++) {
+        byte[] text = prometheusLikeText(200_000 + 30_000 * t);
+        Thread thread = new Thread(() -> {
+          try {
+            for (int i = 0; i < 20; i++) {
+              byte[] body = compressInParts(gzip, text, 2 + i % 7, true);
+              assertThat(GzipBodies.singleMember(body)).isEqualTo(text);
+            }
+          } catch (Throwable e) {
+            failures.add(e);
+          }
+        });
+        threads.add(thread);
+        thread.start();
+      }
+      for (Thread thread : threads) {
+        thread.join(60_000);
+      }
+      assertThat(failures).isEmpty();
+    }
+  }
+
   private static byte[] compressInParts(ParallelGzip gzip, byte[] text, int parts) throws IOException {
     return compressInParts(gzip, text, parts, false);
   }
@@ -135,7 +199,7 @@ class ParallelGzipTest {
     if (pieces.length == 0) {
       body.write(gzip.start().finish(true));
     }
-    byte[] tail = null;
+    ParallelGzip.Dictionary tail = null;
     for (int i = 0; i < pieces.length; i++) {
       ParallelGzip.Part part = gzip.start();
       // In several writes, as the renderer hands its buffer over.
@@ -144,9 +208,11 @@ class ParallelGzipTest {
       }
       crc = ParallelGzip.combineCrc(crc, part.crc(), part.length());
       length += part.length();
-      byte[] dictionary = tail;
-      tail = primed ? part.tail() : null;
-      body.write(part.finish(i == pieces.length - 1, dictionary));
+      ParallelGzip.Dictionary dictionary = tail;
+      tail = primed ? part.dictionary() : null;
+      ParallelGzip.Output out = part.finish(i == pieces.length - 1, dictionary);
+      body.write(out.bytes(), 0, out.length());
+      gzip.recycle(out);
     }
     body.write(ParallelGzip.trailer(crc, length));
     return body.toByteArray();

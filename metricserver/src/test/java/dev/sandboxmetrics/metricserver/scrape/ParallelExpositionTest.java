@@ -222,6 +222,78 @@ class ParallelExpositionTest {
         .write(closed)).isInstanceOf(IOException.class).hasMessageContaining("closed");
   }
 
+  @Test
+  void aPooledTextIsNeverHandedOutTwiceWhileInUseAndComesBackEmpty() {
+    List<ParallelExposition.Text> taken = new ArrayList<>();
+    for (int i = 0; i < ParallelExposition.Text.POOLED + 3; i++) {
+      ParallelExposition.Text t = ParallelExposition.Text.take();
+      t.write(new byte[] {(byte) i}, 0, 1);
+      assertThat(taken).noneMatch(other -> other == t || other.bytes == t.bytes);
+      taken.add(t);
+    }
+    taken.forEach(ParallelExposition.Text::giveBack);
+    ParallelExposition.Text again = ParallelExposition.Text.take();
+    assertThat(taken).anyMatch(t -> t == again);
+    assertThat(again.length).isZero();
+    // One grown far beyond a slice is not kept.
+    again.write(new byte[2 * 1024 * 1024], 0, 2 * 1024 * 1024);
+    ParallelExposition.Text.giveBack(again);
+    for (int i = 0; i < ParallelExposition.Text.POOLED; i++) {
+      assertThat(ParallelExposition.Text.take()).isNotSameAs(again);
+    }
+  }
+
+  /**
+   * Bodies of every size one after the other reuse the pooled arrays (the slices' text, the parts'
+   * dictionaries and deflate data, the renderer's buffers), grown for one body and then used for smaller
+   * ones: each is still exactly its own text.
+   */
+  @Test
+  void manyBodiesOfVaryingSizesStayExactlyTheirText() throws Exception {
+    java.util.Random random = new java.util.Random(7);
+    for (int i = 0; i < 40; i++) {
+      List<SnapshotExport> exports = sandboxes(1 + random.nextInt(i % 5 == 0 ? 300 : 40));
+      int sliceBytes = 1024 << random.nextInt(8);
+      byte[] plain = plain(exports);
+      ByteArrayOutputStream text = new ByteArrayOutputStream();
+      ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+
+      new ParallelExposition(writer.slice("h", exports, sliceBytes), pool, 4, null).write(text);
+      new ParallelExposition(writer.slice("h", exports, sliceBytes), pool, 4, gzip).write(zipped);
+
+      assertThat(text.toByteArray()).as("body %d", i).isEqualTo(plain);
+      assertThat(singleMember(zipped.toByteArray())).as("body %d", i).isEqualTo(plain);
+    }
+  }
+
+  /** Responses at the same time share the pools (and the workers); none sees another's bytes. */
+  @Test
+  void concurrentBodiesShareThePoolsWithoutMixingTheirBytes() throws Exception {
+    ExecutorService scrapes = Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int first = t;
+        done.add(scrapes.submit(() -> {
+          for (int i = 0; i < 12; i++) {
+            List<SnapshotExport> exports = sandboxes(5 + 37 * ((first + i) % 4));
+            byte[] plain = plain(exports);
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            boolean zip = (first + i) % 2 == 0;
+            new ParallelExposition(writer.slice("h", exports, 8 * 1024), pool, 4, zip ? gzip : null).write(body);
+            assertThat(zip ? singleMember(body.toByteArray()) : body.toByteArray()).isEqualTo(plain);
+          }
+          return null;
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : done) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+    } finally {
+      scrapes.shutdownNow();
+    }
+  }
+
   private static byte[] singleMember(byte[] body) throws Exception {
     return dev.sandboxmetrics.metricserver.http.GzipBodies.singleMember(body);
   }

@@ -31,6 +31,11 @@ final class ExpositionBuffer {
     return size;
   }
 
+  /** The length of the backing array. */
+  int capacity() {
+    return bytes.length;
+  }
+
   void reset() {
     size = 0;
   }

@@ -86,4 +86,75 @@ class SlicedExpositionTest {
       assertSlicesConcatenateTo(writer, "cut", exports, sliceBytes, out.toByteArray(), report);
     }
   }
+  /**
+   * A rendering's buffers and tables are pooled between renderings: slices of different expositions rendered
+   * at the same time on four threads, and renderings cut short by a failing stream in between, still each
+   * write exactly their own text (nothing of another rendering, or of one cut short, is left in a pooled
+   * buffer or table).
+   */
+  @Test
+  void pooledRenderingStateNeverLeaksBetweenRenderings() throws Exception {
+    List<List<SnapshotExport>> inputs = new ArrayList<>();
+    List<byte[]> expected = new ArrayList<>();
+    for (int k = 0; k < 4; k++) {
+      List<SnapshotExport> exports = new ArrayList<>();
+      for (int i = 0; i < 10 + 25 * k; i++) {
+        List<DataPoint> data = new ArrayList<>();
+        for (int m = 0; m < 6; m++) {
+          // Label sets fresh per point and external labels (merged directly), and shared ones (Merges).
+          data.add(new DataPoint(new Metric("m" + m, MetricType.GAUGE, "Help " + k + "."),
+              m % 2 == 0 ? Labels.of("op", "o" + (m + k)) : Labels.of("cap", "c" + i),
+              m % 3 == 0 ? Labels.EMPTY : Labels.of("zone", "z" + k), Value.ofInt(i * m + k), null));
+        }
+        exports.add(new SnapshotExport(new Snapshot(WHEN, data), "p" + k + "_", Labels.of("sandbox", "s" + i)));
+      }
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      writer.write(out, "h" + k, exports);
+      inputs.add(exports);
+      expected.add(out.toByteArray());
+    }
+    java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int first = t;
+        done.add(threads.submit(() -> {
+          for (int round = 0; round < 30; round++) {
+            int k = (first + round) % 4;
+            if (round % 7 == 3) {
+              // Cut short after the first chunk: its pooled state goes back half used.
+              SlicedExposition cut = writer.slice("h" + k, inputs.get(k), 0);
+              try {
+                cut.writeSlice(0, new java.io.OutputStream() {
+                  @Override
+                  public void write(int b) throws IOException {
+                    throw new IOException("gone");
+                  }
+
+                  @Override
+                  public void write(byte[] b, int off, int len) throws IOException {
+                    throw new IOException("gone");
+                  }
+                });
+              } catch (IOException expectedFailure) {
+                // as intended
+              }
+            }
+            SlicedExposition sliced = writer.slice("h" + k, inputs.get(k), 700);
+            ByteArrayOutputStream joined = new ByteArrayOutputStream();
+            for (int i = 0; i < sliced.sliceCount(); i++) {
+              sliced.writeSlice(i, joined);
+            }
+            assertThat(joined.toByteArray()).as("exposition %d", k).isEqualTo(expected.get(k));
+          }
+          return null;
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : done) {
+        f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+  }
 }
