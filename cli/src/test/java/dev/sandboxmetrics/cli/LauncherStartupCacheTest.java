@@ -44,7 +44,7 @@ class LauncherStartupCacheTest {
     Path java = fakeJdk("jdk-a");
 
     assertThat(launch(java, Map.of())).as("first use").contains("-XX:AOTCache=" + archive("jdk-a"))
-        .contains("-Djna.boot.library.path=" + cacheName("jdk-a") + ".jna");
+        .contains("-Djna.boot.library.path=" + cacheName("jdk-a") + ".jna").contains("-jar " + jar);
     assertThat(trainings()).isEqualTo(1);
     assertThat(launch(java, Map.of())).contains("-XX:AOTCache=" + archive("jdk-a"));
     assertThat(trainings()).as("cache current").isEqualTo(1);
@@ -80,18 +80,40 @@ class LauncherStartupCacheTest {
     assertThat(trainings()).isEqualTo(2);
   }
 
-  /** A JDK 25 whose java logs its arguments; a training run writes the archive and JNA's directory. */
+  @Test
+  void jdk17WithItsArchiveNamesTheMainClassInsteadOfMinusJar() throws Exception {
+    Path java = fakeJdk("jdk-17", "17.0.15");
+    String run = launch(java, Map.of());
+    assertThat(run).contains("-XX:SharedArchiveFile=" + cacheName("jdk-17") + ".jsa")
+        .contains("-cp " + jar + " dev.sandboxmetrics.cli.Main export-metrics x").doesNotContain("-jar");
+    assertThat(trainings()).isEqualTo(1);
+    assertThat(launch(java, Map.of("SANDBOX_METRICS_STARTUP_CACHE", "0"))).as("without the archive")
+        .contains("-jar " + jar + " export-metrics x").doesNotContain("SharedArchiveFile");
+    // JDK 25 keeps -jar: its manifest grants JNA native access (MadeOncePerJarAndJdk checks the same run).
+    assertThat(launch(fakeJdk("jdk-25"), Map.of())).contains("-jar " + jar + " export-metrics x");
+  }
+
   private Path fakeJdk(String name) throws Exception {
+    return fakeJdk(name, "25.0.1");
+  }
+
+  /**
+   * A JDK whose java logs its arguments; a training run writes the archive (JDK 25's AOT cache, or JDK 17's
+   * class list and then, dumping, its CDS archive) and JNA's directory.
+   */
+  private Path fakeJdk(String name, String version) throws Exception {
     Path home = Files.createDirectories(dir.resolve(name));
-    Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"25.0.1\"\n");
+    Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
     Files.createDirectories(home.resolve("lib/server"));
     Files.writeString(home.resolve("lib/server/libjvm.so"), "libjvm 1");
     Path java = Files.createDirectories(home.resolve("bin")).resolve("java");
     Files.writeString(java, "#!/bin/sh\n"
         + "echo \"$*\" >> '" + log + "'\n"
         + "out=\n"
-        + "for a; do case \"$a\" in -XX:AOTCacheOutput=*) out=\"${a#*=}\" ;; esac; last=\"$a\"; done\n"
-        + "if [ -n \"$out\" ]; then echo archive > \"$out\"; mkdir -p \"$last\"; echo so > \"$last/libjnidispatch.so\"; fi\n");
+        + "for a; do case \"$a\" in -XX:AOTCacheOutput=*|-XX:DumpLoadedClassList=*|-XX:SharedArchiveFile=*)"
+        + " out=\"${a#*=}\" ;; esac; last=\"$a\"; done\n"
+        + "if [ -n \"$out\" ]; then echo archive > \"$out\"; fi\n"
+        + "case \"$*\" in *StartupTraining*) mkdir -p \"$last\"; echo so > \"$last/libjnidispatch.so\" ;; esac\n");
     Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
     return java;
   }
@@ -132,7 +154,8 @@ class LauncherStartupCacheTest {
     assertThat(p.exitValue()).as(out).isZero();
     List<String> lines = Files.readAllLines(log);
     String last = lines.get(lines.size() - 1);
-    assertThat(last).as("the last java command is the real run").doesNotContain("StartupTraining").contains("-jar " + jar);
+    assertThat(last).as("the last java command is the real run").doesNotContain("StartupTraining")
+        .containsAnyOf("-jar " + jar, "-cp " + jar);
     return last;
   }
 }
