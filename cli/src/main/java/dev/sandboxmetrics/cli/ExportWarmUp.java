@@ -172,6 +172,10 @@ final class ExportWarmUp implements Runnable {
     try {
       switch (step) {
         case STATE_FILE -> {
+          // Part of JNA's start that need not wait for the rest of it: JNA 5.19 subclasses SecurityManager,
+          // whose class initialization walks every module's packages (~9 ms). The JNA thread gets there after
+          // java.util.logging's set-up, by which time this thread has done it (or it finds it under way).
+          Class.forName("java.lang.SecurityManager");
           parseSampleStateFile();
           IterationId.of("warm-up", Instant.EPOCH); // the first SHA-256 starts the JDK's security providers
         }
