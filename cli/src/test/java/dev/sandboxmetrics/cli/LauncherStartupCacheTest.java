@@ -84,9 +84,17 @@ class LauncherStartupCacheTest {
   void jdk17WithItsArchiveNamesTheMainClassInsteadOfMinusJar() throws Exception {
     Path java = fakeJdk("jdk-17", "17.0.15");
     String run = launch(java, Map.of());
-    assertThat(run).contains("-XX:SharedArchiveFile=" + cacheName("jdk-17") + ".jsa")
+    // export-metrics gets the archive of its own classes; another command the full one.
+    assertThat(run).contains("-XX:SharedArchiveFile=" + cacheName("jdk-17") + ".export.jsa")
         .contains("-cp " + jar + " dev.sandboxmetrics.cli.Main export-metrics x").doesNotContain("-jar");
     assertThat(trainings()).isEqualTo(1);
+    assertThat(launch(java, Map.of(), "--version")).contains("-XX:SharedArchiveFile=" + cacheName("jdk-17") + ".jsa ")
+        .contains("-cp " + jar + " dev.sandboxmetrics.cli.Main --version");
+    assertThat(trainings()).as("one training makes both").isEqualTo(1);
+    Files.delete(Path.of(cacheName("jdk-17") + ".export.jsa"));
+    assertThat(launch(java, Map.of())).contains(".export.jsa");
+    assertThat(trainings()).as("a cache without the export archive (made before it existed) is made again")
+        .isEqualTo(2);
     assertThat(launch(java, Map.of("SANDBOX_METRICS_STARTUP_CACHE", "0"))).as("without the archive")
         .contains("-jar " + jar + " export-metrics x").doesNotContain("SharedArchiveFile");
     // JDK 25 keeps -jar: its manifest grants JNA native access (MadeOncePerJarAndJdk checks the same run).
@@ -110,10 +118,14 @@ class LauncherStartupCacheTest {
     Files.writeString(java, "#!/bin/sh\n"
         + "echo \"$*\" >> '" + log + "'\n"
         + "out=\n"
+        + "jna=; list=; after=\n"
         + "for a; do case \"$a\" in -XX:AOTCacheOutput=*|-XX:DumpLoadedClassList=*|-XX:SharedArchiveFile=*)"
-        + " out=\"${a#*=}\" ;; esac; last=\"$a\"; done\n"
+        + " out=\"${a#*=}\" ;; esac\n"
+        + "  if [ \"$after\" = 1 ]; then jna=\"$a\"; after=2; elif [ \"$after\" = 2 ]; then list=\"$a\"; after=3; fi\n"
+        + "  case \"$a\" in *StartupTraining) after=1 ;; esac; done\n"
         + "if [ -n \"$out\" ]; then echo archive > \"$out\"; fi\n"
-        + "case \"$*\" in *StartupTraining*) mkdir -p \"$last\"; echo so > \"$last/libjnidispatch.so\" ;; esac\n");
+        + "if [ -n \"$jna\" ]; then mkdir -p \"$jna\"; echo so > \"$jna/libjnidispatch.so\"; fi\n"
+        + "if [ -n \"$list\" ]; then echo classes > \"$list\"; fi\n");
     Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
     return java;
   }
@@ -140,8 +152,13 @@ class LauncherStartupCacheTest {
 
   /** Runs {@code sandbox-metrics export-metrics x} with {@code java}; returns the command line it ran. */
   private String launch(Path java, Map<String, String> env) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(repo.resolve("sandbox-metrics").toString(), "export-metrics", "x")
-        .redirectErrorStream(true);
+    return launch(java, env, "export-metrics", "x");
+  }
+
+  private String launch(Path java, Map<String, String> env, String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of(repo.resolve("sandbox-metrics").toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("JAVA", java.toString());
     pb.environment().put("SANDBOX_METRICS_NO_BUILD", "1");
     for (String v : List.of("SANDBOX_METRICS_PRINT_COMMAND", "SANDBOX_METRICS_JAVA_OPTS", "SANDBOX_METRICS_STARTUP_CACHE")) {
