@@ -113,6 +113,8 @@ final class ExportMetricsCommand implements Callable<Integer> {
 
     RootDirectory root = new RootDirectory(Path.of(global.root()));
     StateFileName container = find(root);
+    // The lock is the first use of JNA, which the second core has been starting meanwhile (ExportWarmUp).
+    ExportWarmUp.beforeNativeUse();
     SandboxInfo sandbox = load(root, container.sandboxId(), deadline);
     log.debug("Container {} is in {}; control socket {}", container.containerId(), sandbox,
         sandbox.controlSocketPath());

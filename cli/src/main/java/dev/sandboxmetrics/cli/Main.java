@@ -166,7 +166,7 @@ public final class Main implements Callable<Integer> {
     // Still in Go's spellings: the fast path reads both, picocli gets them rewritten by GoFlags.
     String[] args = split.rest();
     if (split.subcommand().equals("export-metrics")) {
-      ExportWarmUp.start(); // on another core while this thread starts JNA and reads the state file
+      ExportWarmUp.start(); // JNA's start on the second core while this thread parses and finds the state file
       ExportMetricsCommand export = ExportMetricsFastPath.parse(main, args);
       if (export != null) {
         return main.execute("export-metrics", export);

@@ -194,6 +194,21 @@ class ExportMetricsIT {
     assertOneLineFailure(r, "root directory " + dir.resolve("nowhere") + " does not exist");
   }
 
+  @Test
+  void jnaThatCannotStartFailsAsItAlwaysDid() throws Exception {
+    // JNA starts on a second thread (ExportWarmUp); its failure must reach the user as the main thread's
+    // own first use of JNA reported it: the same error and exit code, not a NoClassDefFoundError.
+    running(SandboxSpec.builder("s1"));
+    Cli.Result r = Cli.run(Map.of("SANDBOX_METRICS_JAVA_OPTS",
+            "-Djna.nounpack=true -Djna.nosys=true -Djna.boot.library.path=" + dir.resolve("no-jna")),
+        "--root=" + root, "export-metrics", "s1");
+    assertThat(r.exit()).as(r.toString()).isEqualTo(1);
+    assertThat(r.out()).isEmpty();
+    assertThat(r.errLines().get(0)).as(r.toString())
+        .isEqualTo("Exception in thread \"main\" java.lang.UnsatisfiedLinkError: Could not find JNA native support");
+    assertThat(r.err()).doesNotContain("NoClassDefFoundError");
+  }
+
   // ---- sandboxes that are not running ----
 
   @Test

@@ -44,10 +44,13 @@ class LauncherStartupCacheTest {
     Path java = fakeJdk("jdk-a");
 
     assertThat(launch(java, Map.of())).as("first use").contains("-XX:AOTCache=" + archive("jdk-a"))
-        .contains("-Djna.boot.library.path=" + cacheName("jdk-a") + ".jna");
+        .contains("-Djna.boot.library.path=" + cacheName("jdk-a") + ".jna").contains("-jar " + jar);
     assertThat(trainings()).isEqualTo(1);
     assertThat(launch(java, Map.of())).contains("-XX:AOTCache=" + archive("jdk-a"));
     assertThat(trainings()).as("cache current").isEqualTo(1);
+    assertThat(launch(java, Map.of(), "--version")).as("another command: the full archive")
+        .contains("-XX:AOTCache=" + cacheName("jdk-a") + ".aot ");
+    assertThat(trainings()).isEqualTo(1);
 
     replaceWithOlder(jar, "jar 2");
     assertThat(launch(java, Map.of())).contains("-XX:AOTCache=" + archive("jdk-a"));
@@ -80,18 +83,49 @@ class LauncherStartupCacheTest {
     assertThat(trainings()).isEqualTo(2);
   }
 
-  /** A JDK 25 whose java logs its arguments; a training run writes the archive and JNA's directory. */
+  @Test
+  void jdk17WithItsArchiveNamesTheMainClassInsteadOfMinusJar() throws Exception {
+    Path java = fakeJdk("jdk-17", "17.0.15");
+    String run = launch(java, Map.of());
+    // export-metrics gets the archive of its own classes; another command the full one.
+    assertThat(run).contains("-XX:SharedArchiveFile=" + cacheName("jdk-17") + ".export.jsa")
+        .contains("-cp " + jar + " dev.sandboxmetrics.cli.Main export-metrics x").doesNotContain("-jar");
+    assertThat(trainings()).isEqualTo(1);
+    assertThat(launch(java, Map.of(), "--version")).contains("-XX:SharedArchiveFile=" + cacheName("jdk-17") + ".jsa ")
+        .contains("-cp " + jar + " dev.sandboxmetrics.cli.Main --version");
+    assertThat(trainings()).as("one training makes both").isEqualTo(1);
+    Files.delete(Path.of(cacheName("jdk-17") + ".export.jsa"));
+    assertThat(launch(java, Map.of())).contains(".export.jsa");
+    assertThat(trainings()).as("a cache without the export archive (made before it existed) is made again")
+        .isEqualTo(2);
+    assertThat(launch(java, Map.of("SANDBOX_METRICS_STARTUP_CACHE", "0"))).as("without the archive")
+        .contains("-jar " + jar + " export-metrics x").doesNotContain("SharedArchiveFile");
+    // JDK 25 keeps -jar: its manifest grants JNA native access (MadeOncePerJarAndJdk checks the same run).
+    assertThat(launch(fakeJdk("jdk-25"), Map.of())).contains("-jar " + jar + " export-metrics x");
+  }
+
   private Path fakeJdk(String name) throws Exception {
+    return fakeJdk(name, "25.0.1");
+  }
+
+  /**
+   * A JDK whose java logs its arguments; a training run writes the archive (JDK 25's AOT cache, or JDK 17's
+   * class list and then, dumping, its CDS archive) and JNA's directory.
+   */
+  private Path fakeJdk(String name, String version) throws Exception {
     Path home = Files.createDirectories(dir.resolve(name));
-    Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"25.0.1\"\n");
+    Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
     Files.createDirectories(home.resolve("lib/server"));
     Files.writeString(home.resolve("lib/server/libjvm.so"), "libjvm 1");
     Path java = Files.createDirectories(home.resolve("bin")).resolve("java");
     Files.writeString(java, "#!/bin/sh\n"
         + "echo \"$*\" >> '" + log + "'\n"
         + "out=\n"
-        + "for a; do case \"$a\" in -XX:AOTCacheOutput=*) out=\"${a#*=}\" ;; esac; last=\"$a\"; done\n"
-        + "if [ -n \"$out\" ]; then echo archive > \"$out\"; mkdir -p \"$last\"; echo so > \"$last/libjnidispatch.so\"; fi\n");
+        + "after=\n"
+        + "for a; do case \"$a\" in -XX:AOTCacheOutput=*|-XX:DumpLoadedClassList=*|-XX:SharedArchiveFile=*)"
+        + " echo archive > \"${a#*=}\" ;; esac\n"
+        + "  if [ \"$after\" = 1 ]; then mkdir -p \"$a\"; echo so > \"$a/libjnidispatch.so\"; after=2; fi\n"
+        + "  case \"$a\" in *StartupTraining) after=1 ;; esac; done\n");
     Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
     return java;
   }
@@ -101,8 +135,9 @@ class LauncherStartupCacheTest {
     return repo.resolve("cli/target/startup-cache").resolve(javaPath).toString();
   }
 
+  /** The archive export-metrics runs with: the one of its own classes. */
   private String archive(String jdk) {
-    return cacheName(jdk) + ".aot";
+    return cacheName(jdk) + ".export.aot";
   }
 
   /** A new file (another inode) in place of {@code p}, dated before everything the launcher made. */
@@ -118,8 +153,13 @@ class LauncherStartupCacheTest {
 
   /** Runs {@code sandbox-metrics export-metrics x} with {@code java}; returns the command line it ran. */
   private String launch(Path java, Map<String, String> env) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(repo.resolve("sandbox-metrics").toString(), "export-metrics", "x")
-        .redirectErrorStream(true);
+    return launch(java, env, "export-metrics", "x");
+  }
+
+  private String launch(Path java, Map<String, String> env, String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of(repo.resolve("sandbox-metrics").toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("JAVA", java.toString());
     pb.environment().put("SANDBOX_METRICS_NO_BUILD", "1");
     for (String v : List.of("SANDBOX_METRICS_PRINT_COMMAND", "SANDBOX_METRICS_JAVA_OPTS", "SANDBOX_METRICS_STARTUP_CACHE")) {
@@ -132,7 +172,8 @@ class LauncherStartupCacheTest {
     assertThat(p.exitValue()).as(out).isZero();
     List<String> lines = Files.readAllLines(log);
     String last = lines.get(lines.size() - 1);
-    assertThat(last).as("the last java command is the real run").doesNotContain("StartupTraining").contains("-jar " + jar);
+    assertThat(last).as("the last java command is the real run").doesNotContain("StartupTraining")
+        .containsAnyOf("-jar " + jar, "-cp " + jar);
     return last;
   }
 }

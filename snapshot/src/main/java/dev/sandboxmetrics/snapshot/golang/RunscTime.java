@@ -16,8 +16,12 @@ import java.time.ZoneOffset;
  * scrape path and must say precisely what is wrong with a bad value.
  */
 public final class RunscTime {
-  /** Go's zero {@code time.Time}, which Go writes for a snapshot that never set its time. */
-  public static final Instant GO_ZERO_TIME = Instant.parse("0001-01-01T00:00:00Z");
+  /**
+   * Go's zero {@code time.Time}, 0001-01-01T00:00:00Z, which Go writes for a snapshot that never set its
+   * time. In epoch seconds: {@code Instant.parse} would start java.time's formatters, ~12 ms of every
+   * {@code export-metrics} (they are used nowhere else on its path).
+   */
+  public static final Instant GO_ZERO_TIME = Instant.ofEpochSecond(-62_135_596_800L);
 
   private static final int MIN_YEAR = 0;
   private static final int MAX_YEAR = 9999;

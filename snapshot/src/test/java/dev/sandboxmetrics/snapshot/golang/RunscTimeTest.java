@@ -23,6 +23,7 @@ class RunscTimeTest {
     assertThat(RunscTime.parseRfc3339("2024-01-02T03:04:05.1234567891234Z"))
         .isEqualTo(Instant.parse("2024-01-02T03:04:05.123456789Z"));
     assertThat(RunscTime.parseRfc3339("0001-01-01T00:00:00Z")).isEqualTo(RunscTime.GO_ZERO_TIME);
+    assertThat(RunscTime.GO_ZERO_TIME).isEqualTo(Instant.parse("0001-01-01T00:00:00Z"));
     assertThat(RunscTime.parseRfc3339("2024-02-29T23:59:59-23:59"))
         .isEqualTo(Instant.parse("2024-03-01T23:58:59Z"));
   }
