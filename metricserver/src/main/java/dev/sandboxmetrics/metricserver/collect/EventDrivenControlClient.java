@@ -34,9 +34,9 @@ import java.util.function.IntFunction;
  * The event-driven uRPC client for sandbox control sockets, used by the metric server to ask many sandboxes
  * at once without a thread per sandbox: each call is one connection on the shared event loops (connect,
  * write the call, read one JSON value, close: what runsc does), with its own deadline, or, for a call that
- * names a {@link KeptConnections.Key}, the connection kept from that sandbox's last clean call (runsc's
- * server answers further calls on a connection); {@link #callEach}
- * sends several calls in turn on one connection (the container stats' {@code containerManager.Event}s). The blocking twin
+ * names a {@link KeptConnections.Key}, a connection kept from that sandbox's last clean call (runsc's
+ * server answers further calls on a connection); {@link #callEach} sends several calls in turn on one
+ * connection (the container stats' {@code containerManager.Event}s), kept by the same rules. The blocking twin
  * for one call at a time is {@link dev.sandboxmetrics.runsc.control.BlockingControlClient}; both share the
  * protocol layer: {@link ControlProtocol} encodes calls and judges replies, {@link ReplyBuffer} receives
  * them in bounded pieces and finds their end, and failures are {@link ControlException}s of one
@@ -167,10 +167,10 @@ public final class EventDrivenControlClient {
   }
 
   /**
-   * {@link #call(Path, byte[], Duration, int, Duration, Runnable)} on the connection kept for {@code key}
-   * (null: a connection of its own, closed after the call, as runsc does). A kept connection is used again
-   * only after a call on it ended cleanly, and only once the reply is {@link Reply#release() released}; one
-   * that the sandbox closed before any byte of the reply costs nothing but a new connection within the same
+   * {@link #call(Path, byte[], Duration, int, Duration, Runnable)} on a connection kept for {@code key} (null:
+   * a connection of its own, closed after the call, as runsc does). A kept connection is used again only
+   * after a call on it ended cleanly, and only once the reply is {@link Reply#release() released}; one that
+   * the sandbox closed before any byte of the reply costs nothing but a new connection within the same
    * deadline.
    */
   public CompletableFuture<Reply> call(Path socket, KeptConnections.Key key, byte[] call, Duration timeout,
@@ -178,9 +178,20 @@ public final class EventDrivenControlClient {
     long millis = Math.max(1, timeout.toMillis());
     long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
     KeptConnections.Slot slot = key == null || kept == null ? null : kept.slot(key);
-    SingleCall single = new SingleCall(socket, call, timeout, deadlineNanos, expectedBytes, slot);
+    Sequence single = new Sequence(socket, List.of(call), false,
+        i -> ReplyBuffer.recycling(maxReplyBytes, expectedBytes, budget, socket, POLICY), timeout, deadlineNanos, slot);
+    // Not thenApply: a dependent stage would wrap the ControlException in a CompletionException.
+    CompletableFuture<Reply> out = new CompletableFuture<>();
+    single.out.whenComplete((r, e) -> {
+      if (e != null) {
+        out.completeExceptionally(e);
+      } else if (r.failure() != null) {
+        out.completeExceptionally(r.failure());
+      } else {
+        out.complete(r.replies().get(0));
+      }
+    });
     single.begin();
-    CompletableFuture<Reply> out = single.out;
     if (quiet != null && quietAfter.toMillis() < millis) {
       ScheduledFuture<?> check = bootstrap.config().group().next().schedule(
           () -> {
@@ -196,27 +207,41 @@ public final class EventDrivenControlClient {
   }
 
   /**
-   * One call: on the kept connection if there is one, else (or when the sandbox turns out to have closed
-   * it) on a new connection, all within one deadline.
+   * Calls sent one after the other, each once the reply to the one before it is complete, within one
+   * deadline: a single call ({@code Metrics.Export}) or the {@code containerManager.Event}s of a sandbox's
+   * containers. They go on a connection kept for the sandbox if there is one, else on a new one, and stay on
+   * it from call to call; the connection is offered back for the next scrape with the last reply. A
+   * connection that turns out closed by the sandbox before any byte of a call's reply, when it had carried a
+   * call before (kept from an earlier scrape, or the previous call of this sequence), costs nothing but a new
+   * connection within the same deadline: that call and the ones after it are sent again there; each call is
+   * retried at most once, since a new connection's first call is not retried. A sandbox found to hang up
+   * after its replies ({@link KeptConnections#oneCallEach}) gets a connection per call, as from runsc.
+   *
+   * <p>The calls sent on one connection are a segment with its own {@link ReplyReader}; segments run strictly
+   * one after another (each starts from the end of the one before), so the fields need no lock.
    */
-  private final class SingleCall {
-    /** Not thenApply: a dependent stage would wrap the ControlException in a CompletionException. */
-    final CompletableFuture<Reply> out = new CompletableFuture<>();
+  private final class Sequence {
+    /** Never completes exceptionally: a failure is in {@link Replies#failure()}. */
+    final CompletableFuture<Replies> out = new CompletableFuture<>();
     private final Path socket;
-    private final byte[] call;
+    private final List<byte[]> calls;
+    private final boolean exact;
+    private final IntFunction<ReplyBuffer> buffers;
     private final Duration timeout;
     private final long deadlineNanos;
-    private final int expectedBytes;
     private final KeptConnections.Slot slot;
+    /** The replies so far, over all segments, in the order of the calls. */
+    private final List<Reply> answered = new ArrayList<>();
     private volatile ReplyReader reader;
 
-    SingleCall(Path socket, byte[] call, Duration timeout, long deadlineNanos, int expectedBytes,
-        KeptConnections.Slot slot) {
+    Sequence(Path socket, List<byte[]> calls, boolean exact, IntFunction<ReplyBuffer> buffers, Duration timeout,
+        long deadlineNanos, KeptConnections.Slot slot) {
       this.socket = socket;
-      this.call = call;
+      this.calls = calls;
+      this.exact = exact;
+      this.buffers = buffers;
       this.timeout = timeout;
       this.deadlineNanos = deadlineNanos;
-      this.expectedBytes = expectedBytes;
       this.slot = slot;
     }
 
@@ -226,48 +251,44 @@ public final class EventDrivenControlClient {
     }
 
     void begin() {
-      Channel ch = slot == null ? null : kept.take(slot);
-      if (ch == null) {
-        fresh();
+      if (calls.isEmpty()) {
+        out.complete(new Replies(List.of(), null));
       } else {
-        reuse(ch);
+        segment(true);
       }
     }
 
-    private ReplyReader newReader(CompletableFuture<List<Reply>> replies) {
-      ReplyReader r = new ReplyReader(replies, List.of(call), false, socket, budget,
-          i -> ReplyBuffer.recycling(maxReplyBytes, expectedBytes, budget, socket, POLICY), slot == null ? null : kept, slot);
-      reader = r;
-      return r;
-    }
-
-    private void fresh() {
+    /** Sends the calls not answered yet; on a kept connection when {@code mayReuse} and one is idle. */
+    private void segment(boolean mayReuse) {
+      int from = answered.size();
+      // A sandbox that hangs up after its replies: one connection per call, none of them kept.
+      boolean oneEach = slot != null && kept.oneCallEach(slot);
+      KeptConnections.Slot keepIn = oneEach ? null : slot;
+      List<byte[]> part = calls.subList(from, oneEach ? from + 1 : calls.size());
       CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
-      ReplyReader r = newReader(replies);
-      replies.whenComplete((list, e) -> {
-        if (e == null) {
-          out.complete(list.get(0));
-        } else {
-          // A reply that completed while the deadline struck is nobody's: give its bytes back.
-          r.afterFailure(EventDrivenControlClient::discardAll);
-          out.completeExceptionally(e);
-        }
-      });
-      start(socket, r, replies, deadlineNanos, timeout);
+      ReplyReader r = new ReplyReader(replies, part, exact, socket, budget, buffers,
+          keepIn == null ? null : kept, keepIn);
+      reader = r;
+      Channel ch = mayReuse && keepIn != null ? kept.take(keepIn) : null;
+      if (ch == null) {
+        replies.whenComplete((list, e) -> ended(r, part.size(), list, e, false, true));
+        start(socket, r, replies, deadlineNanos, timeout);
+      } else {
+        reuse(ch, r, part.size(), replies);
+      }
     }
 
     /**
-     * The call on a kept connection. The reader of the call before it (still the channel's handler, closing
-     * the channel on any byte that arrives while idle) is replaced by this call's, then the call is sent.
+     * The segment on a kept connection. The reader of the call before it (still the channel's handler,
+     * closing the channel on any byte that arrives while idle) is replaced by this segment's, then the first
+     * call is sent.
      *
      * <p>Bytes a sandbox sent while idle that the event loop had not read yet when the call goes out are
      * taken as the start of this call's reply. That is the sandbox answering, early, the call it was about
      * to get, checked like any reply (framing, filter, verifier); it can never be the reply to another call,
      * because a call that did not end cleanly closed its connection.
      */
-    private void reuse(Channel ch) {
-      CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
-      ReplyReader r = newReader(replies);
+    private void reuse(Channel ch, ReplyReader r, int size, CompletableFuture<List<Reply>> replies) {
       long left = Math.max(1, deadlineNanos - System.nanoTime());
       boolean[] sent = new boolean[1];
       ScheduledFuture<?> deadline = ch.eventLoop().schedule(
@@ -305,22 +326,52 @@ public final class EventDrivenControlClient {
       });
       replies.whenComplete((list, e) -> {
         deadline.cancel(false);
-        if (e == null) {
-          kept.reused(slot);
-          out.complete(list.get(0));
-          return;
+        if (e != null) {
+          closeKept(ch);
         }
-        closeKept(ch);
-        r.afterFailure(EventDrivenControlClient::discardAll);
-        // Nothing of a reply arrived and the connection is gone: the sandbox closed it (or restarted).
-        // That must not cost this scrape the sandbox: once more, on a new connection.
-        if (!r.heardAnything() && peerGone(e) && deadlineNanos - System.nanoTime() > 0) {
-          if (sent[0]) {
+        ended(r, size, list, e, true, sent[0]);
+      });
+    }
+
+    /**
+     * A segment of {@code size} calls ended. {@code carried}: its connection had carried calls before (kept);
+     * {@code sent}: its first call was written (a kept connection found closed before that was counted by
+     * the reader that guarded it while idle).
+     */
+    private void ended(ReplyReader r, int size, List<Reply> list, Throwable e, boolean carried, boolean sent) {
+      if (e == null) {
+        if (slot != null && (carried || size > 1)) {
+          kept.reused(slot); // a connection answered a second call: the sandbox does keep connections
+        }
+        answered.addAll(list);
+        if (answered.size() < calls.size()) {
+          segment(false); // one connection per call: the next one
+        } else {
+          out.complete(new Replies(List.copyOf(answered), null));
+        }
+        return;
+      }
+      ControlException failure = asControlException(e, socket);
+      r.afterFailure(got -> {
+        List<Reply> mine = got;
+        if (mine.size() >= size) {
+          // The segment's last reply completed as the deadline struck: the failure is that call's.
+          discardAll(mine.subList(size - 1, mine.size()));
+          mine = mine.subList(0, size - 1);
+        }
+        int failed = mine.size(); // the index in the segment of the call that has no reply
+        answered.addAll(mine);
+        // Nothing of this call's reply arrived and the connection is gone: the sandbox closed it after
+        // the reply before (or while idle, or it restarted). That must not cost this scrape the call: once
+        // more, on a new connection. A new connection's first call is not retried: that is a real failure.
+        if ((carried || failed > 0) && peerGone(failure) && !r.heardSinceSend()
+            && deadlineNanos - System.nanoTime() > 0) {
+          if (slot != null && (sent || failed > 0)) {
             kept.peerClosed(slot);
           }
-          fresh();
+          segment(false);
         } else {
-          out.completeExceptionally(e);
+          out.complete(new Replies(List.copyOf(answered), failure));
         }
       });
     }
@@ -349,10 +400,11 @@ public final class EventDrivenControlClient {
   }
 
   /**
-   * The replies to a sequence of calls on one connection, or as many as arrived before the first failure.
-   * {@code replies} holds one {@link Reply} per call answered, in order (release each once decoded);
-   * {@code failure} is null when every call was answered, else why the call at index {@code replies.size()}
-   * has none (the calls after it were not sent).
+   * The replies to a sequence of calls, or as many as arrived before the first failure. {@code replies}
+   * holds one {@link Reply} per call answered, in order (release each once decoded; the last one's release
+   * offers the connection for the next scrape, so {@link Reply#discardConnection()} it when a reply cannot
+   * be used); {@code failure} is null when every call was answered, else why the call at index
+   * {@code replies.size()} has none (the calls after it were not sent).
    */
   public record Replies(List<Reply> replies, ControlException failure) {}
 
@@ -366,25 +418,24 @@ public final class EventDrivenControlClient {
    * @param expectedBytes each reply's expected size (0 if unknown)
    */
   public CompletableFuture<Replies> callEach(Path socket, List<byte[]> calls, Duration timeout, int expectedBytes) {
-    CompletableFuture<List<Reply>> replies = new CompletableFuture<>();
-    ReplyReader reader = new ReplyReader(replies, List.copyOf(calls), true, socket, budget,
-        i -> ReplyBuffer.framingOnly(maxReplyBytes, expectedBytes, budget, socket), null, null);
-    CompletableFuture<Replies> out = new CompletableFuture<>();
-    replies.whenComplete((list, e) -> {
-      if (e == null) {
-        out.complete(new Replies(list, null));
-      } else {
-        ControlException failure = asControlException(e, socket);
-        reader.afterFailure(answered -> out.complete(new Replies(answered, failure)));
-      }
-    });
-    if (calls.isEmpty()) {
-      replies.complete(List.of());
-      return out;
-    }
+    return callEach(socket, null, calls, timeout, expectedBytes);
+  }
+
+  /**
+   * {@link #callEach(Path, List, Duration, int)} on a connection kept for {@code key} (null: a connection of
+   * its own, closed after the last reply), by the same rules as {@link #call(Path, KeptConnections.Key,
+   * byte[], Duration, int, Duration, Runnable)}: the connection is offered back when the last reply is
+   * released, a kept or carried connection closed by the sandbox before a reply costs a new connection, and
+   * a sandbox that hangs up after its replies gets one connection per call.
+   */
+  public CompletableFuture<Replies> callEach(Path socket, KeptConnections.Key key, List<byte[]> calls,
+      Duration timeout, int expectedBytes) {
     long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, timeout.toMillis()));
-    start(socket, reader, replies, deadlineNanos, timeout);
-    return out;
+    KeptConnections.Slot slot = key == null || kept == null ? null : kept.slot(key);
+    Sequence s = new Sequence(socket, List.copyOf(calls), true,
+        i -> ReplyBuffer.framingOnly(maxReplyBytes, expectedBytes, budget, socket), timeout, deadlineNanos, slot);
+    s.begin();
+    return s.out;
   }
 
   private static ControlException asControlException(Throwable e, Path socket) {
@@ -588,6 +639,8 @@ public final class EventDrivenControlClient {
     private volatile ChannelHandlerContext ctx;
     private boolean closed;
     private volatile boolean heard;
+    /** Whether a byte arrived since the current call was sent (the previous replies' bytes not counted). */
+    private volatile boolean heardCurrent;
 
     ReplyReader(CompletableFuture<List<Reply>> result, List<byte[]> calls, boolean exact, Path socket,
         ReplyBudget budget, IntFunction<ReplyBuffer> buffers, KeptConnections kept, KeptConnections.Slot slot) {
@@ -607,9 +660,12 @@ public final class EventDrivenControlClient {
       return !heard;
     }
 
-    /** Whether any byte arrived (on the channel's event loop, after the call ended: exact). */
-    boolean heardAnything() {
-      return heard;
+    /**
+     * Whether any byte of the current call's reply arrived (on the channel's event loop, after the call
+     * ended: exact).
+     */
+    boolean heardSinceSend() {
+      return heardCurrent;
     }
 
     /** Whether the connection is kept after a complete reply rather than closed. */
@@ -657,6 +713,7 @@ public final class EventDrivenControlClient {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       ByteBuf buf = (ByteBuf) msg;
       heard = true;
+      heardCurrent = true;
       if (result.isDone()) {
         buf.release();
         if (lease != null) {
@@ -697,7 +754,13 @@ public final class EventDrivenControlClient {
               buffer = null;
               if (last) {
                 dropParked();
-                result.complete(List.copyOf(answered));
+                if (!result.complete(List.copyOf(answered))) {
+                  // The deadline struck as the reply completed: the failure's afterFailure gives it back.
+                  if (lease != null) {
+                    lease.closing = true; // closed by us (the deadline), not a hang-up
+                  }
+                  return;
+                }
                 if (lease != null) {
                   // This reader guards the kept connection until the next call: it keeps no reply alive.
                   answered.clear();
@@ -716,6 +779,7 @@ public final class EventDrivenControlClient {
                 return;
               }
               buffer = buffers.apply(answered.size());
+              heardCurrent = false;
               send(ctx.channel());
             }
           } finally {

@@ -12,12 +12,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The control connections the metric server keeps open between scrapes, at most one idle connection per
- * sandbox incarnation: connecting and closing a hundred Unix sockets every scrape was a sixth of the
- * server's CPU, and runsc's uRPC server answers further calls on a connection (it loops until the
- * connection fails). {@link EventDrivenControlClient} takes a connection from here for a call and offers it
- * back once the call ended cleanly; anything unusual closes it instead, so a sandbox can never make the
- * server hold more than one idle connection for it, nor bring a reply into a later call.
+ * The control connections the metric server keeps open between scrapes, at most {@code perSandbox} idle
+ * connections per sandbox incarnation (1; 2 with {@code --container-stats}, whose {@code containerManager.Event}
+ * calls run beside the {@code Metrics.Export} call of the same scrape, and a connection carries one call at a
+ * time): connecting and closing a hundred Unix sockets every scrape was a sixth of the server's CPU, and
+ * runsc's uRPC server answers further calls on a connection (it loops until the connection fails).
+ * {@link EventDrivenControlClient} takes a connection from here for a call (or a sequence of calls) and
+ * offers it back once the call ended cleanly; anything unusual closes it instead, so a sandbox can never make
+ * the server hold more than {@code perSandbox} idle connections for it, nor bring a reply into a later call.
  *
  * <p>Which sandboxes may keep one is the registry's business: {@link #retain} (called after every scan)
  * closes the connections of sandboxes no longer served, or whose incarnation, PID or socket changed (each
@@ -41,24 +43,44 @@ public final class KeptConnections {
 
   /** What is kept for one key; its monitor guards the fields. */
   static final class Slot {
-    private Channel idle;
+    /** The idle connections, {@code idle[0, count)}; any of them serves any call. */
+    private final Channel[] idle;
+    private int count;
     private int peerCloses;
     /** The sandbox hangs up after its replies: one connection per call from now on. */
     private boolean oneCallEach;
     private boolean retired;
+
+    Slot(int perSandbox) {
+      idle = new Channel[perSandbox];
+    }
   }
 
   private final ConcurrentHashMap<Key, Slot> slots = new ConcurrentHashMap<>();
   private final AtomicInteger idle = new AtomicInteger();
   private final int maxIdle;
+  private final int perSandbox;
   private volatile boolean closed;
 
   /** @param maxIdle the most idle connections held at once, all sandboxes together (0 keeps none) */
   public KeptConnections(int maxIdle) {
+    this(maxIdle, 1);
+  }
+
+  /**
+   * @param maxIdle the most idle connections held at once, all sandboxes together (0 keeps none)
+   * @param perSandbox the most idle connections held for one sandbox: how many calls to it may run at once
+   *     in a scrape (1 for the export alone, 2 when its container stats are asked beside it)
+   */
+  public KeptConnections(int maxIdle, int perSandbox) {
     if (maxIdle < 0) {
       throw new IllegalArgumentException("maxIdle must not be negative");
     }
+    if (perSandbox < 1) {
+      throw new IllegalArgumentException("perSandbox must be at least 1");
+    }
     this.maxIdle = maxIdle;
+    this.perSandbox = perSandbox;
   }
 
   /**
@@ -81,36 +103,37 @@ public final class KeptConnections {
     if (closed || maxIdle == 0) {
       return null;
     }
-    return slots.computeIfAbsent(key, k -> new Slot());
+    return slots.computeIfAbsent(key, k -> new Slot(perSandbox));
   }
 
-  /** The key's idle connection, now the caller's alone; null when there is none. */
+  /** One of the key's idle connections, now the caller's alone; null when there is none. */
   Channel take(Slot slot) {
     synchronized (slot) {
-      Channel ch = slot.idle;
-      if (ch != null) {
-        slot.idle = null;
-        idle.decrementAndGet();
+      if (slot.count == 0) {
+        return null;
       }
+      Channel ch = slot.idle[--slot.count];
+      slot.idle[slot.count] = null;
+      idle.decrementAndGet();
       return ch;
     }
   }
 
   /**
-   * Keeps {@code ch}, whose call ended cleanly, as the key's idle connection; false when it must be closed
-   * instead (the key already has one, it is no longer served, the sandbox hangs up after replies, the server
-   * is closing, or the cap is reached).
+   * Keeps {@code ch}, whose call ended cleanly, as one of the key's idle connections; false when it must be
+   * closed instead (the key already has {@code perSandbox}, it is no longer served, the sandbox hangs up
+   * after replies, the server is closing, or the cap is reached).
    */
   boolean offer(Slot slot, Channel ch) {
     synchronized (slot) {
-      if (closed || slot.retired || slot.oneCallEach || slot.idle != null || !ch.isActive()) {
+      if (closed || slot.retired || slot.oneCallEach || slot.count == slot.idle.length || !ch.isActive()) {
         return false;
       }
       if (idle.incrementAndGet() > maxIdle) {
         idle.decrementAndGet();
         return false;
       }
-      slot.idle = ch;
+      slot.idle[slot.count++] = ch;
     }
     if (closed) {
       // close() may have swept the slots before we put ch in; sweep this one again.
@@ -119,12 +142,16 @@ public final class KeptConnections {
     return true;
   }
 
-  /** Forgets {@code ch} if it is the key's idle connection (it closed, or is being closed). */
+  /** Forgets {@code ch} if it is one of the key's idle connections (it closed, or is being closed). */
   void forget(Slot slot, Channel ch) {
     synchronized (slot) {
-      if (slot.idle == ch) {
-        slot.idle = null;
-        idle.decrementAndGet();
+      for (int i = 0; i < slot.count; i++) {
+        if (slot.idle[i] == ch) {
+          slot.idle[i] = slot.idle[--slot.count];
+          slot.idle[slot.count] = null;
+          idle.decrementAndGet();
+          return;
+        }
       }
     }
   }
@@ -135,6 +162,13 @@ public final class KeptConnections {
       if (++slot.peerCloses >= PEER_CLOSES_BEFORE_GIVING_UP) {
         slot.oneCallEach = true;
       }
+    }
+  }
+
+  /** Whether the sandbox hangs up after its replies: its calls get one connection each. */
+  boolean oneCallEach(Slot slot) {
+    synchronized (slot) {
+      return slot.oneCallEach;
     }
   }
 
@@ -184,16 +218,15 @@ public final class KeptConnections {
   }
 
   private void drop(Slot slot) {
-    Channel ch;
+    Channel[] chs;
     synchronized (slot) {
       slot.retired = true;
-      ch = slot.idle;
-      slot.idle = null;
-      if (ch != null) {
-        idle.decrementAndGet();
-      }
+      chs = java.util.Arrays.copyOf(slot.idle, slot.count);
+      java.util.Arrays.fill(slot.idle, null);
+      idle.addAndGet(-slot.count);
+      slot.count = 0;
     }
-    if (ch != null) {
+    for (Channel ch : chs) {
       ch.close();
     }
   }

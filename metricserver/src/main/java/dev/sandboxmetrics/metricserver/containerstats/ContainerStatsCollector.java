@@ -1,6 +1,7 @@
 package dev.sandboxmetrics.metricserver.containerstats;
 
 import dev.sandboxmetrics.metricserver.collect.EventDrivenControlClient;
+import dev.sandboxmetrics.metricserver.collect.KeptConnections;
 import dev.sandboxmetrics.metricserver.registry.ServedSandbox;
 import dev.sandboxmetrics.runsc.control.ControlException;
 import dev.sandboxmetrics.runsc.control.ControlProtocol;
@@ -23,8 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code metric-server --container-stats}: per scrape, asks every running container of every served sandbox
- * for {@code containerManager.Event} over the sandbox's control socket (one connection at a time per
- * sandbox, all sandboxes at once, inside the same export deadline as {@code Metrics.Export}), reads each
+ * for {@code containerManager.Event} over the sandbox's control socket (the containers one after the other
+ * on a connection kept for the sandbox, as its {@code Metrics.Export}'s, see {@link KeptConnections}; all
+ * sandboxes at once, inside the same export deadline as {@code Metrics.Export}), reads each
  * sandbox's host cgroup, applies runsc's CPU formula and the checks for untrusted numbers, and hands the
  * results to {@link ContainerStatsSeries} for rendering. A sandbox whose Event fails loses only its
  * container stats. Called by the metrics endpoint; also by {@code sandbox-metrics stats} through
@@ -157,7 +159,9 @@ public final class ContainerStatsCollector {
     List<byte[]> calls = ids.stream().map(ControlProtocol::eventCall).toList();
     CompletableFuture<EventDrivenControlClient.Replies> replies;
     try {
-      replies = client.callEach(asked.sandbox.controlSocket(), calls, Duration.ofNanos(left), EXPECTED_REPLY_BYTES);
+      // On the sandbox's kept connection, as its export (which may run at the same time on another one).
+      replies = client.callEach(asked.sandbox.controlSocket(), KeptConnections.Key.of(asked.sandbox), calls,
+          Duration.ofNanos(left), EXPECTED_REPLY_BYTES);
     } catch (RuntimeException e) {
       replies = CompletableFuture.completedFuture(new EventDrivenControlClient.Replies(List.of(),
           new ControlException(ControlException.Kind.IO_ERROR, asked.sandbox.controlSocket(),
@@ -165,13 +169,24 @@ public final class ContainerStatsCollector {
     }
     return replies.thenApply(r -> {
       List<EventDrivenControlClient.Reply> answered = r.replies();
-      for (int i = 0; i < answered.size(); i++) {
-        EventDrivenControlClient.Reply reply = answered.get(i);
-        try {
-          asked.replies.put(ids.get(i), EventReply.decode(reply.bytes(), reply.length()));
-        } catch (EventReply.EventException x) {
-          asked.failures.put(ids.get(i), new String[] {x.reason, x.getMessage()});
-        } finally {
+      boolean usable = false;
+      try {
+        for (int i = 0; i < answered.size(); i++) {
+          EventDrivenControlClient.Reply reply = answered.get(i);
+          try {
+            asked.replies.put(ids.get(i), EventReply.decode(reply.bytes(), reply.length()));
+          } catch (EventReply.EventException x) {
+            asked.failures.put(ids.get(i), new String[] {x.reason, x.getMessage()});
+          }
+        }
+        usable = asked.failures.isEmpty();
+      } finally {
+        for (EventDrivenControlClient.Reply reply : answered) {
+          if (!usable) {
+            // A reply we could not use (as with the export's): the last reply's release would offer the
+            // connection for the next scrape; it is closed instead.
+            reply.discardConnection();
+          }
           reply.release(); // decoded: its bytes go back to the reply budget
         }
       }

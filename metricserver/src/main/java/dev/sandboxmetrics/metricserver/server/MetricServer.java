@@ -129,8 +129,9 @@ public final class MetricServer implements AutoCloseable {
       status.queried(result, nanos);
       selfMetrics.queried(result, nanos);
     };
-    // Control connections are kept between scrapes for the sandboxes served (README: where we differ from runsc).
-    this.keptConnections = new KeptConnections(KeptConnections.defaultMaxIdle());
+    // Control connections are kept between scrapes for the sandboxes served (README: where we differ from runsc);
+    // with container stats two per sandbox: its Event calls run beside its export.
+    this.keptConnections = new KeptConnections(KeptConnections.defaultMaxIdle(), options.containerStats() ? 2 : 1);
     registry.onServed(keptConnections::retain);
     EventDrivenControlClient client = new EventDrivenControlClient(transport, group, options.maxReplyBytes(),
         new ReplyBudget(options.maxReplyBytesInFlight()), keptConnections);

@@ -15,6 +15,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -277,6 +278,91 @@ class KeptConnectionsTest {
     }
     awaitTrue(() -> eofs.get() == 2, "closing the kept connections closes the last one");
     assertThat(one.idleConnections()).isZero();
+  }
+
+  @Test
+  void aKeyThatMayHoldTwoKeepsTwoConnectionsForCallsAtOnceAndClosesAThird() throws Exception {
+    KeptConnections two = new KeptConnections(100, 2);
+    EventDrivenControlClient pair = new EventDrivenControlClient(transport, group, 4096, new ReplyBudget(1 << 20), two);
+    AtomicInteger eofs = new AtomicInteger();
+    Peer peer = new Peer(5, ch -> {
+      answerUntilEof(ch, "x");
+      eofs.incrementAndGet();
+    });
+    KeptConnections.Key key = key(peer);
+    try {
+      for (int round = 0; round < 3; round++) {
+        // The export and the Events of one scrape: both calls are in flight at once.
+        EventDrivenControlClient.Reply a = pair.call(peer.socket, key, CALL, TIMEOUT, 0, null, null).join();
+        EventDrivenControlClient.Reply b = pair.call(peer.socket, key, CALL, TIMEOUT, 0, null, null).join();
+        a.release();
+        b.release();
+        awaitTrue(() -> two.idleConnections() == 2, "both connections are kept");
+      }
+      assertThat(peer.accepted()).isEqualTo(2);
+      // A third call at once: a new connection, closed after it (the key holds two).
+      List<EventDrivenControlClient.Reply> three = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        three.add(pair.call(peer.socket, key, CALL, TIMEOUT, 0, null, null).join());
+      }
+      three.forEach(EventDrivenControlClient.Reply::release);
+      awaitTrue(() -> eofs.get() == 1, "the third connection is closed");
+      assertThat(peer.accepted()).isEqualTo(3);
+      assertThat(two.idleConnections()).isEqualTo(2);
+    } finally {
+      two.close();
+    }
+    awaitTrue(() -> eofs.get() == 3, "closing the kept connections closes both");
+  }
+
+  @Test
+  void callEachGoesOnTheKeptConnectionWhichComesBackWithTheLastReply() throws Exception {
+    Peer peer = new Peer(ch -> answerUntilEof(ch, "e"));
+    KeptConnections.Key key = key(peer);
+    for (int round = 0; round < 3; round++) {
+      EventDrivenControlClient.Replies r = client.callEach(peer.socket, key, List.of(CALL, CALL, CALL), TIMEOUT, 0).join();
+      assertThat(r.failure()).isNull();
+      assertThat(r.replies()).hasSize(3);
+      r.replies().get(0).release();
+      r.replies().get(1).release();
+      assertThat(kept.idleConnections()).as("not before the last reply is released").isZero();
+      r.replies().get(2).release();
+      awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept");
+    }
+    // A single call of the same key takes the same connection.
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("e"));
+    assertThat(peer.accepted()).isEqualTo(1);
+  }
+
+  @Test
+  void callEachOnAConnectionClosedAfterAReplySendsTheRestOnANewOne() throws Exception {
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first"));
+      // Hangs up after its first reply: the second call finds the connection closed.
+    }, ch -> answerUntilEof(ch, "rest"));
+    KeptConnections.Key key = key(peer);
+    EventDrivenControlClient.Replies r = client.callEach(peer.socket, key, List.of(CALL, CALL, CALL), TIMEOUT, 0).join();
+    assertThat(r.failure()).isNull();
+    assertThat(r.replies()).extracting(EventDrivenControlClient.Reply::length)
+        .containsExactly(reply("first").length(), reply("rest").length(), reply("rest").length());
+    assertThat(new String(r.replies().get(1).bytes(), 0, r.replies().get(1).length(), StandardCharsets.UTF_8))
+        .isEqualTo(reply("rest"));
+    r.replies().forEach(EventDrivenControlClient.Reply::release);
+    assertThat(peer.accepted()).isEqualTo(2);
+    awaitTrue(() -> kept.idleConnections() == 1, "the new connection is kept");
+  }
+
+  /** Answers every call with the same reply until the client hangs up. */
+  private static void answerUntilEof(SocketChannel ch, String tag) throws IOException {
+    while (true) {
+      try {
+        readCall(ch);
+      } catch (IOException e) {
+        return; // the client hung up
+      }
+      write(ch, reply(tag));
+    }
   }
 
   private KeptConnections.Key key(Peer peer) {
