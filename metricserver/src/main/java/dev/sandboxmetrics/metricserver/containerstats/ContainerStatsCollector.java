@@ -48,8 +48,8 @@ public final class ContainerStatsCollector {
   private final Path cgroupRoot;
   private final Path procRoot;
   private final ContainerStatsSeries series;
-  /** Last accepted CPU total per sandbox incarnation and container: the monotonic check. */
-  private final Map<String, Long> lastCpu = new HashMap<>();
+  /** Last accepted CPU per sandbox incarnation and container: the monotonic check ({@link CpuFormula#advance}). */
+  private final Map<String, CpuFormula.Last> lastCpu = new HashMap<>();
   /** Last accepted network counters per sandbox incarnation and interface. */
   private final Map<String, long[]> lastNetwork = new HashMap<>();
   private CompletableFuture<List<SandboxStats>> running;
@@ -239,14 +239,22 @@ public final class ContainerStatsCollector {
           failure = new String[] {"absurd_memory", "memory usage of 2^63 bytes or more"};
         }
       }
+      long cpuNanos = 0;
       if (failure == null && r != null) {
         String key = sb.id() + "/" + sb.iteration() + "/" + c.id();
-        Long last = lastCpu.get(key);
-        if (last != null && Long.compareUnsigned(cpu.totalNanos(), last) < 0) {
-          failure = new String[] {"cpu_decreased", "CPU time went down from " + Long.toUnsignedString(last)
-              + " to " + Long.toUnsignedString(cpu.totalNanos()) + " ns"};
+        CpuFormula.Last last = lastCpu.get(key);
+        long sandboxNanos = r.containerUsage().getOrDefault(c.id(), 0L);
+        CpuFormula.Last next = CpuFormula.advance(last, sandboxNanos, cpu.totalNanos());
+        if (next == null) {
+          failure = new String[] {"cpu_decreased", "the sandbox's CPU time for it went down from "
+              + Long.toUnsignedString(last.sandboxNanos()) + " to " + Long.toUnsignedString(sandboxNanos) + " ns"};
         } else {
-          lastCpu.put(key, cpu.totalNanos());
+          if (next.totalNanos() != cpu.totalNanos()) {
+            log.debug("CPU of {} in sandbox {} kept at {} ns: runsc's formula gives {} ns (the host/sandbox ratio fell)",
+                c.id(), sb, Long.toUnsignedString(next.totalNanos()), Long.toUnsignedString(cpu.totalNanos()));
+          }
+          lastCpu.put(key, next);
+          cpuNanos = next.totalNanos();
         }
       }
       if (failure != null || r == null) {
@@ -262,7 +270,7 @@ public final class ContainerStatsCollector {
         network = r.interfaces();
       }
       if (!c.pause()) {
-        rows.add(new ContainerStats(c, cpu.totalNanos(), cpu.source(), memory, r.pidsCurrent()));
+        rows.add(new ContainerStats(c, cpuNanos, cpu.source(), memory, r.pidsCurrent()));
       }
     }
     if (network != null && !networkMonotonic(sb, network)) {

@@ -24,6 +24,45 @@ public final class CpuFormula {
   /** The total in nanoseconds (uint64 bits) and where it came from. */
   record Result(long totalNanos, Source source) {}
 
+  /**
+   * What the monotonic check remembers of a container between scrapes.
+   *
+   * @param sandboxNanos the sandbox's own counter for it ({@code containerUsage[id]}) last accepted
+   * @param totalNanos the total last reported (never less than any reported before)
+   */
+  record Last(long sandboxNanos, long totalNanos) {}
+
+  /**
+   * The monotonic check of one container's CPU between scrapes, on what may and may not go down.
+   *
+   * <p>The sandbox's own counter ({@code containerUsage[id]}: the sentry's accounting, a cgroup counter
+   * inside the sandbox) only grows; when it goes down the sandbox is misreporting, and the caller drops the
+   * container's rows (null here) until it is back at the last accepted value.
+   *
+   * <p>runsc's total, {@code mine × (host / Σ all)}, is not monotonic even for a healthy sandbox: the
+   * sentry's split and the host cgroup are read at different moments and on different clocks (the sentry
+   * charges CPU per clock tick, the kernel per microsecond), and {@code host / Σ all} falls whenever the
+   * sandbox's overhead shrinks relative to its containers' work (the sentry's start-up cost amortised), so
+   * a container that is idle while the others work sees its total go down, by a nanosecond of rounding or
+   * by much more. The counter reported to Prometheus must never go down (a decrease reads as a reset and
+   * rate() would count the whole total again), so the total reported is the last one kept until the
+   * formula passes it again: the container's CPU stands still instead of vanishing.
+   *
+   * @param last what was accepted at the previous scrape, or null for the first
+   * @return what to remember and report (its {@code totalNanos}), or null when the sandbox's own counter
+   *     went down
+   */
+  static Last advance(Last last, long sandboxNanos, long totalNanos) {
+    if (last == null) {
+      return new Last(sandboxNanos, totalNanos);
+    }
+    if (Long.compareUnsigned(sandboxNanos, last.sandboxNanos()) < 0) {
+      return null;
+    }
+    return new Last(sandboxNanos,
+        Long.compareUnsigned(totalNanos, last.totalNanos()) < 0 ? last.totalNanos() : totalNanos);
+  }
+
   private CpuFormula() {}
 
   /**

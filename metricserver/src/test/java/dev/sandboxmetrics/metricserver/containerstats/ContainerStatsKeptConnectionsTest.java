@@ -53,8 +53,7 @@ class ContainerStatsKeptConnectionsTest {
     MetricServer s = MetricServer.start(MetricServerOptions.of(tmp.resolve("root").toString(), TCP)
         .withSandboxTimeout(Duration.ofSeconds(5))
         .withContainerStats(true)
-        // No host cgroup: CPU is the sandbox's own split, which only grows. Scaled to the simulator's
-        // cgroup files, written every 100 ms, back-to-back scrapes may see it go down (cpu_decreased).
+        // No host cgroup: CPU is the sandbox's own split (these tests count connections, not CPU).
         .withCgroupRoot(Files.createDirectories(tmp.resolve("no-cgroup"))));
     toClose.add(s);
     return s;

@@ -73,4 +73,37 @@ class CpuFormulaTest {
     assertThatThrownBy(() -> CpuFormula.total(usage("a", Long.MIN_VALUE, "b", Long.MIN_VALUE + 1), "a", 1000L))
         .isInstanceOf(ArithmeticException.class);
   }
+
+  @Test
+  void aTotalBelowTheLastReportedIsHeldThereWhileTheSandboxsCounterGrows() {
+    // A healthy pod: "app" is idle (its own counter stands at 100) while "side" works, and the host
+    // measured less than the sentry charged over the interval (different clocks), so host / all falls.
+    CpuFormula.Result first = CpuFormula.total(usage("app", 100, "side", 100), "app", 400L);
+    CpuFormula.Result second = CpuFormula.total(usage("app", 100, "side", 300), "app", 600L);
+    assertThat(first.totalNanos()).isEqualTo(200);
+    assertThat(second.totalNanos()).isEqualTo(150); // runsc's own number goes down
+    CpuFormula.Last last = CpuFormula.advance(null, 100, first.totalNanos());
+    last = CpuFormula.advance(last, 100, second.totalNanos());
+    assertThat(last).isEqualTo(new CpuFormula.Last(100, 200)); // kept, not dropped
+    // Once the formula passes the kept total, it is reported as it is again.
+    last = CpuFormula.advance(last, 160, CpuFormula.total(usage("app", 160, "side", 300), "app", 690L).totalNanos());
+    assertThat(last).isEqualTo(new CpuFormula.Last(160, 240));
+    // A nanosecond of rounding is held the same way.
+    assertThat(CpuFormula.advance(new CpuFormula.Last(5, 8_728_346_598L), 6, 8_728_346_597L).totalNanos())
+        .isEqualTo(8_728_346_598L);
+  }
+
+  @Test
+  void theSandboxsOwnCounterGoingDownIsRefusedUntilItIsBack() {
+    CpuFormula.Last last = new CpuFormula.Last(1_000, 1_080);
+    // The sandbox says less than before, even if the scaled total would still grow: refused.
+    assertThat(CpuFormula.advance(last, 999, 5_000)).isNull();
+    assertThat(CpuFormula.advance(last, 0, 0)).isNull();
+    // Back at the last accepted counter: accepted, the total never below what was reported.
+    assertThat(CpuFormula.advance(last, 1_000, 900)).isEqualTo(new CpuFormula.Last(1_000, 1_080));
+    // Unsigned: 2^63 and more is above, not below.
+    assertThat(CpuFormula.advance(last, Long.MIN_VALUE, Long.MIN_VALUE))
+        .isEqualTo(new CpuFormula.Last(Long.MIN_VALUE, Long.MIN_VALUE));
+    assertThat(CpuFormula.advance(new CpuFormula.Last(Long.MIN_VALUE, 1), 1, 2)).isNull();
+  }
 }
