@@ -93,6 +93,7 @@ public final class ProfileEndpoints {
                 }),
                 length.toMillis(),
                 TimeUnit.MILLISECONDS);
+        // The exchange stays unanswered then: the router ends the request itself when its connection closes.
         exchange.whenConnectionClosed(() -> {
           if (over.compareAndSet(false, true)) {
             finish.cancel(false);

@@ -82,6 +82,10 @@ final class Router extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     cancelDeadline();
+    // The client is gone, so the request being answered is no longer in flight, whether or not its endpoint
+    // still answers (into the closed channel) or never does: profile-cpu drops a recording whose client left
+    // and sends nothing. Left counted, it held every later shutdown for its whole grace period.
+    endRequest();
     FullHttpRequest r;
     while ((r = waiting.poll()) != null) {
       r.release();
@@ -228,10 +232,10 @@ final class Router extends ChannelInboundHandlerAdapter {
 
   /** On the event loop, when a response has gone out: serve the next waiting request, or read again. */
   private void completed(ChannelHandlerContext ctx) {
-    busy = false;
-    state.busy = false;
-    state.idleSince = System.nanoTime();
-    routes.requestEnded();
+    if (!endRequest()) {
+      // The connection closed before the response went out: the request was ended then.
+      return;
+    }
     if (!ctx.channel().isActive() || state.closing) {
       cancelDeadline();
       return;
@@ -254,6 +258,21 @@ final class Router extends ChannelInboundHandlerAdapter {
     }
     armDeadline(ctx, "no complete request");
     ctx.channel().config().setAutoRead(true);
+  }
+
+  /**
+   * Ends the request being answered, once: when its response has gone out or when the connection closes,
+   * whichever comes first. False when no request was being answered (it was ended already).
+   */
+  private boolean endRequest() {
+    if (!busy) {
+      return false;
+    }
+    busy = false;
+    state.busy = false;
+    state.idleSince = System.nanoTime();
+    routes.requestEnded();
+    return true;
   }
 
   private void armDeadline(ChannelHandlerContext ctx, String what) {

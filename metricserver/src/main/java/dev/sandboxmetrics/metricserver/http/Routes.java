@@ -51,7 +51,10 @@ public final class Routes {
     return byPath.get(path);
   }
 
-  /** Requests being answered right now, over all connections: shutdown waits for them. */
+  /**
+   * Requests being answered right now, over all connections: shutdown waits for them. A request stops
+   * counting when its response has gone out or when its client's connection closes, whichever is first.
+   */
   public int inFlight() {
     return inFlight.get();
   }

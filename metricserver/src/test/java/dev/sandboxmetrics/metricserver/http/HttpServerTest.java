@@ -17,6 +17,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,7 +32,10 @@ class HttpServerTest {
 
   private final AtomicBoolean shuttingDown = new AtomicBoolean();
   private final ExecutorService work = Executors.newFixedThreadPool(2);
+  /** The exchange of the last request to /held, which the endpoint leaves unanswered. */
+  private final AtomicReference<Exchange> held = new AtomicReference<>();
   private EventLoopGroup group;
+  private Routes routes;
   private HttpServer server;
   private InetSocketAddress tcp;
   /** The same routes with compression off (--gzip-level 0). */
@@ -41,7 +46,7 @@ class HttpServerTest {
   void start() throws IOException {
     Transport transport = Transport.detect();
     group = transport.newEventLoopGroup(1, "test-io");
-    Routes routes =
+    routes =
         new Routes(shuttingDown::get)
             .get("/hello", ex -> ex.respond(HttpResponseStatus.OK, "text/plain", "hello " + ex.queryParameter("who")))
             .get("/metrics", ex -> ex.respond(HttpResponseStatus.OK, "text/plain", "query " + ex.query()))
@@ -50,6 +55,7 @@ class HttpServerTest {
               sleep(300);
               ex.respond(HttpResponseStatus.OK, "text/plain", "slow");
             }))
+            .get("/held", held::set)
             .get("/boom", ex -> {
               throw new IllegalStateException("kaputt");
             });
@@ -188,6 +194,25 @@ class HttpServerTest {
   }
 
   @Test
+  void aRequestWhoseClientLeftIsNoLongerInFlightEvenIfItIsAnsweredLate() throws Exception {
+    try (RawHttp c = RawHttp.tcp(tcp)) {
+      c.send("GET", "/held", null);
+      await("the request to be served", () -> held.get() != null);
+      assertThat(routes.inFlight()).isEqualTo(1);
+    }
+    // Shutdown waits while requests are in flight: an unanswered request of a client that went away must not
+    // count (profile-cpu never answers one), or shutdown waits its whole grace period for it.
+    await("the request to end with its connection", () -> routes.inFlight() == 0);
+
+    // The endpoint answering after all (into the closed connection) does not end the request a second time.
+    // On the event loop, the failed write ends the exchange at once and queues the router's completion on
+    // the same loop, so a task queued after it runs after the completion.
+    group.submit(() -> held.get().respond(HttpResponseStatus.OK, "text/plain", "late")).sync();
+    group.submit(() -> {}).sync();
+    assertThat(routes.inFlight()).isEqualTo(0);
+  }
+
+  @Test
   void idleConnectionIsClosedAfterTheTimeout() throws IOException {
     try (RawHttp c = RawHttp.tcp(tcp)) {
       assertThat(c.request("GET", "/hello", null).status()).isEqualTo(200);
@@ -247,6 +272,15 @@ class HttpServerTest {
       out.write(bigText().getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       body.abort();
+    }
+  }
+
+  /** Polls {@code condition} until it holds; fails naming {@code what} after 10 s. */
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
+      Thread.sleep(10);
     }
   }
 

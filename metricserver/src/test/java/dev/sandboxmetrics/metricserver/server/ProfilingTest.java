@@ -84,7 +84,13 @@ class ProfilingTest {
     assertThat(ours()).isEmpty();
   }
 
+  /**
+   * The recording asks for 30 s; everything here, the server's shutdown included, must be over long before:
+   * a recording that ran its course (the disconnect unnoticed) or a shutdown that waited for the abandoned
+   * request (it once did, for its whole 35 s grace period) fails the test instead of only slowing it.
+   */
   @Test
+  @Timeout(20)
   void oneRecordingAtATimeAndADisconnectStopsIt() throws Exception {
     InetSocketAddress address = start();
     RawHttp first = RawHttp.tcp(address);
@@ -95,7 +101,9 @@ class ProfilingTest {
     assertThat(second.status()).isEqualTo(429);
 
     first.close();
+    long stopBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!ours().isEmpty()) {
+      assertThat(System.nanoTime()).as("the recording stopped well before its 30 s").isLessThan(stopBy);
       Thread.sleep(20);
     }
     // The recording leaves JFR's list inside its close(); the endpoint frees its slot just after that, on the
@@ -107,5 +115,9 @@ class ProfilingTest {
       after = RawHttp.get(address, "/runsc-metrics/profile-cpu?seconds=1");
     }
     assertThat(after.status()).as("a new recording once the abandoned one stopped").isEqualTo(200);
+
+    // Shutdown waits for requests in flight; the abandoned one is not (its client is gone).
+    server.shutdown();
+    assertThat(server.awaitTermination()).isEqualTo(MetricServer.Termination.REQUESTED);
   }
 }
