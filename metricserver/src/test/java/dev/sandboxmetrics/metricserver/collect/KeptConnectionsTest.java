@@ -155,7 +155,9 @@ class KeptConnectionsTest {
     Peer peer = new Peer(ch -> {
       readCall(ch);
       write(ch, reply("first"));
-      sleep(300); // idle, kept by the client by now
+      while (kept.idleConnections() == 0) { // until the client keeps it: then this side speaks while idle
+        sleep(5);
+      }
       write(ch, reply("unasked")); // a reply before the call, for the next call to take
       awaitEof(ch);
       eofs.incrementAndGet();
