@@ -2,6 +2,7 @@ package dev.sandboxmetrics.metricserver.collect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.metricserver.testing.Await;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import dev.sandboxmetrics.runsc.control.ControlException;
 import dev.sandboxmetrics.runsc.control.ReplyBudget;
@@ -21,7 +22,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -68,7 +68,7 @@ class KeptConnectionsTest {
     KeptConnections.Key key = key(peer);
     for (int i = 0; i < 3; i++) {
       assertThat(callAndRelease(peer, key)).isEqualTo(reply("call-" + i));
-      awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept after call " + i);
+      Await.until("the connection is kept after call " + i, () -> kept.idleConnections() == 1);
     }
     assertThat(peer.accepted()).isEqualTo(1);
   }
@@ -107,7 +107,7 @@ class KeptConnectionsTest {
     });
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
-    awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept");
+    Await.until("the connection is kept", () -> kept.idleConnections() == 1);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
     assertThat(peer.accepted()).isEqualTo(2);
   }
@@ -143,7 +143,7 @@ class KeptConnectionsTest {
     });
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
-    awaitTrue(() -> eofs.get() == 1, "the client closes the connection that sent a byte too many");
+    Await.until("the client closes the connection that sent a byte too many", () -> eofs.get() == 1);
     assertThat(kept.idleConnections()).isZero();
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
     assertThat(peer.accepted()).isEqualTo(2);
@@ -168,7 +168,7 @@ class KeptConnectionsTest {
     });
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
-    awaitTrue(() -> eofs.get() == 1, "the client closes a connection that speaks while idle");
+    Await.until("the client closes a connection that speaks while idle", () -> eofs.get() == 1);
     assertThat(kept.idleConnections()).isZero();
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
     assertThat(peer.accepted()).isEqualTo(2);
@@ -190,7 +190,7 @@ class KeptConnectionsTest {
     });
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
-    awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept");
+    Await.until("the connection is kept", () -> kept.idleConnections() == 1);
     try {
       client.call(peer.socket, key, CALL, Duration.ofMillis(200), 0, null, null).join();
       throw new AssertionError("expected a timeout");
@@ -244,7 +244,7 @@ class KeptConnectionsTest {
     EventDrivenControlClient.Reply b1 = waiting.join();
     assertThat(text(b1)).isEqualTo(reply("b1"));
     b1.release();
-    awaitTrue(() -> kept.idleConnections() == 2, "both connections are kept");
+    Await.until("both connections are kept", () -> kept.idleConnections() == 2);
     EventDrivenControlClient.Reply b2 = tight.call(second.socket, key(second), CALL, TIMEOUT, 100, null, null).join();
     assertThat(text(b2)).isEqualTo(reply("b2"));
     b2.release();
@@ -273,12 +273,12 @@ class KeptConnectionsTest {
         EventDrivenControlClient.Reply r = capped.call(p.socket, key(p), CALL, TIMEOUT, 0, null, null).join();
         r.release();
       }
-      awaitTrue(() -> eofs.get() == 1, "one of the two connections is closed");
+      Await.until("one of the two connections is closed", () -> eofs.get() == 1);
       assertThat(one.idleConnections()).isEqualTo(1);
     } finally {
       one.close();
     }
-    awaitTrue(() -> eofs.get() == 2, "closing the kept connections closes the last one");
+    Await.until("closing the kept connections closes the last one", () -> eofs.get() == 2);
     assertThat(one.idleConnections()).isZero();
   }
 
@@ -299,7 +299,7 @@ class KeptConnectionsTest {
         EventDrivenControlClient.Reply b = pair.call(peer.socket, key, CALL, TIMEOUT, 0, null, null).join();
         a.release();
         b.release();
-        awaitTrue(() -> two.idleConnections() == 2, "both connections are kept");
+        Await.until("both connections are kept", () -> two.idleConnections() == 2);
       }
       assertThat(peer.accepted()).isEqualTo(2);
       // A third call at once: a new connection, closed after it (the key holds two).
@@ -308,13 +308,13 @@ class KeptConnectionsTest {
         three.add(pair.call(peer.socket, key, CALL, TIMEOUT, 0, null, null).join());
       }
       three.forEach(EventDrivenControlClient.Reply::release);
-      awaitTrue(() -> eofs.get() == 1, "the third connection is closed");
+      Await.until("the third connection is closed", () -> eofs.get() == 1);
       assertThat(peer.accepted()).isEqualTo(3);
       assertThat(two.idleConnections()).isEqualTo(2);
     } finally {
       two.close();
     }
-    awaitTrue(() -> eofs.get() == 3, "closing the kept connections closes both");
+    Await.until("closing the kept connections closes both", () -> eofs.get() == 3);
   }
 
   @Test
@@ -329,7 +329,7 @@ class KeptConnectionsTest {
       r.replies().get(1).release();
       assertThat(kept.idleConnections()).as("not before the last reply is released").isZero();
       r.replies().get(2).release();
-      awaitTrue(() -> kept.idleConnections() == 1, "the connection is kept");
+      Await.until("the connection is kept", () -> kept.idleConnections() == 1);
     }
     // A single call of the same key takes the same connection.
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("e"));
@@ -352,7 +352,7 @@ class KeptConnectionsTest {
         .isEqualTo(reply("rest"));
     r.replies().forEach(EventDrivenControlClient.Reply::release);
     assertThat(peer.accepted()).isEqualTo(2);
-    awaitTrue(() -> kept.idleConnections() == 1, "the new connection is kept");
+    Await.until("the new connection is kept", () -> kept.idleConnections() == 1);
   }
 
   /** Answers every call with the same reply until the client hangs up. */
@@ -482,16 +482,6 @@ class KeptConnectionsTest {
       Thread.sleep(ms);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(5);
     }
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sandboxmetrics.metricserver.server.MetricServer;
 import dev.sandboxmetrics.metricserver.server.MetricServerOptions;
+import dev.sandboxmetrics.metricserver.testing.Await;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
 import dev.sandboxmetrics.simulator.Fault;
 import dev.sandboxmetrics.simulator.SandboxSpec;
@@ -15,8 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -96,10 +95,11 @@ class ContainerStatsKeptConnectionsTest {
         assertThat(dropped(text, sb.id())).as("scrape %d, %s", i, sb.id()).isEmpty();
       }
       // Each reply is given back once decoded; wait for that before the next scrape takes the connections.
-      awaitTrue(() -> pods.stream().allMatch(sb -> sb.openConnections() == sb.acceptedConnections()),
-          "every connection opened is still open (kept)");
-      awaitTrue(() -> server.keptControlConnections() == pods.stream().mapToLong(SimulatedSandbox::openConnections)
-          .sum(), "every open connection is idle in the server's keeping");
+      Await.until("every connection opened is still open (kept)",
+          () -> pods.stream().allMatch(sb -> sb.openConnections() == sb.acceptedConnections()));
+      Await.until("every open connection is idle in the server's keeping",
+          () -> server.keptControlConnections()
+              == pods.stream().mapToLong(SimulatedSandbox::openConnections).sum());
     }
     for (SimulatedSandbox sb : pods) {
       // One connection per call once (3 Events per scrape in turn, and the export beside them), not per
@@ -124,7 +124,7 @@ class ContainerStatsKeptConnectionsTest {
         assertThat(dropped(text, sb.id())).as("scrape %d, %s", i, sb.id()).isEmpty();
         assertThat(text).containsPattern("runsc_fs_opens\\{[^}]*sandbox=\"" + sb.id() + "\"");
       }
-      awaitTrue(() -> closing.openConnections() == 0, "the hung-up connections are closed");
+      Await.until("the hung-up connections are closed", () -> closing.openConnections() == 0);
     }
     // Its three Events and its export were each answered on a connection of their own (a few calls more
     // went out on connections it had closed, before the server noticed that it takes one call each).
@@ -142,8 +142,8 @@ class ContainerStatsKeptConnectionsTest {
     SimulatedSandbox sb = pod(sim, "stray", Fault.NONE);
     MetricServer server = server();
     assertThat(cpuRows(scrape(server), "web-stray")).isEqualTo(2);
-    awaitTrue(() -> sb.openConnections() >= 1 && server.keptControlConnections() == sb.openConnections(),
-        "the connections are kept");
+    Await.until("the connections are kept",
+        () -> sb.openConnections() >= 1 && server.keptControlConnections() == sb.openConnections());
 
     sb.setFault(Fault.STRAY_BYTE);
     String text = scrape(server);
@@ -151,8 +151,8 @@ class ContainerStatsKeptConnectionsTest {
     // byte is not runsc's answer: malformed, only that sandbox's container stats are dropped.
     assertThat(text).containsPattern("runsc_fs_opens\\{[^}]*sandbox=\"stray\"");
     assertThat(dropped(text, "stray")).allMatch(d -> d.endsWith(":malformed") || d.endsWith(":timeout"));
-    awaitTrue(() -> sb.openConnections() == 0 && server.keptControlConnections() == 0,
-        "the connections that carried a stray byte are closed");
+    Await.until("the connections that carried a stray byte are closed",
+        () -> sb.openConnections() == 0 && server.keptControlConnections() == 0);
 
     sb.setFault(Fault.NONE);
     long accepted = sb.acceptedConnections();
@@ -160,19 +160,9 @@ class ContainerStatsKeptConnectionsTest {
       text = scrape(server);
       assertThat(cpuRows(text, "web-stray")).as("scrape %d after", i).isEqualTo(2);
       assertThat(dropped(text, "stray")).as("scrape %d after", i).isEmpty();
-      awaitTrue(() -> server.keptControlConnections() == sb.openConnections(), "the new connections are kept");
+      Await.until("the new connections are kept", () -> server.keptControlConnections() == sb.openConnections());
     }
     // New connections once, kept from then on.
     assertThat(sb.acceptedConnections() - accepted).isBetween(1L, 2L);
-  }
-
-  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
   }
 }

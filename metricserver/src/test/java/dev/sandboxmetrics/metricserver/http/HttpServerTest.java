@@ -2,6 +2,7 @@ package dev.sandboxmetrics.metricserver.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.metricserver.testing.Await;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
 import dev.sandboxmetrics.metricserver.transport.Transport;
 import io.netty.channel.EventLoopGroup;
@@ -18,7 +19,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -197,12 +197,12 @@ class HttpServerTest {
   void aRequestWhoseClientLeftIsNoLongerInFlightEvenIfItIsAnsweredLate() throws Exception {
     try (RawHttp c = RawHttp.tcp(tcp)) {
       c.send("GET", "/held", null);
-      await("the request to be served", () -> held.get() != null);
+      Await.until("the request to be served", () -> held.get() != null);
       assertThat(routes.inFlight()).isEqualTo(1);
     }
     // Shutdown waits while requests are in flight: an unanswered request of a client that went away must not
     // count (profile-cpu never answers one), or shutdown waits its whole grace period for it.
-    await("the request to end with its connection", () -> routes.inFlight() == 0);
+    Await.until("the request to end with its connection", () -> routes.inFlight() == 0);
 
     // The endpoint answering after all (into the closed connection) does not end the request a second time.
     // On the event loop, the failed write ends the exchange at once and queues the router's completion on
@@ -276,13 +276,6 @@ class HttpServerTest {
   }
 
   /** Polls {@code condition} until it holds; fails naming {@code what} after 10 s. */
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
-      Thread.sleep(10);
-    }
-  }
 
   private static void sleep(long ms) {
     try {

@@ -4,6 +4,7 @@ import static dev.sandboxmetrics.metricserver.testing.Scrapes.metaValue;
 import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithData;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.metricserver.testing.Await;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
 import dev.sandboxmetrics.metricserver.testing.ServerFixture;
 import dev.sandboxmetrics.simulator.Fault;
@@ -15,8 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -52,7 +51,7 @@ class KeptControlConnectionsTest {
     MetricServer server = server(sim);
     for (int i = 0; i < 6; i++) {
       assertThat(sandboxesWithData(scrape(server), "runsc_")).as("scrape %d", i).containsExactly("a", "b", "c");
-      awaitTrue(() -> server.keptControlConnections() == 3, "the three connections are kept");
+      Await.until("the three connections are kept", () -> server.keptControlConnections() == 3);
     }
     for (SimulatedSandbox sb : sandboxes) {
       assertThat(sb.acceptedConnections()).as(sb.id()).isEqualTo(1);
@@ -78,9 +77,9 @@ class KeptControlConnectionsTest {
           .containsExactly("closing", "healthy", "idle", "stray");
       assertThat(metaValue(text, "num_sandboxes_broken_metrics")).isEqualTo("0");
       // Every connection but the healthy sandbox's is closed between scrapes.
-      awaitTrue(() -> closing.openConnections() == 0 && stray.openConnections() == 0 && idle.openConnections() == 0,
-          "the misbehaving sandboxes' connections are closed");
-      awaitTrue(() -> server.keptControlConnections() == 1, "only the healthy sandbox's connection is kept");
+      Await.until("the misbehaving sandboxes' connections are closed",
+          () -> closing.openConnections() == 0 && stray.openConnections() == 0 && idle.openConnections() == 0);
+      Await.until("only the healthy sandbox's connection is kept", () -> server.keptControlConnections() == 1);
     }
     assertThat(healthy.acceptedConnections()).isEqualTo(1);
     for (SimulatedSandbox sb : List.of(closing, stray, idle)) {
@@ -98,7 +97,7 @@ class KeptControlConnectionsTest {
     MetricServer server = server(sim);
     for (int i = 0; i < 3; i++) {
       assertThat(metaValue(scrape(server), "num_sandboxes_broken_metrics")).isEqualTo("1");
-      awaitTrue(() -> garbage.openConnections() == 0, "the connection is closed");
+      Await.until("the connection is closed", () -> garbage.openConnections() == 0);
     }
     assertThat(garbage.acceptedConnections()).isEqualTo(3);
     assertThat(server.keptControlConnections()).isZero();
@@ -111,14 +110,15 @@ class KeptControlConnectionsTest {
     SimulatedSandbox leaves = sim.createRunning(SandboxSpec.builder("leaves").build());
     MetricServer server = server(sim);
     assertThat(sandboxesWithData(scrape(server), "runsc_")).containsExactly("leaves", "stays");
-    awaitTrue(() -> server.keptControlConnections() == 2, "both connections are kept");
+    Await.until("both connections are kept", () -> server.keptControlConnections() == 2);
     assertThat(leaves.openConnections()).isEqualTo(1);
     // Its state files go away while its process (and control socket) live on: only the server can close.
     for (Path f : leaves.stateFiles()) {
       Files.delete(f);
     }
     assertThat(sandboxesWithData(scrape(server), "runsc_")).containsExactly("stays");
-    awaitTrue(() -> leaves.openConnections() == 0, "the server closes the connection of a sandbox it no longer serves");
+    Await.until("the server closes the connection of a sandbox it no longer serves",
+        () -> leaves.openConnections() == 0);
     assertThat(server.keptControlConnections()).isEqualTo(1);
     assertThat(stays.openConnections()).isEqualTo(1);
   }
@@ -129,11 +129,11 @@ class KeptControlConnectionsTest {
     sim.createRunning(SandboxSpec.builder("again").build());
     MetricServer server = server(sim);
     assertThat(sandboxesWithData(scrape(server), "runsc_")).containsExactly("again");
-    awaitTrue(() -> server.keptControlConnections() == 1, "the connection is kept");
+    Await.until("the connection is kept", () -> server.keptControlConnections() == 1);
     SimulatedSandbox second = sim.recreate("again");
     assertThat(sandboxesWithData(scrape(server), "runsc_")).containsExactly("again");
     assertThat(second.acceptedConnections()).isEqualTo(1);
-    awaitTrue(() -> server.keptControlConnections() == 1, "only the new incarnation's connection is kept");
+    Await.until("only the new incarnation's connection is kept", () -> server.keptControlConnections() == 1);
   }
 
   @Test
@@ -142,19 +142,9 @@ class KeptControlConnectionsTest {
     SimulatedSandbox sb = sim.createRunning(SandboxSpec.builder("one").build());
     MetricServer server = server(sim);
     scrape(server);
-    awaitTrue(() -> sb.openConnections() == 1, "the connection is kept");
+    Await.until("the connection is kept", () -> sb.openConnections() == 1);
     server.shutdown();
-    awaitTrue(() -> sb.openConnections() == 0, "shutdown closes it");
+    Await.until("shutdown closes it", () -> sb.openConnections() == 0);
     assertThat(server.keptControlConnections()).isZero();
-  }
-
-  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting until " + what);
-      }
-      Thread.sleep(10);
-    }
   }
 }

@@ -6,6 +6,7 @@ import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithData;
 import static dev.sandboxmetrics.metricserver.testing.Scrapes.sandboxesWithMeta;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sandboxmetrics.metricserver.testing.Await;
 import dev.sandboxmetrics.metricserver.testing.RawHttp;
 import dev.sandboxmetrics.metricserver.testing.ServerFixture;
 import dev.sandboxmetrics.posix.Flock;
@@ -25,7 +26,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -369,9 +369,9 @@ class MetricServerScrapeTest {
       assertThat(idle.request("GET", "/runsc-metrics/pid", null).status()).isEqualTo(200);
       exporting.send("GET", "/metrics", null); // waits for "stuck" until the per-sandbox timeout
       // The export is running once the server has connected to the stalled sandbox.
-      await("the export to reach the stalled sandbox", () -> stuck.openConnections() > 0);
+      Await.until("the export to reach the stalled sandbox", () -> stuck.openConnections() > 0);
       server.shutdownAsync(MetricServer.Termination.REQUESTED);
-      await("the server to start shutting down", server::isShuttingDown);
+      Await.until("the server to start shutting down", server::isShuttingDown);
 
       RawHttp.Response refused = idle.request("GET", "/metrics", null);
       assertThat(refused.status()).isEqualTo(503);
@@ -387,13 +387,6 @@ class MetricServerScrapeTest {
   }
 
   /** Polls {@code condition} until it holds; fails naming {@code what} after 20 s. */
-  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
-      Thread.sleep(10);
-    }
-  }
 
   private static List<String> dataMetricNames(String text) {
     return dev.sandboxmetrics.metricserver.testing.Scrapes.samples(text).stream()
