@@ -19,7 +19,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.ArrayBlockingQueue;
 
 /**
  * The Prometheus text format 0.0.4 as runsc writes it (docs/runsc-protocol.md section 8): the body of
@@ -574,14 +574,14 @@ public final class PrometheusTextWriter implements ExpositionWriter {
    * scrape). The pool holds at most {@link #POOLED} (about the threads that render at once; more renderings
    * at once make their own), each emptied when given back so that it keeps nothing of a scrape alive, and
    * one whose buffer or tables grew unusually large (a huge label set or comment, thousands of label sets)
-   * is dropped rather than kept.
-   * Lock-free: a slot is taken or filled by one compare-and-set.
+   * is dropped rather than kept. A bounded queue, as the server's other pools (its gzip arrays and plain
+   * slices).
    */
   private static final class Scratch {
     static final int POOLED = 4;
     private static final int KEEP_AT_MOST = 256 * 1024;
     private static final int MAX_KEPT_ENTRIES = 1024;
-    private static final AtomicReferenceArray<Scratch> POOL = new AtomicReferenceArray<>(POOLED);
+    private static final ArrayBlockingQueue<Scratch> POOL = new ArrayBlockingQueue<>(POOLED);
 
     final ExpositionBuffer buf = new ExpositionBuffer(FLUSH_AT + 4096);
     final ExpositionBuffer labels = new ExpositionBuffer(256);
@@ -589,13 +589,8 @@ public final class PrometheusTextWriter implements ExpositionWriter {
     final Map<Labels, Rendering.Merge> merges = new IdentityHashMap<>();
 
     static Scratch take() {
-      for (int i = 0; i < POOLED; i++) {
-        Scratch s = POOL.get(i);
-        if (s != null && POOL.compareAndSet(i, s, null)) {
-          return s;
-        }
-      }
-      return new Scratch();
+      Scratch s = POOL.poll();
+      return s != null ? s : new Scratch();
     }
 
     static void giveBack(Scratch s) {
@@ -605,13 +600,8 @@ public final class PrometheusTextWriter implements ExpositionWriter {
       s.labels.reset();
       s.escaped.clear();
       s.merges.clear();
-      if (large || s.buf.capacity() > KEEP_AT_MOST || s.labels.capacity() > KEEP_AT_MOST) {
-        return;
-      }
-      for (int i = 0; i < POOLED; i++) {
-        if (POOL.get(i) == null && POOL.compareAndSet(i, null, s)) {
-          return;
-        }
+      if (!large && s.buf.capacity() <= KEEP_AT_MOST && s.labels.capacity() <= KEEP_AT_MOST) {
+        POOL.offer(s); // a full pool drops it
       }
     }
   }
