@@ -142,6 +142,33 @@ class BenchScriptsIT {
   }
 
   @Test
+  void sideBySideRunsTwoServersAndPrintsARowPerBlock() throws IOException {
+    RequiredProgram.require("curl", "curl");
+    // One checkout on both sides, B with one JVM option more: the way one option is compared.
+    Command.Result r = bench(Map.of("SANDBOXES", "2", "BLOCKS", "2", "PER_BLOCK", "3",
+        "OPTS_B", "-XX:MaxHeapFreeRatio=60"), "run-side-by-side");
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    String out = r.stdoutText();
+    assertThat(out).contains("| block | A: CPU ms/scrape | B: CPU ms/scrape | B/A | A: GCs | B: GCs |");
+    assertThat(out).containsPattern("- B: \\S+ \\(\\w+\\), plus -XX:MaxHeapFreeRatio=60");
+    Matcher row = Pattern.compile("(?m)^\\| (\\d+) \\|(.*)\\|$").matcher(out);
+    List<Integer> blocks = new ArrayList<>();
+    while (row.find()) {
+      blocks.add(Integer.parseInt(row.group(1)));
+      String[] cells = row.group(2).split("\\|");
+      assertThat(cells).as(row.group()).hasSize(11);
+      for (int rss : new int[] {7, 8}) {
+        assertThat(Double.parseDouble(cells[rss].strip())).as("RSS MB: %s", row.group()).isGreaterThan(10);
+      }
+      for (int p50 : new int[] {9, 10}) {
+        assertThat(Double.parseDouble(cells[p50].strip())).as("p50 ms: %s", row.group()).isPositive();
+      }
+    }
+    assertThat(blocks).as(out).containsExactly(1, 2);
+    assertNothingLeftBehind();
+  }
+
+  @Test
   void badArgumentsAreUsageErrors() {
     Command.Result count = bench(Map.of(), "run-e2e", "0");
     assertThat(count.exitCode()).isEqualTo(2);
@@ -152,6 +179,9 @@ class BenchScriptsIT {
     Command.Result churn = bench(Map.of("CHURN", "-1"), "run-soak");
     assertThat(churn.exitCode()).isEqualTo(2);
     assertThat(churn.stderr()).contains("CHURN '-1' is not a non-negative integer");
+    Command.Result blocks = bench(Map.of("BLOCKS", "0"), "run-side-by-side");
+    assertThat(blocks.exitCode()).isEqualTo(2);
+    assertThat(blocks.stderr()).contains("BLOCKS '0' is not a positive integer");
     Command.Result attack = bench(Map.of("ATTACKS", "teardrop"), "run-hostile");
     assertThat(attack.exitCode()).isEqualTo(2);
     assertThat(attack.stderr()).contains("unknown attack 'teardrop'");
