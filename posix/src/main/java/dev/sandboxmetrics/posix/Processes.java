@@ -27,7 +27,7 @@ public final class Processes {
 
   /**
    * The same check as {@link #isRunning}, with the same answer for every PID, through a {@code kill} bound
-   * by JNA's direct mapping ({@link DirectKill}): about 1 µs cheaper per call, for ~25-40 ms once, when
+   * by JNA's direct mapping ({@link DirectKill}): about 1 µs cheaper per call, for ~25-45 ms once, when
    * first called. For the metric server, which checks every served sandbox twice per scrape.
    */
   public static boolean isRunningOften(long pid) {

@@ -18,8 +18,9 @@ import java.util.Map;
  *
  * <p>Used by discovery for state files and, through {@link Flock}, for lock files, and by the metric server
  * for its PID file. The file's {@code stat} attributes come from the JDK
- * ({@code unix:mode,size,lastModifiedTime,fileKey}; the key is device and inode) of {@code /proc/self/fd/N}, which names the opened file
- * itself, so they compare equal to what {@code Files.readAttributes} says about the same file elsewhere.
+ * ({@code unix:mode,size,lastModifiedTime,fileKey}; the key is device and inode) of {@code /proc/self/fd/N},
+ * which names the opened file itself, so they compare equal to what {@code Files.readAttributes} says about
+ * the same file elsewhere.
  */
 public final class RegularFile implements AutoCloseable {
   /** The attributes {@link #attributes()} holds, as {@code Files.readAttributes} names them. */

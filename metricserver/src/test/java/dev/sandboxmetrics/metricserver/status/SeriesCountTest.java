@@ -20,8 +20,8 @@ class SeriesCountTest {
   void countsTheLinesASnapshotBecomes() {
     Metric counter = new Metric("fs_opens", MetricType.COUNTER, "Opens.");
     Metric latency = new Metric("latency", MetricType.HISTOGRAM, "Latency.");
-    Histogram threeBuckets = Histogram.classic(
-        Value.ofInt(9), List.of(new Bucket(Value.ofInt(1), 2), new Bucket(Value.ofInt(5), 3), new Bucket(Value.ofInt(10), 4)));
+    Histogram threeBuckets = Histogram.classic(Value.ofInt(9),
+        List.of(new Bucket(Value.ofInt(1), 2), new Bucket(Value.ofInt(5), 3), new Bucket(Value.ofInt(10), 4)));
     Histogram oneBucket = Histogram.classic(Value.ofInt(0), List.of(new Bucket(Value.ofInt(1), 0)));
     Snapshot snapshot = new Snapshot(Instant.EPOCH, List.of(
         DataPoint.of(counter, Labels.of("op", "a"), Value.ofInt(1)),

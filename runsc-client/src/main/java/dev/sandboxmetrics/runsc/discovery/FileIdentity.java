@@ -45,7 +45,8 @@ public record FileIdentity(FileTime modified, long size, Object fileKey) {
 
   /** The identity in attributes read as {@link RegularFile#ATTRIBUTES} names them. */
   public static FileIdentity of(Map<String, Object> a) {
-    return new FileIdentity((FileTime) a.get("lastModifiedTime"), ((Number) a.get("size")).longValue(), a.get("fileKey"));
+    return new FileIdentity(
+        (FileTime) a.get("lastModifiedTime"), ((Number) a.get("size")).longValue(), a.get("fileKey"));
   }
 
   // Written out rather than the record's generated ones, which the metric server's C1-only JIT calls

@@ -118,7 +118,8 @@ public final class RootDirectory {
         try {
           identity = secure == null
               ? FileIdentity.of(p)
-              : FileIdentity.of(secure.getFileAttributeView(fileName, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+              : FileIdentity.of(secure
+                  .getFileAttributeView(fileName, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
                   .readAttributes());
         } catch (IOException e) {
           failure = e;
