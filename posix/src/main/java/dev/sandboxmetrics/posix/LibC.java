@@ -14,7 +14,9 @@ import java.util.StringJoiner;
  * <p>Not JNA's direct mapping ({@code Native.register} of {@code native} methods), although each call costs
  * it about 0.8 µs less: registering five methods took about 25 ms of every JVM start (reflection over the
  * class, JNA's type conversions set up per method), a tenth of a one-shot {@code export-metrics}, while a
- * metric server spends about 2.5 µs more per state file it reads (open, flock, close).
+ * metric server spends about 2.5 µs more per state file it reads (open, flock, close). The one exception is
+ * {@code kill}, which the metric server calls twice per sandbox per scrape: {@link DirectKill} maps it
+ * directly, in a class of its own that only the server loads.
  *
  * <p>Start-up matters here ({@code export-metrics} takes a lock on every run), so two JNA defaults that cost
  * time on every JVM start are avoided:
@@ -62,6 +64,7 @@ final class LibC {
     "/usr/lib64", "/lib64", "/usr/lib", "/lib",
   };
 
+  private static final NativeLibrary C;
   private static final Function OPEN;
   private static final Function CLOSE;
   private static final Function FLOCK;
@@ -82,6 +85,7 @@ final class LibC {
       System.setProperty("jna.platform.library.path", dirs.toString());
     }
     NativeLibrary c = NativeLibrary.getInstance(Platform.C_LIBRARY_NAME);
+    C = c;
     // THROW_LAST_ERROR: a call that fails (returns -1 and sets errno) throws LastErrorException with errno.
     OPEN = c.getFunction("open", Function.THROW_LAST_ERROR);
     CLOSE = c.getFunction("close", Function.THROW_LAST_ERROR);
@@ -94,6 +98,11 @@ final class LibC {
   }
 
   private LibC() {}
+
+  /** libc, for the classes that bind their own functions ({@link DirectKill}); JNA is set up as above. */
+  static NativeLibrary library() {
+    return C;
+  }
 
   /** A libc function bound on first use, for calls only one command makes (signal dispositions). */
   static Function function(String name) {

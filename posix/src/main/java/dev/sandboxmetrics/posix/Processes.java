@@ -2,7 +2,10 @@ package dev.sandboxmetrics.posix;
 
 import com.sun.jna.LastErrorException;
 
-/** Process checks as runsc does them. */
+/**
+ * Process checks as runsc does them: {@link #isRunning} for a command that checks a few processes once
+ * ({@code export-metrics}, the simulator), {@link #isRunningOften} for the metric server's scrapes.
+ */
 public final class Processes {
   private Processes() {}
 
@@ -20,6 +23,18 @@ public final class Processes {
     } catch (LastErrorException e) {
       return false;
     }
+  }
+
+  /**
+   * The same check as {@link #isRunning}, with the same answer for every PID, through a {@code kill} bound
+   * by JNA's direct mapping ({@link DirectKill}): about 1 µs cheaper per call, for ~25-45 ms once, when
+   * first called. For the metric server, which checks every served sandbox twice per scrape.
+   */
+  public static boolean isRunningOften(long pid) {
+    if (pid <= 0 || pid > Integer.MAX_VALUE) {
+      return false;
+    }
+    return DirectKill.kill((int) pid, 0) == 0;
   }
 
   /** This JVM's PID. */

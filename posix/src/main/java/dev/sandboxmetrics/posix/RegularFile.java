@@ -18,12 +18,13 @@ import java.util.Map;
  *
  * <p>Used by discovery for state files and, through {@link Flock}, for lock files, and by the metric server
  * for its PID file. The file's {@code stat} attributes come from the JDK
- * ({@code unix:mode,size,lastModifiedTime,dev,ino}) of {@code /proc/self/fd/N}, which names the opened file
- * itself, so they compare equal to what {@code Files.readAttributes} says about the same file elsewhere.
+ * ({@code unix:mode,size,lastModifiedTime,fileKey}; the key is device and inode) of {@code /proc/self/fd/N},
+ * which names the opened file itself, so they compare equal to what {@code Files.readAttributes} says about
+ * the same file elsewhere.
  */
 public final class RegularFile implements AutoCloseable {
   /** The attributes {@link #attributes()} holds, as {@code Files.readAttributes} names them. */
-  public static final String ATTRIBUTES = "unix:mode,size,lastModifiedTime,dev,ino";
+  public static final String ATTRIBUTES = "unix:mode,size,lastModifiedTime,fileKey";
 
   private static final int S_IFMT = 0170000;
   private static final int S_IFREG = 0100000;

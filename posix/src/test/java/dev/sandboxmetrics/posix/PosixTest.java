@@ -3,11 +3,14 @@ package dev.sandboxmetrics.posix;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -64,6 +67,50 @@ class PosixTest {
     assertThat(Processes.isRunning(0)).isFalse();
     assertThat(Processes.isRunning(-1)).isFalse();
     assertThat(Processes.isRunning(Processes.currentPid())).isTrue();
+  }
+
+  @Test
+  void frequentLivenessCheckGivesTheSameAnswersAsTheOneShotOne() throws Exception {
+    Process p = new ProcessBuilder("sleep", "30").start();
+    assertThat(Processes.isRunningOften(p.pid())).isTrue();
+    p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    // Exited and reaped: ESRCH for both.
+    assertThat(Processes.isRunningOften(p.pid())).isFalse().isEqualTo(Processes.isRunning(p.pid()));
+    for (long pid : new long[] {0, -1, Integer.MIN_VALUE, (long) Integer.MAX_VALUE + 1, Long.MAX_VALUE}) {
+      assertThat(Processes.isRunningOften(pid)).as("pid %d", pid).isFalse();
+    }
+    assertThat(Processes.isRunningOften(Processes.currentPid())).isTrue();
+  }
+
+  @Test
+  void aZombieCountsAsRunningForBothChecksAsForRunsc() throws Exception {
+    // sh starts a child that exits at once, then becomes sleep, which never reaps it: a zombie whose PID
+    // still takes signal 0, as kill(2) says, so both checks (and runsc's) call it running.
+    Process parent = new ProcessBuilder("sh", "-c", "sleep 0 & echo $!; exec sleep 30").start();
+    try {
+      long zombie = Long.parseLong(new BufferedReader(
+          new InputStreamReader(parent.getInputStream(), StandardCharsets.US_ASCII)).readLine().trim());
+      Path stat = Path.of("/proc/" + zombie + "/stat");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (!processState(stat).equals("Z")) {
+        assertThat(System.nanoTime()).as("child %d never became a zombie", zombie).isLessThan(deadline);
+        Thread.onSpinWait();
+      }
+      assertThat(Processes.isRunning(zombie)).isTrue();
+      assertThat(Processes.isRunningOften(zombie)).isTrue();
+    } finally {
+      parent.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The state letter in /proc/PID/stat (after the command name in parentheses); "" when unreadable. */
+  private static String processState(Path stat) {
+    try {
+      String s = Files.readString(stat);
+      return s.substring(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
+    } catch (IOException | RuntimeException e) {
+      return "";
+    }
   }
 
   @Test

@@ -350,9 +350,9 @@ public final class SandboxRegistry {
    * file that cannot be stat'ed for a reason other than its deletion is "unsure": left as it is this scan.
    */
   private Listing list() throws RootDirectoryException {
-    List<StateFileName> names;
+    List<RootDirectory.Listed> files;
     try {
-      names = root.listStateFiles();
+      files = root.listStateFilesWithIdentities();
     } catch (NoSuchFileException e) {
       throw new RootDirectoryException("root directory " + rootDir + " does not exist any more", e, true);
     } catch (NotDirectoryException e) {
@@ -362,18 +362,22 @@ public final class SandboxRegistry {
     }
     Map<String, Map<StateFileName, FileIdentity>> bySandbox = new LinkedHashMap<>();
     Set<String> unsure = new HashSet<>();
-    for (StateFileName name : names) {
-      FileIdentity identity;
-      try {
-        identity = root.stat(name);
-      } catch (NoSuchFileException e) {
+    for (RootDirectory.Listed file : files) {
+      StateFileName name = file.name();
+      if (file.statFailure() instanceof NoSuchFileException) {
         continue; // Deleted since the listing.
-      } catch (IOException e) {
-        log.debug("Cannot stat state file {}: {}", name, e.toString());
+      }
+      if (file.statFailure() != null) {
+        log.debug("Cannot stat state file {}: {}", name, file.statFailure().toString());
         unsure.add(name.sandboxId());
         continue;
       }
-      bySandbox.computeIfAbsent(name.sandboxId(), k -> new LinkedHashMap<>()).put(name, identity);
+      Map<StateFileName, FileIdentity> ofSandbox = bySandbox.get(name.sandboxId());
+      if (ofSandbox == null) {
+        ofSandbox = new LinkedHashMap<>();
+        bySandbox.put(name.sandboxId(), ofSandbox);
+      }
+      ofSandbox.put(name, file.identity());
     }
     return new Listing(bySandbox, unsure);
   }

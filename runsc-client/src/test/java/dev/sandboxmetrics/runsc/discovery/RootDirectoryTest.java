@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -244,5 +245,56 @@ class RootDirectoryTest {
     assertThat(load("s1").stateFileIdentities()).containsEntry(name, first);
     Files.writeString(file, StateFileBuilder.root("s1").status("paused").json());
     assertThat(root().stat(name)).isNotEqualTo(first);
+  }
+
+  @Test
+  void listingWithIdentitiesGivesWhatAStatByPathGivesAndFollowsNoLink() throws Exception {
+    Path s2 = StateFileBuilder.root("s2").writeTo(dir);
+    StateFileBuilder.root("s1").writeTo(dir);
+    StateFileBuilder.container("c1", "s1").subContainer().writeTo(dir);
+    Files.writeString(dir.resolve("runsc-s1.sock"), "");
+    Files.writeString(dir.resolve("notes.state"), "{}");
+    // A state file name that is a symbolic link, to a real state file and to nothing: the link itself is
+    // what is stat'ed, as by name.
+    Files.createSymbolicLink(dir.resolve("l1_sandbox:s3.state"), s2);
+    Files.createSymbolicLink(dir.resolve("l2_sandbox:s3.state"), dir.resolve("missing"));
+
+    List<RootDirectory.Listed> listed = root().listStateFilesWithIdentities();
+
+    assertThat(listed).extracting(RootDirectory.Listed::name).containsExactlyElementsOf(root().listStateFiles());
+    assertThat(listed).extracting(RootDirectory.Listed::name).containsExactly(
+        new StateFileName("c1", "s1"), new StateFileName("s1", "s1"), new StateFileName("s2", "s2"),
+        new StateFileName("l1", "s3"), new StateFileName("l2", "s3"));
+    for (RootDirectory.Listed l : listed) {
+      assertThat(l.statFailure()).isNull();
+      assertThat(l.identity()).as("%s", l.name()).isEqualTo(root().stat(l.name()));
+    }
+    FileIdentity link = listed.get(3).identity();
+    assertThat(link).isNotEqualTo(root().stat(new StateFileName("s2", "s2")));
+    assertThat(link.size()).isEqualTo(s2.toString().length()); // a link's size is its target's length
+  }
+
+  @Test
+  void listingWithIdentitiesOfAMissingRootDirectoryIsReported() {
+    assertThatThrownBy(() -> new RootDirectory(dir.resolve("gone")).listStateFilesWithIdentities())
+        .isInstanceOf(NoSuchFileException.class);
+  }
+
+  @Test
+  void identityReadFromAnOpenedFileEqualsTheListingsAndChangesWithTheFile() throws Exception {
+    Path file = StateFileBuilder.root("s1").writeTo(dir);
+    StateFileName name = new StateFileName("s1", "s1");
+    FileIdentity listed = root().listStateFilesWithIdentities().get(0).identity();
+    assertThat(load("s1").stateFileIdentities()).containsEntry(name, listed);
+    assertThat(listed.hashCode()).isEqualTo(root().stat(name).hashCode());
+    // Same size, same content, another inode: a different file.
+    Path other = dir.resolve("copy");
+    Files.copy(file, other);
+    Files.setLastModifiedTime(other, Files.getLastModifiedTime(file));
+    Files.move(other, file, StandardCopyOption.REPLACE_EXISTING);
+    FileIdentity replaced = root().listStateFilesWithIdentities().get(0).identity();
+    assertThat(replaced.size()).isEqualTo(listed.size());
+    assertThat(replaced.modified()).isEqualTo(listed.modified());
+    assertThat(replaced).isNotEqualTo(listed);
   }
 }
