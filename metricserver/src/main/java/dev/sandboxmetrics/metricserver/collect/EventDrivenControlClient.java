@@ -731,6 +731,10 @@ public final class EventDrivenControlClient {
     void closeOurselves() {
       if (lease != null) {
         lease.closing = true;
+        // Out of the idle set before the descriptor closes (Netty reports the channel inactive only in a
+        // later task): a connection being closed is never handed to a call, and is not counted as idle once
+        // the sandbox can see it closed.
+        lease.kept.forget(lease.slot, lease.channel);
       }
       ctx.close();
     }
