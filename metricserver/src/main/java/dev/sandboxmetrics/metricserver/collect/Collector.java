@@ -198,7 +198,16 @@ public final class Collector {
       } catch (RuntimeException e) {
         reply = CompletableFuture.failedFuture(e);
       }
-      reply.whenComplete((r, e) -> offload(i, mine, () -> e == null ? decode(sandbox, r) : failed(sandbox, e)));
+      reply.whenComplete((r, e) -> {
+        if (e == null && r.decoded() != null) {
+          // Decoded on the event loop as it arrived: what is left (checks, verifying, the filter) is bounded
+          // by the registration's series and done here, on the loop, rather than handed to a worker: a
+          // hand-off per sandbox woke a parked worker thread and cost more than the work.
+          publish(i, mine, safely(sandbox, () -> decode(sandbox, r)));
+        } else {
+          offload(i, mine, () -> e == null ? decode(sandbox, r) : failed(sandbox, e));
+        }
+      });
     }
 
     /** A quiet query stops counting against the parallelism (once); the next sandbox may start. */
