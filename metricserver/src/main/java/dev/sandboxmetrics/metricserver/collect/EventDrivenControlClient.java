@@ -40,8 +40,8 @@ import java.util.function.IntFunction;
  * for one call at a time is {@link dev.sandboxmetrics.runsc.control.BlockingControlClient}; both share the
  * protocol layer: {@link ControlProtocol} encodes calls and judges replies, {@link ReplyBuffer} receives
  * them in bounded pieces and finds their end, and failures are {@link ControlException}s of one
- * {@link ControlException.Kind} vocabulary. Decoding and verifying a reply is CPU work that the caller does
- * off the event loop.
+ * {@link ControlException.Kind} vocabulary. A reply that arrives whole is decoded on the event loop as it
+ * arrives ({@link Reply#decoded()}); otherwise decoding it is the caller's work.
  *
  * <p>Memory: every reply is charged to the server-wide {@link ReplyBudget}. A call that cannot reserve
  * room stops reading (the sandbox's bytes wait in the kernel) until another reply gives bytes back, so the
