@@ -40,8 +40,8 @@ import java.util.function.IntFunction;
  * for one call at a time is {@link dev.sandboxmetrics.runsc.control.BlockingControlClient}; both share the
  * protocol layer: {@link ControlProtocol} encodes calls and judges replies, {@link ReplyBuffer} receives
  * them in bounded pieces and finds their end, and failures are {@link ControlException}s of one
- * {@link ControlException.Kind} vocabulary. Decoding and verifying a reply is CPU work that the caller does
- * off the event loop.
+ * {@link ControlException.Kind} vocabulary. A reply that arrives whole is decoded on the event loop as it
+ * arrives ({@link Reply#decoded()}); otherwise decoding it is the caller's work.
  *
  * <p>Memory: every reply is charged to the server-wide {@link ReplyBudget}. A call that cannot reserve
  * room stops reading (the sandbox's bytes wait in the kernel) until another reply gives bytes back, so the
@@ -191,19 +191,50 @@ public final class EventDrivenControlClient {
         out.complete(r.replies().get(0));
       }
     });
-    single.begin();
     if (quiet != null && quietAfter.toMillis() < millis) {
-      ScheduledFuture<?> check = bootstrap.config().group().next().schedule(
+      single.quietCheck = new QuietCheck(out, single, quietAfter, quiet);
+    }
+    single.begin();
+    return out;
+  }
+
+  /**
+   * Calls {@code quiet} if no byte of the reply has arrived {@code quietAfter} into the call. Armed once, by
+   * the call's first segment: on a kept connection from the task that sends the call on the channel's own
+   * event loop (so a call on a kept connection costs the event loop one task from the caller's thread, not
+   * three), else from the caller on any event loop, as the connect's deadline is.
+   */
+  private static final class QuietCheck {
+    private final CompletableFuture<Reply> out;
+    private final Sequence call;
+    private final long dueNanos;
+    private final Runnable quiet;
+    private boolean armed;
+
+    QuietCheck(CompletableFuture<Reply> out, Sequence call, Duration quietAfter, Runnable quiet) {
+      this.out = out;
+      this.call = call;
+      this.dueNanos = System.nanoTime() + quietAfter.toNanos();
+      this.quiet = quiet;
+    }
+
+    /** Schedules the check on {@code loop} the first time; later segments of the call do nothing. */
+    void arm(io.netty.util.concurrent.EventExecutor loop) {
+      if (armed) {
+        return;
+      }
+      armed = true;
+      long delay = Math.max(TimeUnit.MILLISECONDS.toNanos(1), dueNanos - System.nanoTime());
+      ScheduledFuture<?> check = loop.schedule(
           () -> {
-            if (!out.isDone() && single.silent()) {
+            if (!out.isDone() && call.silent()) {
               quiet.run();
             }
           },
-          Math.max(1, quietAfter.toMillis()),
-          TimeUnit.MILLISECONDS);
+          delay,
+          TimeUnit.NANOSECONDS);
       out.whenComplete((r, e) -> check.cancel(false));
     }
-    return out;
   }
 
   /**
@@ -233,6 +264,8 @@ public final class EventDrivenControlClient {
     /** The replies so far, over all segments, in the order of the calls. */
     private final List<Reply> answered = new ArrayList<>();
     private volatile ReplyReader reader;
+    /** The single call's quiet check, or null; armed by the first segment (segments run one at a time). */
+    QuietCheck quietCheck;
 
     Sequence(Path socket, List<byte[]> calls, boolean exact, IntFunction<ReplyBuffer> buffers, Duration timeout,
         long deadlineNanos, KeptConnections.Slot slot) {
@@ -271,6 +304,9 @@ public final class EventDrivenControlClient {
       reader = r;
       Channel ch = mayReuse && keepIn != null ? kept.take(keepIn) : null;
       if (ch == null) {
+        if (quietCheck != null) {
+          quietCheck.arm(bootstrap.config().group().next());
+        }
         replies.whenComplete((list, e) -> ended(r, part.size(), list, e, false, true));
         start(socket, r, replies, deadlineNanos, timeout);
       } else {
@@ -289,18 +325,24 @@ public final class EventDrivenControlClient {
      * because a call that did not end cleanly closed its connection.
      */
     private void reuse(Channel ch, ReplyReader r, int size, CompletableFuture<List<Reply>> replies) {
-      long left = Math.max(1, deadlineNanos - System.nanoTime());
       boolean[] sent = new boolean[1];
-      ScheduledFuture<?> deadline = ch.eventLoop().schedule(
-          () -> {
-            if (replies.completeExceptionally(new ControlException(ControlException.Kind.TIMED_OUT, socket,
-                "no complete reply within " + describe(timeout) + r.progress()))) {
-              closeKept(ch);
-            }
-          },
-          left,
-          TimeUnit.NANOSECONDS);
+      // One task for the event loop: the deadline and the quiet check are scheduled from it (on the loop,
+      // where scheduling is a plain heap insert), not from this thread (each a task and maybe a wake-up).
       ch.eventLoop().execute(() -> {
+        long left = Math.max(1, deadlineNanos - System.nanoTime());
+        ScheduledFuture<?> deadline = ch.eventLoop().schedule(
+            () -> {
+              if (replies.completeExceptionally(new ControlException(ControlException.Kind.TIMED_OUT, socket,
+                  "no complete reply within " + describe(timeout) + r.progress()))) {
+                closeKept(ch);
+              }
+            },
+            left,
+            TimeUnit.NANOSECONDS);
+        replies.whenComplete((list, e) -> deadline.cancel(false));
+        if (quietCheck != null) {
+          quietCheck.arm(ch.eventLoop());
+        }
         if (replies.isDone()) {
           closeKept(ch);
           return;
@@ -325,7 +367,6 @@ public final class EventDrivenControlClient {
         r.send(ch);
       });
       replies.whenComplete((list, e) -> {
-        deadline.cancel(false);
         if (e != null) {
           closeKept(ch);
         }
@@ -567,8 +608,11 @@ public final class EventDrivenControlClient {
     private final KeptConnections.Slot slot;
     private final Channel channel;
     private final ReplyReader reader;
-    /** A byte arrived past the reply or while idle. */
-    private boolean spoiled;
+    /**
+     * A byte arrived past the reply or while idle. Volatile: {@link #giveBack} reads it on the thread that
+     * released the reply; for bytes that came with the reply it is set before the reply is handed over.
+     */
+    private volatile boolean spoiled;
     /** We close it (not the sandbox). */
     boolean closing;
 
@@ -595,14 +639,24 @@ public final class EventDrivenControlClient {
     /**
      * From any thread, once (a reply is released once): keeps the connection if the call ended cleanly and
      * there is room, else closes it.
+     *
+     * <p>Keeping is done right here, without a task for the channel's event loop (a task per sandbox per
+     * scrape, and often a wake-up of a sleeping loop): {@link KeptConnections#offer} refuses a channel that
+     * is no longer active, under the monitor that {@link KeptConnections#forget} takes when it closes, and a
+     * channel closes on its event loop in that order (inactive, then forgotten). So a connection that the
+     * sandbox closes, or that we close for a byte arriving after this, is either refused here or forgotten
+     * there; and bytes that came with the reply spoiled the lease before the reply was handed over. A call
+     * that takes the connection at once sends its call from a task on the event loop, which runs after
+     * whatever the loop was doing with the reply.
      */
     void giveBack(boolean clean) {
+      if (clean && !spoiled && kept.offer(slot, channel)) {
+        return;
+      }
       try {
         channel.eventLoop().execute(() -> {
-          if (!clean || spoiled || !channel.isActive() || !kept.offer(slot, channel)) {
-            if (channel.isActive()) {
-              reader.closeOurselves();
-            }
+          if (channel.isActive()) {
+            reader.closeOurselves();
           }
         });
       } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -677,6 +731,10 @@ public final class EventDrivenControlClient {
     void closeOurselves() {
       if (lease != null) {
         lease.closing = true;
+        // Out of the idle set before the descriptor closes (Netty reports the channel inactive only in a
+        // later task): a connection being closed is never handed to a call, and is not counted as idle once
+        // the sandbox can see it closed.
+        lease.kept.forget(lease.slot, lease.channel);
       }
       ctx.close();
     }
@@ -749,6 +807,10 @@ public final class EventDrivenControlClient {
               boolean last = answered.size() + 1 == calls.size();
               if (last && slot != null) {
                 lease = new Lease(kept, slot, ctx.channel(), this);
+                if (extra) {
+                  // Before the reply is handed over: its release may offer the connection from another thread.
+                  lease.spoiled = true;
+                }
               }
               answered.add(new Reply(buffer, last ? lease : null)); // the Reply owns the buffer now
               buffer = null;

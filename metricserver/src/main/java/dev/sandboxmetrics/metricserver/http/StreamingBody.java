@@ -1,9 +1,11 @@
 package dev.sandboxmetrics.metricserver.http;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -78,15 +80,23 @@ public final class StreamingBody extends OutputStream {
     if (closed) {
       return;
     }
-    if (buffer != null && buffer.isReadable()) {
-      sendChunk();
+    boolean rest = buffer != null && buffer.isReadable();
+    if (rest) {
+      checkWritable(); // as for any chunk: the response is not ended then, the caller aborts it
     }
-    closed = true;
-    ChannelFuture last = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+    ChannelPromise last = ctx.newPromise();
     // Still subject to the budget until the client has taken everything: a response written in full to a
     // client that does not read holds its bytes as much as one still being written.
     last.addListener(f -> budget.unregister(this));
     exchange.streamEnded(last, false);
+    closed = true;
+    if (rest) {
+      // The rest of the body and the end of the response in one write (one task for the event loop).
+      send(new DefaultLastHttpContent(takeBuffer()), last);
+    } else {
+      releaseBuffer();
+      ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, last);
+    }
   }
 
   /** Ends the response abnormally: the client sees a truncated body and a closed connection. */
@@ -132,27 +142,56 @@ public final class StreamingBody extends OutputStream {
   }
 
   private void sendChunk() throws IOException {
+    send(new DefaultHttpContent(takeBuffer()), ctx.newPromise());
+  }
+
+  private void checkWritable() throws IOException {
     if (ctx.executor().inEventLoop()) {
       throw new IllegalStateException("a streamed response must not be written on the event loop");
     }
-    ByteBuf chunk = buffer;
-    buffer = null;
     if (cutOff || !ctx.channel().isActive()) {
-      chunk.release();
       throw new IOException(cutOff ? "the client did not read and response buffers are full" : "the client closed the connection");
     }
-    long size = chunk.readableBytes();
+  }
+
+  private ByteBuf takeBuffer() {
+    ByteBuf chunk = buffer;
+    buffer = null;
+    return chunk;
+  }
+
+  private void releaseBuffer() {
+    if (buffer != null) {
+      buffer.release();
+      buffer = null;
+    }
+  }
+
+  /**
+   * Writes one piece of the body. The listener is on the promise before the write: added after it, to a
+   * write the event loop may already have done, it would cost the loop another task (and maybe a wake-up)
+   * just to be told.
+   */
+  private void send(HttpContent content, ChannelPromise promise) throws IOException {
+    try {
+      checkWritable();
+    } catch (IOException | RuntimeException e) {
+      content.release();
+      promise.tryFailure(e);
+      throw e;
+    }
+    long size = content.content().readableBytes();
     pending.addAndGet(size);
     budget.taken(size);
-    ctx.writeAndFlush(new DefaultHttpContent(chunk))
-        .addListener(
-            f -> {
-              pending.addAndGet(-size);
-              budget.released(size);
-              if (f.isSuccess()) {
-                state.lastProgress = System.nanoTime();
-              }
-            });
+    promise.addListener(
+        f -> {
+          pending.addAndGet(-size);
+          budget.released(size);
+          if (f.isSuccess()) {
+            state.lastProgress = System.nanoTime();
+          }
+        });
+    ctx.writeAndFlush(content, promise);
     if (budget.pending() > budget.limit() && budget.relieve(this)) {
       cutOff = true;
       throw new IOException("the client did not read and response buffers are full");

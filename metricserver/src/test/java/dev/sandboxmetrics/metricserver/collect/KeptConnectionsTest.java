@@ -150,6 +150,69 @@ class KeptConnectionsTest {
   }
 
   @Test
+  void aByteThatCameWithTheReplyKeepsTheConnectionFromBeingOfferedEvenForAMoment() throws Exception {
+    // The reply is released on this thread, which offers a clean connection back at once: a byte that came
+    // with the reply (one write, one read) must have ruled it out before the reply was handed over.
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first") + "}");
+      awaitEof(ch);
+    }, ch -> {
+      readCall(ch);
+      write(ch, reply("second"));
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    EventDrivenControlClient.Reply r = call(peer, key);
+    assertThat(text(r)).isEqualTo(reply("first"));
+    r.release();
+    assertThat(kept.idleConnections()).as("offered on release").isZero();
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("second"));
+    assertThat(peer.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void aReplyReleasedOnAnotherThreadGivesItsConnectionBackForTheNextCall() throws Exception {
+    Peer peer = new Peer(ch -> {
+      answerUntilEof(ch, "same");
+    });
+    KeptConnections.Key key = key(peer);
+    for (int i = 0; i < 3; i++) {
+      EventDrivenControlClient.Reply r = call(peer, key);
+      Thread releaser = new Thread(r::release);
+      releaser.start();
+      releaser.join();
+      assertThat(kept.idleConnections()).as("kept as soon as released, call %d", i).isEqualTo(1);
+    }
+    assertThat(peer.accepted()).isEqualTo(1);
+  }
+
+  @Test
+  void aKeptConnectionWhoseSandboxGoesQuietIsReportedQuietAndTimesOut() throws Exception {
+    java.util.concurrent.CountDownLatch quiet = new java.util.concurrent.CountDownLatch(1);
+    Peer peer = new Peer(ch -> {
+      readCall(ch);
+      write(ch, reply("first"));
+      readCall(ch); // and never a word more
+      awaitEof(ch);
+    });
+    KeptConnections.Key key = key(peer);
+    assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
+    assertThat(kept.idleConnections()).isEqualTo(1);
+    // The check is armed on the event loop by the task that sends the call on the kept connection.
+    var stalled = client.call(peer.socket, key, CALL, Duration.ofSeconds(3), 0, Duration.ofMillis(50),
+        quiet::countDown);
+    assertThat(quiet.await(20, TimeUnit.SECONDS)).as("the quiet check ran").isTrue();
+    try {
+      stalled.join();
+      throw new AssertionError("expected a timeout");
+    } catch (CompletionException e) {
+      assertThat(((ControlException) e.getCause()).kind()).isEqualTo(ControlException.Kind.TIMED_OUT);
+    }
+    assertThat(peer.accepted()).isEqualTo(1);
+  }
+
+  @Test
   void aByteWhileIdleClosesTheConnectionAndTheNextCallConnectsAfresh() throws Exception {
     AtomicInteger eofs = new AtomicInteger();
     Peer peer = new Peer(ch -> {
