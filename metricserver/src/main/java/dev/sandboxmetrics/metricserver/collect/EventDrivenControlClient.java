@@ -420,6 +420,12 @@ public final class EventDrivenControlClient {
 
   /** Closes a kept channel on our own account (its current reader then counts no hang-up). Event loop only. */
   private static void closeKept(Channel ch) {
+    if (!ch.isActive()) {
+      // Closed already, and not necessarily by us: Netty tells the handlers a little later (a task), and the
+      // reader that guarded it idle must then count the sandbox's hang-up. closeOurselves would mark the close
+      // as ours and lose that count (a sandbox that hangs up after every reply would never be given up on).
+      return;
+    }
     ReplyReader current = ch.pipeline().get(ReplyReader.class);
     if (current != null && current.ctx != null) {
       current.closeOurselves();

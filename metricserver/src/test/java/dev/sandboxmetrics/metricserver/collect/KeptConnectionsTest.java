@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -75,15 +76,7 @@ class KeptConnectionsTest {
 
   @Test
   void aReplyNotYetReleasedKeepsItsConnectionFromTheNextCall() throws Exception {
-    Peer peer = new Peer(ch -> {
-      readCall(ch);
-      write(ch, reply("first"));
-      awaitEof(ch);
-    }, ch -> {
-      readCall(ch);
-      write(ch, reply("second"));
-      awaitEof(ch);
-    });
+    Peer peer = new Peer(answerOnce("first"), answerOnce("second"));
     KeptConnections.Key key = key(peer);
     EventDrivenControlClient.Reply first = call(peer, key);
     // The first reply is still being decoded: the second call must not share its connection.
@@ -100,11 +93,7 @@ class KeptConnectionsTest {
       write(ch, reply("first"));
       readCall(ch); // the second call arrives on the kept connection...
       // ...and the sandbox hangs up without a word (a restart under the same ID, a one-call server).
-    }, ch -> {
-      readCall(ch);
-      write(ch, reply("second"));
-      awaitEof(ch);
-    });
+    }, answerOnce("second"));
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
     Await.until("the connection is kept", () -> kept.idleConnections() == 1);
@@ -136,11 +125,7 @@ class KeptConnectionsTest {
       write(ch, reply("first") + "}");
       awaitEof(ch);
       eofs.incrementAndGet();
-    }, ch -> {
-      readCall(ch);
-      write(ch, reply("second"));
-      awaitEof(ch);
-    });
+    }, answerOnce("second"));
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
     Await.until("the client closes the connection that sent a byte too many", () -> eofs.get() == 1);
@@ -157,11 +142,7 @@ class KeptConnectionsTest {
       readCall(ch);
       write(ch, reply("first") + "}");
       awaitEof(ch);
-    }, ch -> {
-      readCall(ch);
-      write(ch, reply("second"));
-      awaitEof(ch);
-    });
+    }, answerOnce("second"));
     KeptConnections.Key key = key(peer);
     EventDrivenControlClient.Reply r = call(peer, key);
     assertThat(text(r)).isEqualTo(reply("first"));
@@ -189,7 +170,7 @@ class KeptConnectionsTest {
 
   @Test
   void aKeptConnectionWhoseSandboxGoesQuietIsReportedQuietAndTimesOut() throws Exception {
-    java.util.concurrent.CountDownLatch quiet = new java.util.concurrent.CountDownLatch(1);
+    CountDownLatch quiet = new CountDownLatch(1);
     Peer peer = new Peer(ch -> {
       readCall(ch);
       write(ch, reply("first"));
@@ -224,11 +205,7 @@ class KeptConnectionsTest {
       write(ch, reply("unasked")); // a reply before the call, for the next call to take
       awaitEof(ch);
       eofs.incrementAndGet();
-    }, ch -> {
-      readCall(ch);
-      write(ch, reply("second"));
-      awaitEof(ch);
-    });
+    }, answerOnce("second"));
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
     Await.until("the client closes a connection that speaks while idle", () -> eofs.get() == 1);
@@ -246,11 +223,7 @@ class KeptConnectionsTest {
       sleep(600); // past the second call's deadline
       write(ch, reply("late"));
       awaitEof(ch);
-    }, ch -> {
-      readCall(ch);
-      write(ch, reply("third"));
-      awaitEof(ch);
-    });
+    }, answerOnce("third"));
     KeptConnections.Key key = key(peer);
     assertThat(callAndRelease(peer, key)).isEqualTo(reply("first"));
     Await.until("the connection is kept", () -> kept.idleConnections() == 1);
@@ -266,15 +239,7 @@ class KeptConnectionsTest {
 
   @Test
   void aConnectionWhoseReplyCouldNotBeUsedIsClosed() throws Exception {
-    Peer peer = new Peer(ch -> {
-      readCall(ch);
-      write(ch, reply("first"));
-      awaitEof(ch);
-    }, ch -> {
-      readCall(ch);
-      write(ch, reply("second"));
-      awaitEof(ch);
-    });
+    Peer peer = new Peer(answerOnce("first"), answerOnce("second"));
     KeptConnections.Key key = key(peer);
     EventDrivenControlClient.Reply r = call(peer, key);
     r.discardConnection();
@@ -287,11 +252,7 @@ class KeptConnectionsTest {
   void aReplyThatWaitedForTheBudgetLeavesItsKeptConnectionReading() throws Exception {
     // Room for one reply at a time: the second waits (its connection stops reading) until the first is released.
     EventDrivenControlClient tight = new EventDrivenControlClient(transport, group, 4096, new ReplyBudget(200), kept);
-    Peer first = new Peer(ch -> {
-      readCall(ch);
-      write(ch, reply("a"));
-      awaitEof(ch);
-    });
+    Peer first = new Peer(answerOnce("a"));
     Peer second = new Peer(ch -> {
       for (String tag : List.of("b1", "b2")) {
         readCall(ch);
@@ -419,6 +380,15 @@ class KeptConnectionsTest {
   }
 
   /** Answers every call with the same reply until the client hangs up. */
+  /** A connection that answers one call with {@code tag}'s reply and then waits for the client to hang up. */
+  private static Behaviour answerOnce(String tag) {
+    return ch -> {
+      readCall(ch);
+      write(ch, reply(tag));
+      awaitEof(ch);
+    };
+  }
+
   private static void answerUntilEof(SocketChannel ch, String tag) throws IOException {
     while (true) {
       try {
