@@ -84,9 +84,13 @@ class PosixTest {
 
   @Test
   void aZombieCountsAsRunningForBothChecksAsForRunsc() throws Exception {
-    // sh starts a child that exits at once, then becomes sleep, which never reaps it: a zombie whose PID
-    // still takes signal 0, as kill(2) says, so both checks (and runsc's) call it running.
-    Process parent = new ProcessBuilder("sh", "-c", "sleep 0 & echo $!; exec sleep 30").start();
+    // perl forks a child that exits at once and never reaps it (no SIGCHLD handler): a zombie whose PID
+    // still takes signal 0, as kill(2) says, so both checks (and runsc's) call it running. Not sh with
+    // "sleep 0 & exec sleep 30": a shell may reap the child when it exits before the exec, and then there is
+    // no zombie to find. perl is part of every Debian system (perl-base is essential).
+    Process parent = new ProcessBuilder("perl", "-e",
+        "my $child = fork(); die \"fork: $!\" unless defined $child; exit 0 if $child == 0;"
+            + " $| = 1; print \"$child\\n\"; sleep 30;").start();
     try {
       long zombie = Long.parseLong(new BufferedReader(
           new InputStreamReader(parent.getInputStream(), StandardCharsets.US_ASCII)).readLine().trim());
