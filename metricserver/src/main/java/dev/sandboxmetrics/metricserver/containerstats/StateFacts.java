@@ -35,19 +35,23 @@ final class StateFacts {
 
   /** Every container by sandbox ID, containers sorted by ID. */
   synchronized Map<String, List<ContainerFacts>> scan() {
-    List<StateFileName> names;
+    List<RootDirectory.Listed> files;
     try {
-      names = root.listStateFiles();
+      // Listed with their identities, as the registry's scans are: one stat per file relative to the listing.
+      files = root.listStateFilesWithIdentities();
     } catch (IOException e) {
       log.debug("Cannot list {} for container stats: {}", root, e.toString());
       return Map.of();
     }
     Map<String, List<ContainerFacts>> out = new TreeMap<>();
     Map<StateFileName, Cached> seen = new HashMap<>();
-    for (StateFileName name : names) {
-      ContainerFacts facts = load(name, seen);
+    for (RootDirectory.Listed file : files) {
+      if (file.statFailure() != null) {
+        continue; // Gone since the listing.
+      }
+      ContainerFacts facts = load(file.name(), file.identity(), seen);
       if (facts != null) {
-        out.computeIfAbsent(name.sandboxId(), k -> new ArrayList<>()).add(facts);
+        out.computeIfAbsent(file.name().sandboxId(), k -> new ArrayList<>()).add(facts);
       }
     }
     cache.keySet().retainAll(seen.keySet());
@@ -58,14 +62,8 @@ final class StateFacts {
     return out;
   }
 
-  private ContainerFacts load(StateFileName name, Map<StateFileName, Cached> seen) {
+  private ContainerFacts load(StateFileName name, FileIdentity identity, Map<StateFileName, Cached> seen) {
     Cached old = cache.get(name);
-    FileIdentity identity;
-    try {
-      identity = root.stat(name);
-    } catch (IOException e) {
-      return null; // Gone since the listing.
-    }
     if (old != null && old.identity().equals(identity)) {
       seen.put(name, old);
       return old.facts();

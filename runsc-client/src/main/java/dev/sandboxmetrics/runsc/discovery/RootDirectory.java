@@ -92,8 +92,8 @@ public final class RootDirectory {
   public record Listed(StateFileName name, FileIdentity identity, IOException statFailure) {}
 
   /**
-   * {@link #listStateFiles()} with each file's {@link #stat} identity, taken while the directory is open:
-   * by name relative to it ({@code fstatat} on the listing's descriptor, not following a symbolic link), so
+   * {@link #listStateFiles()} with each file's stat identity (what {@link FileIdentity#of(Path)} gives),
+   * taken while the directory is open: by name relative to it ({@code fstatat} on the listing's descriptor, not following a symbolic link), so
    * the kernel looks up one name instead of walking the root's whole path again for every file, and no
    * path is built. The metric server's scans, which run at every scrape, list this way.
    *
@@ -161,11 +161,6 @@ public final class RootDirectory {
       }
     }
     return out;
-  }
-
-  /** The stat identity of a container's state file (of a symbolic link itself), without reading or locking it. */
-  public FileIdentity stat(StateFileName name) throws IOException {
-    return FileIdentity.of(name.statePath(path));
   }
 
   /**
