@@ -106,15 +106,18 @@ public final class MetricServer implements AutoCloseable {
     int loops = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
     this.group = transport.newEventLoopGroup(loops, "sandbox-metrics-io");
     int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
+    // The workers stay for the server's life, blocked on the queue while it is idle. With a keep-alive they
+    // would wake up to time out, and at the scrape intervals Prometheus uses (15-30 s, against a 30 s
+    // keep-alive) die between scrapes and be started again for the next one, with their thread-local
+    // caches; idle, a worker costs a few touched stack pages.
     this.work =
         new ThreadPoolExecutor(
             workers,
             workers,
-            30,
-            TimeUnit.SECONDS,
+            0,
+            TimeUnit.MILLISECONDS,
             new LinkedBlockingQueue<>(100_000),
             new DefaultThreadFactory("sandbox-metrics-worker", true));
-    this.work.allowCoreThreadTimeOut(true);
     // The status page learns from the registry's scans and the collector's queries; the registry is made
     // after it, so it asks for the served sandboxes through a reference it reads when a page is drawn.
     SandboxRegistry[] registryRef = new SandboxRegistry[1];
