@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sandboxmetrics.simulator.Fault;
 import dev.sandboxmetrics.simulator.SandboxSpec;
 import dev.sandboxmetrics.simulator.Simulator;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,6 +63,71 @@ class MetricServerIT {
   }
 
   /**
+   * Between scrapes (15-30 s apart with Prometheus) the server has nothing to do, and with the launcher's
+   * options it sleeps: counted as the kernel counts voluntary context switches (a thread blocking again after
+   * it woke up), all of its threads together made 3-9 in 5 idle seconds where they made ~42 before (Netty's
+   * idle loops every second, the JVM's monitor deflation thread every 250 ms, its cleanup safepoint and heap
+   * trimmer every second, pool threads timing out). README, Performance, "Between scrapes".
+   */
+  @Test
+  void anIdleServerBarelyWakesUp() throws Exception {
+    Path root = tmp.resolve("root");
+    Path socket = tmp.resolve("metrics.sock");
+    Path pidFile = tmp.resolve("metric-server.pid");
+    try (Simulator sim = Simulator.start(root, socket.toString())) {
+      sim.createRunning(SandboxSpec.builder("a").build());
+      sim.createRunning(SandboxSpec.builder("b").build());
+      try (Launched server = Launched.start(
+          "--root=" + root, "--metric-server=" + socket, "metric-server", "--pid-file=" + pidFile)) {
+        server.awaitFile(pidFile, START);
+        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
+        for (int i = 0; i < 3; i++) {
+          assertThat(Launched.status(Launched.get(address, "/metrics"))).isEqualTo(200);
+        }
+        Thread.sleep(2_000); // what the scrapes left to compile, and the connections' closing, settle
+
+        Map<String, Long> before = voluntarySwitchesByThread(pid);
+        Thread.sleep(5_000);
+        Map<String, Long> after = voluntarySwitchesByThread(pid);
+
+        Map<String, Long> woke = new TreeMap<>();
+        after.forEach((thread, n) -> {
+          long d = n - before.getOrDefault(thread, 0L);
+          if (d > 0) {
+            woke.put(thread, d);
+          }
+        });
+        assertThat(woke.values().stream().mapToLong(Long::longValue).sum())
+            .as("voluntary context switches of the idle server's threads in 5 s: %s", woke)
+            .isLessThanOrEqualTo(20);
+        server.terminate();
+        assertThat(server.exitCode(Duration.ofSeconds(30))).isZero();
+      }
+    }
+  }
+
+  /** Per thread of process {@code pid} ("TID name"): its voluntary context switches so far. */
+  private static Map<String, Long> voluntarySwitchesByThread(long pid) throws IOException {
+    Map<String, Long> counts = new TreeMap<>();
+    try (var threads = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path t : (Iterable<Path>) threads::iterator) {
+        try {
+          String name = Files.readString(t.resolve("comm")).strip();
+          for (String line : Files.readAllLines(t.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+              counts.put(t.getFileName() + " " + name, Long.parseLong(line.substring(line.indexOf(':') + 1).trim()));
+            }
+          }
+        } catch (NoSuchFileException ended) {
+          // The thread ended while we looked.
+        }
+      }
+    }
+    return counts;
+  }
+
+  /**
    * A script's background job (and {@code trap '' INT}) starts the server with SIGINT ignored; runsc (Go's
    * signal.Notify) handles it all the same, so ours must too: it stops cleanly, removing socket and PID file.
    */
@@ -88,7 +157,7 @@ class MetricServerIT {
   }
 
   /** The ignored-signal mask of a process, for the failure message. */
-  private static String sigIgn(long pid) throws java.io.IOException {
+  private static String sigIgn(long pid) throws IOException {
     return Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
         .filter(l -> l.startsWith("SigIgn:")).findFirst().orElse("?");
   }
