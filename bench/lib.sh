@@ -52,6 +52,15 @@ cpu_ms() {
 }
 
 # Resident set size of a process in MB (VmRSS), and its peak (VmHWM).
+# CPU milliseconds of each of process $1's live threads so far, one "TID NAME MS" line per thread (NAME is
+# the kernel's 15-character thread name, spaces as underscores; the time from schedstat, in nanoseconds).
+thread_cpu_ms() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm" 2>/dev/null)" "$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null)"
+  done | awk 'NF == 3 { printf "%s %s %.3f\n", $1, $2, $3 / 1e6 }'
+}
+
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 peak_rss_mb() { awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 

@@ -145,11 +145,18 @@ class BenchScriptsIT {
   void sideBySideRunsTwoServersAndPrintsARowPerBlock() throws IOException {
     RequiredProgram.require("curl", "curl");
     // One checkout on both sides, B with one JVM option more: the way one option is compared.
+    // A round every 0.5 s: the way the cost per scrape interval, idle time included, is measured.
+    long started = System.nanoTime();
     Command.Result r = bench(Map.of("SANDBOXES", "2", "BLOCKS", "2", "PER_BLOCK", "3",
-        "OPTS_B", "-XX:MaxHeapFreeRatio=60"), "run-side-by-side");
+        "OPTS_B", "-XX:MaxHeapFreeRatio=60", "INTERVAL", "0.5"), "run-side-by-side");
     assertThat(r.exitCode()).as(r.toString()).isZero();
+    assertThat(System.nanoTime() - started).as("6 rounds 0.5 s apart").isGreaterThan(2_500_000_000L);
     String out = r.stdoutText();
+    assertThat(out).contains("2 blocks of 3 gzip scrapes each, a round every 0.5 s");
     assertThat(out).contains("| block | A: CPU ms/scrape | B: CPU ms/scrape | B/A | A: GCs | B: GCs |");
+    // Where the CPU went, by thread: the server's own threads and the JVM's, for both sides.
+    assertThat(out).contains("| thread | A: ms/scrape | B: ms/scrape |");
+    assertThat(out).containsPattern("(?m)^\\| sandbox-metrics \\| \\d+\\.\\d\\d \\| \\d+\\.\\d\\d \\|$");
     assertThat(out).containsPattern("- B: \\S+ \\(\\w+\\), plus -XX:MaxHeapFreeRatio=60");
     Matcher row = Pattern.compile("(?m)^\\| (\\d+) \\|(.*)\\|$").matcher(out);
     List<Integer> blocks = new ArrayList<>();
@@ -182,6 +189,9 @@ class BenchScriptsIT {
     Command.Result blocks = bench(Map.of("BLOCKS", "0"), "run-side-by-side");
     assertThat(blocks.exitCode()).isEqualTo(2);
     assertThat(blocks.stderr()).contains("BLOCKS '0' is not a positive integer");
+    Command.Result every = bench(Map.of("INTERVAL", "15s"), "run-side-by-side");
+    assertThat(every.exitCode()).isEqualTo(2);
+    assertThat(every.stderr()).contains("INTERVAL '15s' is not a number of seconds");
     Command.Result attack = bench(Map.of("ATTACKS", "teardrop"), "run-hostile");
     assertThat(attack.exitCode()).isEqualTo(2);
     assertThat(attack.stderr()).contains("unknown attack 'teardrop'");
