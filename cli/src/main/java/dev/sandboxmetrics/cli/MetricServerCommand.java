@@ -124,8 +124,9 @@ final class MetricServerCommand implements Callable<Integer> {
   long maxSeriesPerSandbox;
 
   @Option(names = RESCAN_INTERVAL, paramLabel = "DURATION", defaultValue = DEFAULT_RESCAN_INTERVAL,
-      description = "(Not in runsc.) How often the root directory is scanned between scrapes (default: ${DEFAULT-VALUE}, "
-          + "runsc's value). Every /metrics request scans too.")
+      description = "(Not in runsc.) The longest the root directory goes without a scan (default: ${DEFAULT-VALUE}, "
+          + "runsc's interval): every /metrics request scans it, and the server does in the background when no "
+          + "request has for this long.")
   Duration rescanInterval;
 
   @Option(names = HTTP_TIMEOUT, paramLabel = "DURATION", defaultValue = DEFAULT_HTTP_TIMEOUT,

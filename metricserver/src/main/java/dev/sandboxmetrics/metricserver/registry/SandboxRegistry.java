@@ -76,6 +76,8 @@ public final class SandboxRegistry {
   private final Map<String, Locked> locked = new HashMap<>();
 
   private long totalRegistered;
+  /** {@link #nanoClock} when the last scan that could list the root directory listed it. */
+  private volatile long listedAt;
   private String lastListingError;
 
   // The last sandbox's metadata, for the next one to share when equal (see facts()).
@@ -170,6 +172,7 @@ public final class SandboxRegistry {
     this.allowUnknownRoot = allowUnknownRoot;
     this.lockedDeadline = lockedDeadline;
     this.nanoClock = nanoClock;
+    this.listedAt = nanoClock.getAsLong();
   }
 
   /**
@@ -228,6 +231,7 @@ public final class SandboxRegistry {
    */
   public synchronized List<ServedSandbox> scan() throws RootDirectoryException {
     Listing scanListing = list();
+    listedAt = nanoClock.getAsLong();
     Map<String, Map<StateFileName, FileIdentity>> listing = scanListing.bySandbox();
     if (lastListingError != null) {
       log.info("Root directory {} can be listed again.", rootDir);
@@ -316,6 +320,14 @@ public final class SandboxRegistry {
     }
     problems.log();
     return told(current());
+  }
+
+  /**
+   * Nanoseconds since a scan last listed the root directory (a scan that could not list it does not count),
+   * or since this registry was made when none has yet.
+   */
+  public long nanosSinceListed() {
+    return nanoClock.getAsLong() - listedAt;
   }
 
   /** Sandboxes ever registered with this server (each incarnation counts): {@code num_sandboxes_total}. */

@@ -83,6 +83,8 @@ public final class MetricServer implements AutoCloseable {
   private final ThreadPoolExecutor work;
   /** The periodic scan's timer, cancelled at shutdown; null until the server runs. */
   private ScheduledFuture<?> periodicScanTimer;
+  /** A background scan due within this long is made now rather than after one more short wait. */
+  private static final long PERIODIC_SCAN_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   /** Set while a periodic scan waits for or runs on the worker pool: a slow scan is never queued twice. */
   private final AtomicBoolean scanPending = new AtomicBoolean();
   private final SandboxRegistry registry;
@@ -436,14 +438,54 @@ public final class MetricServer implements AutoCloseable {
   private void startScanning() {
     // A first scan right away, so that the log says which sandboxes we serve before anyone scrapes.
     work.execute(registry::refresh);
-    long every = options.rescanInterval().toMillis();
     // A periodic task that throws is never run again: survivingEverything keeps it alive through anything.
-    // The timer is the event loop's; the scan (file I/O) runs on the worker pool.
     Runnable scan = survivingEverything("Periodic scan of " + options.rootDir(), this::periodicScan);
-    ScheduledFuture<?> timer = group.scheduleWithFixedDelay(() -> submitPeriodicScan(scan), every, every, TimeUnit.MILLISECONDS);
+    armPeriodicScan(scan, options.rescanInterval().toNanos());
+  }
+
+  /**
+   * The root directory is scanned at least every {@code --rescan-interval}: by the scrapes, each of which
+   * rescans, and in the background when none has for that long. So the timer is set for one interval after
+   * the last scan that listed the root, whoever made it: while Prometheus scrapes more often than the
+   * interval, no background scan runs (each cost an idle server ~2-3 ms of CPU, the largest part of what it
+   * did between scrapes). A scan that cannot list the root does not count, so a root directory that has
+   * gone is found by a background scan within one interval of the last good listing, scrapes or not.
+   * The timer is the event loop's; the scan (file I/O) runs on the worker pool.
+   */
+  private void armPeriodicScan(Runnable scan, long delayNanos) {
     synchronized (this) {
-      periodicScanTimer = timer;
+      if (shuttingDown || group.isShuttingDown()) {
+        return;
+      }
+      try {
+        periodicScanTimer = group.schedule(() -> periodicTimer(scan), delayNanos, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException e) {
+        // The event loops are stopping: so is the server.
+      }
     }
+  }
+
+  private void periodicTimer(Runnable scan) {
+    long wait = options.rescanInterval().toNanos();
+    try {
+      long due = periodicScanDelay(registry.nanosSinceListed(), wait);
+      if (due == 0) {
+        submitPeriodicScan(scan);
+      } else {
+        wait = due;
+      }
+    } finally {
+      armPeriodicScan(scan, wait); // whatever happened, the timer goes on
+    }
+  }
+
+  /**
+   * How long the background scan waits, {@code sinceListed} after the root was last listed: 0 when it is due
+   * (an interval has passed, give or take the timer's own lateness of a few milliseconds), else until it is.
+   */
+  static long periodicScanDelay(long sinceListed, long every) {
+    long left = every - sinceListed;
+    return left <= PERIODIC_SCAN_SLACK_NANOS ? 0 : left;
   }
 
   /** On the event loop: hands the scan to the worker pool unless the previous one has not finished. */

@@ -173,6 +173,53 @@ class MetricServerLifecycleTest {
     assertThat(socket).doesNotExist();
   }
 
+  /**
+   * Scrapes rescan the root, so while they come more often than the rescan interval no background scan is
+   * made; but a scrape that cannot list the root does not count as a scan, so the background scan still
+   * comes within an interval of the root's disappearance and shuts the server down.
+   */
+  @Test
+  void serverShutsDownWhenTheRootDirectoryDisappearsWhileItIsScraped() throws Exception {
+    Path root = root();
+    MetricServer server =
+        MetricServer.start(
+            MetricServerOptions.of(root.toString(), "127.0.0.1:0").withRescanInterval(Duration.ofMillis(300)));
+    Thread scraper = new Thread(() -> {
+      while (!server.isShuttingDown()) {
+        try {
+          RawHttp.get(server.tcpAddress(), "/metrics");
+          Thread.sleep(20);
+        } catch (InterruptedException e) {
+          return;
+        } catch (IOException | RuntimeException e) {
+          // Refused while shutting down.
+        }
+      }
+    }, "scraper");
+    scraper.start();
+    try {
+      Thread.sleep(700); // scrapes, each rescanning, more often than the interval
+      Files.delete(root);
+      assertThat(server.awaitTermination()).isEqualTo(MetricServer.Termination.ROOT_DIRECTORY_GONE);
+    } finally {
+      scraper.interrupt();
+      scraper.join(10_000);
+    }
+  }
+
+  @Test
+  void theBackgroundScanWaitsAnIntervalAfterTheLastListing() {
+    long second = Duration.ofSeconds(1).toNanos();
+    long interval = 20 * second;
+
+    assertThat(MetricServer.periodicScanDelay(0, interval)).isEqualTo(interval);
+    assertThat(MetricServer.periodicScanDelay(15 * second, interval)).isEqualTo(5 * second);
+    assertThat(MetricServer.periodicScanDelay(interval, interval)).isZero();
+    assertThat(MetricServer.periodicScanDelay(interval - Duration.ofMillis(2).toNanos(), interval))
+        .as("due within the timer's own lateness").isZero();
+    assertThat(MetricServer.periodicScanDelay(3 * interval, interval)).isZero();
+  }
+
   @Test
   void withAllowUnknownRootTheServerOutlivesItsRootDirectory() throws Exception {
     Path root = root();
