@@ -44,7 +44,7 @@ public final class Transport {
   private static final Logger log = LoggerFactory.getLogger(Transport.class);
   private static final int BACKLOG = 1024;
   /** How far off the task that keeps an idle event loop asleep is (see {@link #newEventLoopGroup}). */
-  static final long IDLE_TICK_HOURS = 1;
+  private static final long IDLE_TICK_HOURS = 1;
 
   private final boolean epoll;
 
