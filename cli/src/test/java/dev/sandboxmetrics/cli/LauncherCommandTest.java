@@ -81,7 +81,8 @@ class LauncherCommandTest {
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();
     List<String> words = List.of(out.split("\n"));
-    if (words.stream().anyMatch(w -> w.startsWith("-XX:MaxHeapFreeRatio="))) { // only the server sizes its heap to what it holds
+    // Only the server sizes its heap to what it holds.
+    if (words.stream().anyMatch(w -> w.startsWith("-XX:MaxHeapFreeRatio="))) {
       return "server";
     }
     return words.contains("-XX:TieredStopAtLevel=1") ? "one-shot" : "long-running";

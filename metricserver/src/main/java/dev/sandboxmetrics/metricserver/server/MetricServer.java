@@ -67,6 +67,8 @@ import org.slf4j.LoggerFactory;
 public final class MetricServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MetricServer.class);
   private static final String RUNTIME_ROOT = "%RUNTIME_ROOT%";
+  /** A background scan due within this long is made now rather than after one more short wait. */
+  private static final long PERIODIC_SCAN_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   /** Why the server stopped. */
   public enum Termination {
@@ -83,8 +85,6 @@ public final class MetricServer implements AutoCloseable {
   private final ThreadPoolExecutor work;
   /** The periodic scan's timer, cancelled at shutdown; null until the server runs. */
   private ScheduledFuture<?> periodicScanTimer;
-  /** A background scan due within this long is made now rather than after one more short wait. */
-  private static final long PERIODIC_SCAN_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   /** Set while a periodic scan waits for or runs on the worker pool: a slow scan is never queued twice. */
   private final AtomicBoolean scanPending = new AtomicBoolean();
   private final SandboxRegistry registry;
@@ -447,9 +447,9 @@ public final class MetricServer implements AutoCloseable {
    * The root directory is scanned at least every {@code --rescan-interval}: by the scrapes, each of which
    * rescans, and in the background when none has for that long. So the timer is set for one interval after
    * the last scan that listed the root, whoever made it: while Prometheus scrapes more often than the
-   * interval, no background scan runs (each cost an idle server ~2-3 ms of CPU, the largest part of what it
-   * did between scrapes). A scan that cannot list the root does not count, so a root directory that has
-   * gone is found by a background scan within one interval of the last good listing, scrapes or not.
+   * interval, no background scan runs (each cost an idle server ~2-3 ms of CPU). A scan that cannot list
+   * the root does not count, so a root directory that has gone is found by a background scan within one
+   * interval of the last good listing, scrapes or not.
    * The timer is the event loop's; the scan (file I/O) runs on the worker pool.
    */
   private void armPeriodicScan(Runnable scan, long delayNanos) {

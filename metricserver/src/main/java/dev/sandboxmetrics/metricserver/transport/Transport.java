@@ -80,10 +80,10 @@ public final class Transport {
    *
    * <p>A Netty 4.2 loop with no scheduled task waits for I/O at most one second
    * ({@code SingleThreadEventExecutor.deadlineNanos()} falls back to {@code SCHEDULE_PURGE_INTERVAL}), so an
-   * idle loop wakes up every second for nothing. Between scrapes 15 to 30 s apart that is most of what an
-   * idle server does, and a wake-up is not free where the node is itself a virtual machine (measured here
-   * ~0.2 ms of CPU each). Each loop therefore always has one task on its calendar, a no-op every
-   * {@link #IDLE_TICK_HOURS} hours: a loop then sleeps until I/O, a task or its next real timer.
+   * idle loop wakes up every second for nothing, 15 to 30 times between two scrapes, and a wake-up is not
+   * free where the node is itself a virtual machine (measured here ~0.2 ms of CPU each). Each loop therefore
+   * always has one task on its calendar, a no-op every {@link #IDLE_TICK_HOURS} hours: a loop then sleeps
+   * until I/O, a task or its next real timer.
    */
   public EventLoopGroup newEventLoopGroup(int threads, String name) {
     IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();

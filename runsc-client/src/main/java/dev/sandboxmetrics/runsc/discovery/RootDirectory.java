@@ -93,9 +93,10 @@ public final class RootDirectory {
 
   /**
    * {@link #listStateFiles()} with each file's stat identity (what {@link FileIdentity#of(Path)} gives),
-   * taken while the directory is open: by name relative to it ({@code fstatat} on the listing's descriptor, not following a symbolic link), so
-   * the kernel looks up one name instead of walking the root's whole path again for every file, and no
-   * path is built. The metric server's scans, which run at every scrape, list this way.
+   * taken while the directory is open: by name relative to it ({@code fstatat} on the listing's descriptor,
+   * not following a symbolic link), so the kernel looks up one name instead of walking the root's whole
+   * path again for every file, and no path is built. The metric server's scans, which run at every scrape,
+   * list this way.
    *
    * @throws NoSuchFileException when the root directory does not exist
    * @throws IOException when it cannot be listed (a file that cannot be stat'ed is a {@link Listed} with
