@@ -107,6 +107,33 @@ class MetricServerIT {
     }
   }
 
+  /**
+   * Linux keeps the first 15 bytes of a thread's name ({@code top -H}, {@code ps -L},
+   * {@code /proc/PID/task/TID/comm}): the event loops and the workers must be told apart there, where long
+   * names all read {@code sandbox-metrics}.
+   */
+  @Test
+  void theServersThreadsAreToldApartByTheirKernelNames() throws Exception {
+    Path root = tmp.resolve("root");
+    Path socket = tmp.resolve("metrics.sock");
+    Path pidFile = tmp.resolve("metric-server.pid");
+    try (Simulator sim = Simulator.start(root, socket.toString())) {
+      sim.createRunning(SandboxSpec.builder("a").build());
+      try (Launched server = Launched.start(
+          "--root=" + root, "--metric-server=" + socket, "metric-server", "--pid-file=" + pidFile)) {
+        server.awaitFile(pidFile, START);
+        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        // A scrape uses the event loops and starts the workers.
+        assertThat(Launched.status(Launched.get(UnixDomainSocketAddress.of(socket), "/metrics"))).isEqualTo(200);
+        assertThat(voluntarySwitchesByThread(pid).keySet())
+            .anyMatch(thread -> thread.matches("\\d+ sm-io-\\d+-\\d+"))
+            .anyMatch(thread -> thread.matches("\\d+ sm-worker-\\d+-\\d+"));
+        server.terminate();
+        assertThat(server.exitCode(Duration.ofSeconds(30))).isZero();
+      }
+    }
+  }
+
   /** Per thread of process {@code pid} ("TID name"): its voluntary context switches so far. */
   private static Map<String, Long> voluntarySwitchesByThread(long pid) throws IOException {
     Map<String, Long> counts = new TreeMap<>();

@@ -106,7 +106,9 @@ public final class MetricServer implements AutoCloseable {
     this.address = address;
     this.transport = Transport.detect();
     int loops = Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()));
-    this.group = transport.newEventLoopGroup(loops, "sandbox-metrics-io");
+    // Thread names: Linux shows a thread by the first 15 bytes of its name (top -H, ps -L, /proc/PID/task/TID/
+    // comm), so these stay short and differ there: sm-io-1-1, sm-worker-2-1.
+    this.group = transport.newEventLoopGroup(loops, "sm-io");
     int workers = Math.max(2, Runtime.getRuntime().availableProcessors());
     // The workers stay for the server's life, blocked on the queue while it is idle. With a keep-alive they
     // would wake up to time out, and at the scrape intervals Prometheus uses (15-30 s, against a 30 s
@@ -119,7 +121,7 @@ public final class MetricServer implements AutoCloseable {
             0,
             TimeUnit.MILLISECONDS,
             new LinkedBlockingQueue<>(100_000),
-            new DefaultThreadFactory("sandbox-metrics-worker", true));
+            new DefaultThreadFactory("sm-worker", true));
     // The status page learns from the registry's scans and the collector's queries; the registry is made
     // after it, so it asks for the served sandboxes through a reference it reads when a page is drawn.
     SandboxRegistry[] registryRef = new SandboxRegistry[1];
