@@ -29,7 +29,7 @@ class BenchScriptsIT {
     assertThat(r.exitCode()).as(r.toString()).isZero();
     String out = r.stdoutText();
     assertThat(out).contains("| sandboxes | 1-10: p50 ms | 1-10: CPU ms/scrape | 11-50: p50 ms");
-    assertThat(out).contains("| sandboxes | p50 ms | p99 ms | gzip: p50 ms");
+    assertThat(out).contains("| sandboxes | p50 ms | p99 ms | gzip: p50 ms | gzip: p99 ms | gzip, client not inflating: p50 ms");
 
     // The fresh server's phases: 10 scrapes, then the 2 left of WARMUP=12, then none.
     Matcher coldRow = Pattern.compile("(?m)^\\| 2 \\|(.*)\\|$").matcher(out);
@@ -51,12 +51,13 @@ class BenchScriptsIT {
     for (String cell : row.group(1).split("\\|")) {
       cells.add(Double.parseDouble(cell.strip()));
     }
-    assertThat(cells).hasSize(10).allSatisfy(v -> assertThat(v).isGreaterThanOrEqualTo(0));
-    double plainBytes = cells.get(4);
-    double gzipBytes = cells.get(5);
+    assertThat(cells).hasSize(11).allSatisfy(v -> assertThat(v).isGreaterThanOrEqualTo(0));
+    assertThat(cells.get(4)).as("gzip p50 of a client that does not inflate").isPositive();
+    double plainBytes = cells.get(5);
+    double gzipBytes = cells.get(6);
     assertThat(plainBytes).as("two bench sandboxes render tens of KB").isGreaterThan(50_000);
     assertThat(gzipBytes).isPositive().isLessThan(plainBytes / 4);
-    assertThat(cells.get(8)).as("server RSS MB").isGreaterThan(10);
+    assertThat(cells.get(9)).as("server RSS MB").isGreaterThan(10);
 
     assertThat(out).containsPattern("`export-metrics` wall time \\(JVM start included, median of 5, 1 bench sandbox\\): \\d+ ms");
     assertNothingLeftBehind();
