@@ -195,6 +195,9 @@ class BenchScriptsIT {
     Command.Result every = bench(Map.of("INTERVAL", "15s"), "run-side-by-side");
     assertThat(every.exitCode()).isEqualTo(2);
     assertThat(every.stderr()).contains("INTERVAL '15s' is not a number of seconds");
+    Command.Result encoding = bench(Map.of("ENCODING", "br"), "run-side-by-side");
+    assertThat(encoding.exitCode()).isEqualTo(2);
+    assertThat(encoding.stderr()).contains("ENCODING 'br' is neither gzip nor identity");
     Command.Result attack = bench(Map.of("ATTACKS", "teardrop"), "run-hostile");
     assertThat(attack.exitCode()).isEqualTo(2);
     assertThat(attack.stderr()).contains("unknown attack 'teardrop'");
