@@ -178,7 +178,7 @@ public final class Exchange {
     }
     setConnection(response);
     ctx.writeAndFlush(response);
-    return new StreamingBody(ctx, this, budget, state);
+    return new StreamingBody(ctx, this, budget, state, gzipped);
   }
 
   /** Runs {@code action} (on the event loop) when the client's connection closes, at once if it is closed. */

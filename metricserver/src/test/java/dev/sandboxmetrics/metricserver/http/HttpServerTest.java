@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +52,7 @@ class HttpServerTest {
             .get("/hello", ex -> ex.respond(HttpResponseStatus.OK, "text/plain", "hello " + ex.queryParameter("who")))
             .get("/metrics", ex -> ex.respond(HttpResponseStatus.OK, "text/plain", "query " + ex.query()))
             .get("/big", ex -> work.execute(() -> streamBig(ex)))
+            .get("/own-gzip", ex -> work.execute(() -> streamOwnGzip(ex)))
             .get("/slow", ex -> work.execute(() -> {
               sleep(300);
               ex.respond(HttpResponseStatus.OK, "text/plain", "slow");
@@ -168,6 +170,27 @@ class HttpServerTest {
     assertThat(gzipped.text()).isEqualTo(expected);
   }
 
+  /**
+   * A chunk is one hand-off to the event loop: plain text goes out in chunks of 128 KB, bytes the writer
+   * compressed itself (a gzip /metrics body, ~17 times smaller) in chunks of 32 KB, so that they start
+   * early.
+   */
+  @Test
+  void aPlainBodyGoesOutInLargerChunksThanOneItsWriterCompressed() throws IOException {
+    RawHttp.Response plain = RawHttp.get(tcp, "/big");
+    List<Integer> text = plain.chunkSizes();
+    assertThat(text).hasSizeGreaterThan(2);
+    assertThat(text.subList(0, text.size() - 1)).containsOnly(StreamingBody.TEXT_CHUNK_BYTES);
+    assertThat(text.get(text.size() - 1)).isBetween(1, StreamingBody.TEXT_CHUNK_BYTES);
+
+    RawHttp.Response own = RawHttp.get(tcp, "/own-gzip", "Accept-Encoding: gzip");
+    assertThat(own.header("content-encoding")).isEqualTo("gzip");
+    assertThat(own.body()).hasSize(OWN_GZIP_BYTES);
+    List<Integer> compressed = own.chunkSizes();
+    assertThat(compressed.subList(0, compressed.size() - 1)).hasSizeGreaterThan(2)
+        .containsOnly(StreamingBody.GZIP_CHUNK_BYTES);
+  }
+
   @Test
   void gzipLevelZeroNeverCompresses() throws IOException {
     RawHttp.Response r = RawHttp.get(uncompressedTcp, "/big", "Accept-Encoding: gzip, deflate");
@@ -264,6 +287,18 @@ class HttpServerTest {
       b.append("runsc_fs_opens{sandbox=\"s").append(i % 7).append("\"} ").append(i).append('\n');
     }
     return b.toString();
+  }
+
+  /** The length of /own-gzip's body: bytes its writer calls compressed (the HTTP layer does not look). */
+  private static final int OWN_GZIP_BYTES = 200_000;
+
+  private static void streamOwnGzip(Exchange ex) {
+    StreamingBody body = ex.startStream("application/octet-stream", true);
+    try (OutputStream out = body) {
+      out.write(new byte[OWN_GZIP_BYTES]);
+    } catch (IOException e) {
+      body.abort();
+    }
   }
 
   private static void streamBig(Exchange ex) {

@@ -12,6 +12,8 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -23,8 +25,11 @@ import java.util.zip.GZIPInputStream;
  * HttpClient cannot talk to Unix sockets, and tests need to see exact status codes, headers and gzip bytes.
  */
 public final class RawHttp implements AutoCloseable {
-  /** A response as it came off the wire; {@link #text()} undoes gzip. */
-  public record Response(int status, Map<String, String> headers, byte[] body) {
+  /**
+   * A response as it came off the wire; {@link #text()} undoes gzip. {@code chunkSizes}: the size of each
+   * chunk of a chunked body, in order (empty for any other body).
+   */
+  public record Response(int status, Map<String, String> headers, byte[] body, List<Integer> chunkSizes) {
     public String header(String name) {
       return headers.get(name.toLowerCase(Locale.ROOT));
     }
@@ -118,6 +123,7 @@ public final class RawHttp implements AutoCloseable {
       headers.put(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim());
     }
     ByteArrayOutputStream body = new ByteArrayOutputStream();
+    List<Integer> chunkSizes = new ArrayList<>();
     if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
       while (true) {
         String size = line();
@@ -129,6 +135,7 @@ public final class RawHttp implements AutoCloseable {
           break;
         }
         body.write(in.readNBytes(n));
+        chunkSizes.add(n);
         line();
       }
     } else if (headers.containsKey("content-length")) {
@@ -136,7 +143,7 @@ public final class RawHttp implements AutoCloseable {
     } else {
       body.write(in.readAllBytes());
     }
-    return new Response(status, headers, body.toByteArray());
+    return new Response(status, headers, body.toByteArray(), List.copyOf(chunkSizes));
   }
 
   /** True when the server closed the connection (reading gives end of stream). */
