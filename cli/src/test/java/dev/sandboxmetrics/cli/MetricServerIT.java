@@ -68,9 +68,13 @@ class MetricServerIT {
    * it woke up), all of its threads together made 3-9 in 5 idle seconds where they made ~42 before (Netty's
    * idle loops every second, the JVM's monitor deflation thread every 250 ms, its cleanup safepoint and heap
    * trimmer every second, pool threads timing out). README, Performance, "Between scrapes".
+   *
+   * <p>The count is kept per thread, by the kernel's name for it: Linux keeps the first 15 bytes of a thread's
+   * name ({@code top -H}, {@code ps -L}, {@code /proc/PID/task/TID/comm}), and the event loops and the workers
+   * must be told apart there, where long names all read {@code sandbox-metrics}.
    */
   @Test
-  void anIdleServerBarelyWakesUp() throws Exception {
+  void anIdleServerBarelyWakesUpAndItsThreadsAreToldApart() throws Exception {
     Path root = tmp.resolve("root");
     Path socket = tmp.resolve("metrics.sock");
     Path pidFile = tmp.resolve("metric-server.pid");
@@ -88,6 +92,10 @@ class MetricServerIT {
         Thread.sleep(2_000); // what the scrapes left to compile, and the connections' closing, settle
 
         Map<String, Long> before = voluntarySwitchesByThread(pid);
+        // The scrapes used the event loops and started the workers.
+        assertThat(before.keySet())
+            .anyMatch(thread -> thread.matches("\\d+ sm-io-\\d+-\\d+"))
+            .anyMatch(thread -> thread.matches("\\d+ sm-worker-\\d+-\\d+"));
         Thread.sleep(5_000);
         Map<String, Long> after = voluntarySwitchesByThread(pid);
 
@@ -101,33 +109,6 @@ class MetricServerIT {
         assertThat(woke.values().stream().mapToLong(Long::longValue).sum())
             .as("voluntary context switches of the idle server's threads in 5 s: %s", woke)
             .isLessThanOrEqualTo(20);
-        server.terminate();
-        assertThat(server.exitCode(Duration.ofSeconds(30))).isZero();
-      }
-    }
-  }
-
-  /**
-   * Linux keeps the first 15 bytes of a thread's name ({@code top -H}, {@code ps -L},
-   * {@code /proc/PID/task/TID/comm}): the event loops and the workers must be told apart there, where long
-   * names all read {@code sandbox-metrics}.
-   */
-  @Test
-  void theServersThreadsAreToldApartByTheirKernelNames() throws Exception {
-    Path root = tmp.resolve("root");
-    Path socket = tmp.resolve("metrics.sock");
-    Path pidFile = tmp.resolve("metric-server.pid");
-    try (Simulator sim = Simulator.start(root, socket.toString())) {
-      sim.createRunning(SandboxSpec.builder("a").build());
-      try (Launched server = Launched.start(
-          "--root=" + root, "--metric-server=" + socket, "metric-server", "--pid-file=" + pidFile)) {
-        server.awaitFile(pidFile, START);
-        long pid = Long.parseLong(Files.readString(pidFile).strip());
-        // A scrape uses the event loops and starts the workers.
-        assertThat(Launched.status(Launched.get(UnixDomainSocketAddress.of(socket), "/metrics"))).isEqualTo(200);
-        assertThat(voluntarySwitchesByThread(pid).keySet())
-            .anyMatch(thread -> thread.matches("\\d+ sm-io-\\d+-\\d+"))
-            .anyMatch(thread -> thread.matches("\\d+ sm-worker-\\d+-\\d+"));
         server.terminate();
         assertThat(server.exitCode(Duration.ofSeconds(30))).isZero();
       }
